@@ -1,0 +1,416 @@
+//! Installing the reference server's Python environment.
+//!
+//! The venv lives in `<workspace>/target/refserver-venv` (override with
+//! `MEMOS_REFSERVER_VENV`) so `cargo clean` removes it and it never lands in git.
+//! A marker file records the requirement set it was installed with: a venv whose
+//! marker matches is reused as is (no Python is even run), one whose marker differs
+//! is rebuilt from scratch, and one without a marker (an interrupted install, or one
+//! made by hand) is completed in place with `pip install`, which is quick when
+//! everything is already there.
+//!
+//! Installs are serialised across processes with an advisory lock on a sibling
+//! `.lock` file, because several test binaries (or nextest processes) may ask for
+//! the venv at the same moment.
+
+use std::fs::{self, File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::error::{tail_of_file, Error};
+use crate::process::spawn_guarded;
+
+/// The pip requirements of the reference server, exactly as they are installed.
+///
+/// `chonkie` is pinned because 1.3+ breaks MemOS's document reader; `markitdown`
+/// reads `doc_path` files; `uvicorn` serves the ASGI app.
+pub const REQUIREMENTS: &[&str] = &["MemoryOS==2.0.10", "chonkie==1.2.1", "markitdown", "uvicorn"];
+
+/// Environment variable that overrides the venv directory.
+pub const VENV_ENV: &str = "MEMOS_REFSERVER_VENV";
+/// Environment variable that names the Python interpreter used to create the venv.
+pub const PYTHON_ENV: &str = "MEMOS_PYTHON";
+
+/// Lowest Python version MemOS 2.0.10 supports.
+const MIN_PYTHON: (u32, u32) = (3, 10);
+const MARKER_FILE: &str = "memos-refserver-requirements.txt";
+const MARKER_HEADER: &str = "# written by memos-refserver after a successful install";
+
+/// The cargo workspace root, fixed at compile time (the parent of this crate's dir).
+pub fn workspace_root() -> PathBuf {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// The venv directory: `$MEMOS_REFSERVER_VENV`, else `<workspace>/target/refserver-venv`.
+pub fn default_venv_dir() -> PathBuf {
+    match std::env::var_os(VENV_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root().join("target").join("refserver-venv"),
+    }
+}
+
+/// Where to install and with which interpreter. `None` means the defaults above.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    /// Venv directory; default [`default_venv_dir`].
+    pub venv_dir: Option<PathBuf>,
+    /// Interpreter used to create the venv; default `$MEMOS_PYTHON`, else `python3`.
+    pub python: Option<PathBuf>,
+}
+
+/// A Python interpreter that can create the venv.
+#[derive(Debug, Clone)]
+pub struct PythonInfo {
+    /// The command that was run (a name looked up in `PATH`, or a path).
+    pub command: PathBuf,
+    /// `(major, minor)`.
+    pub version: (u32, u32),
+}
+
+/// An installed venv.
+#[derive(Debug, Clone)]
+pub struct Venv {
+    dir: PathBuf,
+}
+
+impl Venv {
+    /// The venv directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The venv's own interpreter.
+    pub fn python(&self) -> PathBuf {
+        venv_python(&self.dir)
+    }
+}
+
+/// What [`ensure_venv`] had to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InstallAction {
+    /// The marker matched; nothing was run.
+    Reused,
+    /// A venv without a marker was completed in place with pip.
+    Completed,
+    /// A new venv was created and installed.
+    Created,
+}
+
+/// The outcome of [`ensure_venv`].
+#[derive(Debug, Clone)]
+pub struct InstallReport {
+    /// The ready venv.
+    pub venv: Venv,
+    /// What was done.
+    pub action: InstallAction,
+    /// Wall time of the whole call, including waiting for another process's install.
+    pub duration: Duration,
+    /// The pip log (may not exist when the venv was reused).
+    pub log: PathBuf,
+}
+
+fn venv_python(dir: &Path) -> PathBuf {
+    if cfg!(windows) {
+        dir.join("Scripts").join("python.exe")
+    } else {
+        dir.join("bin").join("python")
+    }
+}
+
+fn marker_text() -> String {
+    let mut text = String::from(MARKER_HEADER);
+    text.push('\n');
+    for req in REQUIREMENTS {
+        text.push_str(req);
+        text.push('\n');
+    }
+    text
+}
+
+/// A path next to `dir`: `<dir><suffix>` (e.g. `refserver-venv.lock`).
+fn sibling(dir: &Path, suffix: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "refserver-venv".to_string());
+    dir.with_file_name(format!("{name}{suffix}"))
+}
+
+/// Finds a Python >= 3.10: `explicit`, else `$MEMOS_PYTHON`, else `python3`, else `python`.
+pub fn find_python(explicit: Option<&Path>) -> Result<PythonInfo, Error> {
+    let from_env = std::env::var_os(PYTHON_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let candidates: Vec<PathBuf> = match explicit.map(Path::to_path_buf).or(from_env) {
+        // A named interpreter is not second-guessed: falling back would hide the mistake.
+        Some(p) => vec![p],
+        None => vec!["python3".into(), "python".into()],
+    };
+    let mut tried = Vec::new();
+    for cand in candidates {
+        let out = Command::new(&cand)
+            .args(["-c", "import sys; print('%d.%d' % sys.version_info[:2])"])
+            .stdin(Stdio::null())
+            .output();
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                tried.push(format!("`{}`: {e}", cand.display()));
+                continue;
+            }
+        };
+        if !out.status.success() {
+            tried.push(format!(
+                "`{}` exited with {}: {}",
+                cand.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+            continue;
+        }
+        let text = String::from_utf8_lossy(&out.stdout);
+        let version = parse_version(text.trim());
+        match version {
+            Some(v) if v >= MIN_PYTHON => return Ok(PythonInfo { command: cand, version: v }),
+            Some((major, minor)) => {
+                tried.push(format!("`{}` is Python {major}.{minor}, too old", cand.display()))
+            }
+            None => tried.push(format!("`{}` printed an unexpected version {text:?}", cand.display())),
+        }
+    }
+    Err(Error::PythonMissing {
+        detail: tried.join("; "),
+    })
+}
+
+fn parse_version(text: &str) -> Option<(u32, u32)> {
+    let (major, minor) = text.split_once('.')?;
+    Some((major.parse().ok()?, minor.parse().ok()?))
+}
+
+/// Makes sure the venv exists and holds exactly [`REQUIREMENTS`]; blocking.
+///
+/// Call it from async code through `tokio::task::spawn_blocking` (as
+/// [`crate::ReferenceServer::start`] does): a cold install takes over a minute.
+pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
+    let started = Instant::now();
+    let dir = opts.venv_dir.clone().unwrap_or_else(default_venv_dir);
+    let log = sibling(&dir, ".install.log");
+    let venv = Venv { dir: dir.clone() };
+
+    // Fast path without the lock: a finished install is never modified again.
+    if marker_matches(&dir) {
+        return Ok(InstallReport {
+            venv,
+            action: InstallAction::Reused,
+            duration: started.elapsed(),
+            log,
+        });
+    }
+
+    if let Some(parent) = dir.parent() {
+        fs::create_dir_all(parent).map_err(|e| Error::io("creating the venv's parent directory", parent, e))?;
+    }
+    let _lock = DirLock::acquire(&sibling(&dir, ".lock"))?;
+    // Another process may have finished the install while we waited for the lock.
+    if marker_matches(&dir) {
+        return Ok(InstallReport {
+            venv,
+            action: InstallAction::Reused,
+            duration: started.elapsed(),
+            log,
+        });
+    }
+
+    let marker = dir.join(MARKER_FILE);
+    let python_ok = venv_python(&dir).exists();
+    let stale_marker = marker.exists(); // exists but differs: another requirement set
+    let mut action = InstallAction::Created;
+    if python_ok && !stale_marker {
+        // A venv without a marker: try to complete it in place, rebuild if that fails.
+        match pip_install(&dir, &log) {
+            Ok(()) => action = InstallAction::Completed,
+            Err(e) => {
+                append_log(&log, &format!("in-place completion failed ({e}); rebuilding the venv\n"));
+            }
+        }
+    }
+    if action == InstallAction::Created {
+        // Find Python before deleting anything, so a missing Python leaves the old venv alone.
+        let python = find_python(opts.python.as_deref())?;
+        if dir.exists() {
+            fs::remove_dir_all(&dir).map_err(|e| Error::io("removing the outdated venv", &dir, e))?;
+        }
+        create_venv(&python, &dir, &log)?;
+        pip_install(&dir, &log)?;
+    }
+    check_imports(&dir, &log)?;
+    fs::write(&marker, marker_text()).map_err(|e| Error::io("writing the install marker", &marker, e))?;
+    Ok(InstallReport {
+        venv,
+        action,
+        duration: started.elapsed(),
+        log,
+    })
+}
+
+fn marker_matches(dir: &Path) -> bool {
+    venv_python(dir).exists()
+        && fs::read_to_string(dir.join(MARKER_FILE))
+            .map(|text| text == marker_text())
+            .unwrap_or(false)
+}
+
+fn append_log(log: &Path, text: &str) {
+    use std::io::Write;
+    // Best effort: the log only helps diagnose failures.
+    if let Ok(mut f) = OpenOptions::new().create(true).append(true).open(log) {
+        let _ = f.write_all(text.as_bytes());
+    }
+}
+
+/// Runs a command with its output appended to `log`, mapping failures to [`Error::Install`].
+fn run_logged(venv: &Path, log: &Path, step: &str, program: PathBuf, args: Vec<String>) -> Result<(), Error> {
+    append_log(log, &format!("\n$ {} {}\n", program.display(), args.join(" ")));
+    let out = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| Error::io("opening the install log", log, e))?;
+    let err = out.try_clone().map_err(|e| Error::io("opening the install log", log, e))?;
+    let shown = format!("{} {}", program.display(), args.join(" "));
+    let mut child = spawn_guarded(move || {
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .env("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+            .env("PIP_NO_INPUT", "1");
+        cmd
+    })
+    .map_err(|e| Error::Install {
+        venv: venv.to_path_buf(),
+        detail: format!("{step}: could not run `{shown}`: {e}"),
+        log: log.to_path_buf(),
+        tail: tail_of_file(log, 30),
+    })?;
+    let status = child.wait().map_err(|e| Error::io(format!("waiting for `{shown}`"), venv, e))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(Error::Install {
+            venv: venv.to_path_buf(),
+            detail: format!("{step}: `{shown}` exited with {status}"),
+            log: log.to_path_buf(),
+            tail: tail_of_file(log, 30),
+        })
+    }
+}
+
+fn create_venv(python: &PythonInfo, dir: &Path, log: &Path) -> Result<(), Error> {
+    let args = vec!["-m".to_string(), "venv".to_string(), dir.to_string_lossy().into_owned()];
+    run_logged(dir, log, "creating the venv", python.command.clone(), args).map_err(|e| match e {
+        // Debian's python3 without python3-venv fails here; that is a missing-Python problem.
+        Error::Install { tail, .. } if tail.contains("ensurepip") || tail.contains("No module named venv") => {
+            Error::PythonMissing {
+                detail: format!(
+                    "`{} -m venv` failed (the venv/ensurepip module is missing): {}",
+                    python.command.display(),
+                    tail.lines().last().unwrap_or_default()
+                ),
+            }
+        }
+        other => other,
+    })
+}
+
+fn pip_install(dir: &Path, log: &Path) -> Result<(), Error> {
+    let mut args: Vec<String> = ["-m", "pip", "install", "--disable-pip-version-check"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    args.extend(REQUIREMENTS.iter().map(|s| s.to_string()));
+    run_logged(dir, log, "pip install", venv_python(dir), args)
+}
+
+/// Cheap completeness check that does not import MemOS (that takes seconds).
+fn check_imports(dir: &Path, log: &Path) -> Result<(), Error> {
+    let script = "import importlib.util, sys\n\
+                  missing = [m for m in ('memos', 'uvicorn', 'chonkie', 'markitdown', 'fastapi') \
+                  if importlib.util.find_spec(m) is None]\n\
+                  sys.exit('missing modules: ' + ', '.join(missing) if missing else 0)";
+    run_logged(
+        dir,
+        log,
+        "checking the installed modules",
+        venv_python(dir),
+        vec!["-c".to_string(), script.to_string()],
+    )
+}
+
+/// An exclusive advisory lock on a file, released on drop (or when the process dies).
+struct DirLock {
+    _file: File,
+}
+
+impl DirLock {
+    fn acquire(path: &Path) -> Result<Self, Error> {
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("opening the venv lock file", path, e))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            loop {
+                // SAFETY: flock on a file descriptor we own.
+                let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) };
+                if rc == 0 {
+                    break;
+                }
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(Error::io("locking the venv", path, err));
+                }
+            }
+        }
+        Ok(DirLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions() {
+        assert_eq!(parse_version("3.11"), Some((3, 11)));
+        assert_eq!(parse_version("3"), None);
+        assert_eq!(parse_version("x.y"), None);
+    }
+
+    #[test]
+    fn default_dir_is_under_workspace_target() {
+        if std::env::var_os(VENV_ENV).is_none() {
+            assert!(default_venv_dir().ends_with("target/refserver-venv"));
+        }
+    }
+
+    #[test]
+    fn missing_python_is_a_clear_error() {
+        let err = find_python(Some(Path::new("/nonexistent/python3"))).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("python3 >= 3.10"), "{text}");
+        assert!(text.contains("/nonexistent/python3"), "{text}");
+    }
+
+    #[test]
+    fn marker_lists_requirements() {
+        let text = marker_text();
+        for req in REQUIREMENTS {
+            assert!(text.contains(req));
+        }
+    }
+}
