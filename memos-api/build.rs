@@ -1,15 +1,18 @@
 //! Generates the client from `openapi/memos.yaml` with progenitor into `OUT_DIR`.
 //!
-//! The generated code is never edited by hand; `cargo xtask codegen` writes a
-//! pretty-printed copy next to the spec for review.
+//! The generated code is never edited by hand; `cargo xtask codegen` writes the same output
+//! (from the same `memos-codegen` function) to a checked-in copy for review.
 
 use std::path::Path;
 
 fn main() {
-    let spec_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../openapi/memos.yaml");
+    let spec_path = memos_codegen::spec_path_from(Path::new(env!("CARGO_MANIFEST_DIR")));
     println!("cargo:rerun-if-changed={}", spec_path.display());
 
-    let code = match generate(&spec_path) {
+    let code = std::fs::read_to_string(&spec_path)
+        .map_err(|err| err.to_string())
+        .and_then(|text| memos_codegen::generate_client(&text).map_err(|err| err.to_string()));
+    let code = match code {
         Ok(code) => code,
         Err(err) => {
             // A build script reports errors by failing; say which file and why.
@@ -26,18 +29,4 @@ fn main() {
         eprintln!("error: cannot write {}: {err}", out.display());
         std::process::exit(1);
     }
-}
-
-fn generate(spec_path: &Path) -> Result<String, Box<dyn std::error::Error>> {
-    let text = std::fs::read_to_string(spec_path)?;
-    let spec: openapiv3::OpenAPI = serde_yaml_ng::from_str(&text)?;
-    let mut settings = progenitor::GenerationSettings::new();
-    settings.with_interface(progenitor::InterfaceStyle::Builder);
-    settings.with_derive("PartialEq");
-    let mut generator = progenitor::Generator::new(&settings);
-    let tokens = generator.generate_tokens(&spec)?;
-    let file: syn::File = syn::parse2(tokens)?;
-    // progenitor's per-method examples are illustrative fragments marked `ignore`; as `text`
-    // they still render in the docs but do not count as ignored doc tests.
-    Ok(prettyplease::unparse(&file).replace("```ignore", "```text"))
 }
