@@ -25,7 +25,7 @@ async fn shared_server() -> Option<&'static ReferenceServer> {
 
 fn unavailable<T>(err: &memos_refserver::Error) -> Option<T> {
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if in_ci || !matches!(err, memos_refserver::Error::PythonMissing { .. }) {
+    if in_ci || !err.is_python_missing() {
         panic!("the reference server could not start: {err}");
     }
     eprintln!("skipping: the reference server needs Python, which is missing here: {err}");
@@ -119,7 +119,10 @@ async fn walks_the_whole_api_like_a_user() {
     create_user(&client, bob).await;
     let users = client.list_users().await.expect("list_users");
     let ids: Vec<&str> = users.iter().map(|u| u.user_id.as_str()).collect();
-    assert!(ids.contains(&"root") && ids.contains(&alice) && ids.contains(&bob), "{ids:?}");
+    assert!(
+        ids.contains(&"root") && ids.contains(&alice) && ids.contains(&bob),
+        "{ids:?}"
+    );
     let alice_row = users.iter().find(|u| u.user_id == alice).unwrap();
     assert_eq!(alice_row.role, UserRole::User);
     assert!(alice_row.is_active);
@@ -172,7 +175,9 @@ async fn walks_the_whole_api_like_a_user() {
             "build 1432 passed in 4m12s"
         ]
     );
-    assert!(listed.iter().all(|m| m.metadata.user_id.as_deref() == Some(alice)));
+    assert!(listed
+        .iter()
+        .all(|m| m.metadata.user_id.as_deref() == Some(alice)));
     let lisbon = listed[0].id.clone();
 
     // Get one: a known defect; the memory is still listed.
@@ -277,10 +282,13 @@ async fn walks_the_whole_api_like_a_user() {
     assert_eq!(me.role, UserRole::Root);
 
     // Configure: the same config again makes a fresh instance; users survive it.
-    let config: types::MosConfig =
-        serde_json::from_value(server.configure_body().clone()).expect("configure body fits the spec");
+    let config: types::MosConfig = serde_json::from_value(server.configure_body().clone())
+        .expect("configure body fits the spec");
     client.configure(config).await.expect("configure");
-    let users = client.list_users().await.expect("list_users after configure");
+    let users = client
+        .list_users()
+        .await
+        .expect("list_users after configure");
     assert!(users.iter().any(|u| u.user_id == alice));
 }
 
@@ -291,15 +299,33 @@ async fn known_defect_get_memory_never_succeeds() {
     };
     let client = client(server);
     create_user(&client, "defect-get").await;
-    register(&client, "defect-get", "defect-get-cube", &cube_dir(server, 1)).await;
-    add_content(&client, "defect-get", "defect-get-cube", "a memory to fetch").await;
-    let id = memories(&client, "defect-get", "defect-get-cube").await[0].id.clone();
+    register(
+        &client,
+        "defect-get",
+        "defect-get-cube",
+        &cube_dir(server, 1),
+    )
+    .await;
+    add_content(
+        &client,
+        "defect-get",
+        "defect-get-cube",
+        "a memory to fetch",
+    )
+    .await;
+    let id = memories(&client, "defect-get", "defect-get-cube").await[0]
+        .id
+        .clone();
 
     let err = client
         .get_memory("defect-get-cube", &id, Some("defect-get"))
         .await
         .unwrap_err();
-    assert_api_error(&err, 400, "1 validation error for MemoryResponse\ndata\n  Input should be a valid dictionary");
+    assert_api_error(
+        &err,
+        400,
+        "1 validation error for MemoryResponse\ndata\n  Input should be a valid dictionary",
+    );
 
     let err = client
         .get_memory("defect-get-cube", "not-a-uuid", Some("defect-get"))
@@ -315,7 +341,13 @@ async fn known_defect_update_memory_always_answers_500() {
     };
     let client = client(server);
     create_user(&client, "defect-put").await;
-    register(&client, "defect-put", "defect-put-cube", &cube_dir(server, 2)).await;
+    register(
+        &client,
+        "defect-put",
+        "defect-put-cube",
+        &cube_dir(server, 2),
+    )
+    .await;
     add_content(&client, "defect-put", "defect-put-cube", "original text").await;
     let before = memories(&client, "defect-put", "defect-put-cube").await;
 
@@ -333,7 +365,10 @@ async fn known_defect_update_memory_always_answers_500() {
         500,
         "NaiveTextMemory.update() got an unexpected keyword argument 'memories'",
     );
-    assert_eq!(memories(&client, "defect-put", "defect-put-cube").await, before);
+    assert_eq!(
+        memories(&client, "defect-put", "defect-put-cube").await,
+        before
+    );
 }
 
 #[tokio::test]
@@ -344,7 +379,13 @@ async fn known_defect_share_cube_checks_the_cube_id_as_a_user() {
     let client = client(server);
     create_user(&client, "defect-share-owner").await;
     create_user(&client, "defect-share-target").await;
-    register(&client, "defect-share-owner", "defect-share-cube", &cube_dir(server, 3)).await;
+    register(
+        &client,
+        "defect-share-owner",
+        "defect-share-cube",
+        &cube_dir(server, 3),
+    )
+    .await;
 
     let err = client
         .share_cube(
@@ -373,7 +414,13 @@ async fn known_defect_doc_path_import_answers_200_and_stores_nothing() {
     };
     let client = client(server);
     create_user(&client, "defect-doc").await;
-    register(&client, "defect-doc", "defect-doc-cube", &cube_dir(server, 4)).await;
+    register(
+        &client,
+        "defect-doc",
+        "defect-doc-cube",
+        &cube_dir(server, 4),
+    )
+    .await;
 
     client
         .add_memories(
@@ -384,7 +431,9 @@ async fn known_defect_doc_path_import_answers_200_and_stores_nothing() {
         )
         .await
         .expect("the server answers 200");
-    assert!(memories(&client, "defect-doc", "defect-doc-cube").await.is_empty());
+    assert!(memories(&client, "defect-doc", "defect-doc-cube")
+        .await
+        .is_empty());
 }
 
 #[tokio::test]

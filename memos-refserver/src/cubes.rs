@@ -80,13 +80,30 @@ pub fn cube_config(fake_llm_url: &str, user_id: &str, cube_id: &str) -> Value {
     })
 }
 
-/// Writes `<dir>/config.json` for a `naive_text` cube, creating `dir`.
-pub fn write_cube_dir(dir: &Path, fake_llm_url: &str, user_id: &str, cube_id: &str) -> Result<(), Error> {
+/// The file a `naive_text` cube loads its seed memories from when it is registered.
+pub const MEMORY_FILE: &str = "textual_memory.json";
+
+/// Writes `<dir>/config.json` for a `naive_text` cube and an empty [`MEMORY_FILE`],
+/// creating `dir`.
+///
+/// The empty memory file only spares the server log a misleading
+/// `Directory not found` ERROR on every registration. Replace it with a JSON list of
+/// memory items (`{"id": <uuid>, "memory": ..., "metadata": {...}}`) to seed a cube;
+/// the server reads it once, when the cube is registered, and never writes it.
+pub fn write_cube_dir(
+    dir: &Path,
+    fake_llm_url: &str,
+    user_id: &str,
+    cube_id: &str,
+) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(|e| Error::io("creating a cube directory", dir, e))?;
     let path = dir.join("config.json");
     let text = serde_json::to_string_pretty(&cube_config(fake_llm_url, user_id, cube_id))
         .map_err(|e| Error::io("serialising a cube config", &path, std::io::Error::other(e)))?;
-    fs::write(&path, text).map_err(|e| Error::io("writing a cube config", &path, e))
+    fs::write(&path, text).map_err(|e| Error::io("writing a cube config", &path, e))?;
+    let memories = dir.join(MEMORY_FILE);
+    fs::write(&memories, "[]\n")
+        .map_err(|e| Error::io("writing an empty memory file", &memories, e))
 }
 
 /// The directories created under the server's temp root.
@@ -109,7 +126,11 @@ const DOCS: &[(&str, &str)] = &[
 ];
 
 /// Creates `cubes/cube-0..cube-{n-1}`, `docs/` and `empty-dir/` under `root`.
-pub(crate) fn write_layout(root: &Path, fake_llm_url: &str, cube_count: usize) -> Result<Layout, Error> {
+pub(crate) fn write_layout(
+    root: &Path,
+    fake_llm_url: &str,
+    cube_count: usize,
+) -> Result<Layout, Error> {
     let mut cube_dirs = Vec::with_capacity(cube_count);
     for i in 0..cube_count {
         let id = format!("cube-{i}");
@@ -121,12 +142,14 @@ pub(crate) fn write_layout(root: &Path, fake_llm_url: &str, cube_count: usize) -
     for (name, text) in DOCS {
         let path = docs_dir.join(name);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent).map_err(|e| Error::io("creating the docs directory", parent, e))?;
+            fs::create_dir_all(parent)
+                .map_err(|e| Error::io("creating the docs directory", parent, e))?;
         }
         fs::write(&path, text).map_err(|e| Error::io("writing a document", &path, e))?;
     }
     let empty_dir = root.join("empty-dir");
-    fs::create_dir_all(&empty_dir).map_err(|e| Error::io("creating the empty directory", &empty_dir, e))?;
+    fs::create_dir_all(&empty_dir)
+        .map_err(|e| Error::io("creating the empty directory", &empty_dir, e))?;
     Ok(Layout {
         cube_dirs,
         docs_dir,
@@ -148,7 +171,10 @@ mod tests {
         assert_eq!(v["cube_id"], "cube-2");
         assert_eq!(v["text_mem"]["backend"], "naive_text");
         assert!(layout.docs_dir.join("nested/notes.md").is_file());
-        assert!(fs::read_dir(&layout.empty_dir).expect("dir").next().is_none());
+        assert!(fs::read_dir(&layout.empty_dir)
+            .expect("dir")
+            .next()
+            .is_none());
     }
 
     #[test]

@@ -80,14 +80,32 @@ pub enum Error {
     #[error("the fake LLM could not start: {0}")]
     FakeLlm(String),
 
-    /// The process-wide shared server failed to start earlier; the first error is kept.
-    #[error("the shared MemOS reference server failed to start: {0}")]
-    Shared(String),
+    /// The process-wide shared server failed to start; the first error is kept for all callers.
+    #[error("the shared MemOS reference server failed to start: {message}")]
+    Shared {
+        /// The original error's text.
+        message: String,
+        /// Whether the original error was [`Error::PythonMissing`].
+        python_missing: bool,
+    },
 }
 
 impl Error {
+    /// True when the cause is a missing or unusable Python (tests may skip then).
+    pub fn is_python_missing(&self) -> bool {
+        match self {
+            Error::PythonMissing { .. } => true,
+            Error::Shared { python_missing, .. } => *python_missing,
+            _ => false,
+        }
+    }
+
     /// Builds an [`Error::Io`] from an `io::Error` with context.
-    pub(crate) fn io(what: impl Into<String>, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(
+        what: impl Into<String>,
+        path: impl Into<PathBuf>,
+        source: std::io::Error,
+    ) -> Self {
         Error::Io {
             what: what.into(),
             path: path.into(),

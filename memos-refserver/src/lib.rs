@@ -1,1 +1,62 @@
+//! Installs and runs the reference MemOS server (`memos.api.start_api:app` from PyPI
+//! `MemoryOS==2.0.10`) offline on 127.0.0.1, with a fake OpenAI-compatible LLM written
+//! in Rust, for tests and for people.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), memos_refserver::Error> {
+//! use memos_refserver::{ReferenceServer, StartOptions};
+//!
+//! // One server per test binary ...
+//! let server = ReferenceServer::shared().await?;
+//! // ... or a private one, stopped when dropped.
+//! let own = ReferenceServer::start(StartOptions::default()).await?;
+//! println!("{} {:?}", server.base_url(), own.cube_dirs());
+//! # Ok(()) }
+//! ```
+//!
+//! In a test, skip (or, with `CI=true`, fail) when Python is missing:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use memos_refserver::ReferenceServer;
+//!
+//! let server = match ReferenceServer::shared().await {
+//!     Ok(server) => server,
+//!     Err(e) if e.is_python_missing() && std::env::var("CI").as_deref() != Ok("true") => {
+//!         eprintln!("skipped: {e}");
+//!         return;
+//!     }
+//!     Err(e) => panic!("{e}"),
+//! };
+//! // One reqwest client per test: a client is tied to the runtime it first ran on.
+//! let http = reqwest::Client::builder().no_proxy().build().unwrap();
+//! let users = http.get(format!("{}/users", server.base_url())).send().await.unwrap();
+//! # let _ = users; }
+//! ```
+//!
+//! The first call installs the venv (about 90 s cold, then reused) and each server
+//! start takes about 5 s, so prefer `shared()` and give each test its own cube ids
+//! and users; use `start()` for tests that reconfigure the server or need it empty.
+//!
+//! The server needs `POST /configure` before anything else works; `start()` does it
+//! as `root` with [`ReferenceServer::configure_body`]. The notes in
+//! `shared/reference/memos-v1-server.md` describe the server's behaviour.
 
+#![warn(missing_docs)]
+
+mod cubes;
+mod error;
+pub mod fake_llm;
+mod process;
+mod server;
+mod stale;
+pub mod venv;
+
+pub use cubes::{
+    configure_body, cube_config, llm_config, write_cube_dir, CONFIGURE_SESSION, CONFIGURE_USER,
+    MEMORY_FILE,
+};
+pub use error::Error;
+pub use fake_llm::{FakeLlm, RecordedRequest, RequestKind};
+pub use server::{ReferenceServer, StartOptions, StartTimings, APP};
+pub use venv::{ensure_venv, InstallAction, InstallOptions, InstallReport};

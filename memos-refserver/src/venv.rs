@@ -24,7 +24,12 @@ use crate::process::spawn_guarded;
 ///
 /// `chonkie` is pinned because 1.3+ breaks MemOS's document reader; `markitdown`
 /// reads `doc_path` files; `uvicorn` serves the ASGI app.
-pub const REQUIREMENTS: &[&str] = &["MemoryOS==2.0.10", "chonkie==1.2.1", "markitdown", "uvicorn"];
+pub const REQUIREMENTS: &[&str] = &[
+    "MemoryOS==2.0.10",
+    "chonkie==1.2.1",
+    "markitdown",
+    "uvicorn",
+];
 
 /// Environment variable that overrides the venv directory.
 pub const VENV_ENV: &str = "MEMOS_REFSERVER_VENV";
@@ -139,7 +144,9 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
 
 /// Finds a Python >= 3.10: `explicit`, else `$MEMOS_PYTHON`, else `python3`, else `python`.
 pub fn find_python(explicit: Option<&Path>) -> Result<PythonInfo, Error> {
-    let from_env = std::env::var_os(PYTHON_ENV).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let from_env = std::env::var_os(PYTHON_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from);
     let candidates: Vec<PathBuf> = match explicit.map(Path::to_path_buf).or(from_env) {
         // A named interpreter is not second-guessed: falling back would hide the mistake.
         Some(p) => vec![p],
@@ -170,11 +177,20 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PythonInfo, Error> {
         let text = String::from_utf8_lossy(&out.stdout);
         let version = parse_version(text.trim());
         match version {
-            Some(v) if v >= MIN_PYTHON => return Ok(PythonInfo { command: cand, version: v }),
-            Some((major, minor)) => {
-                tried.push(format!("`{}` is Python {major}.{minor}, too old", cand.display()))
+            Some(v) if v >= MIN_PYTHON => {
+                return Ok(PythonInfo {
+                    command: cand,
+                    version: v,
+                })
             }
-            None => tried.push(format!("`{}` printed an unexpected version {text:?}", cand.display())),
+            Some((major, minor)) => tried.push(format!(
+                "`{}` is Python {major}.{minor}, too old",
+                cand.display()
+            )),
+            None => tried.push(format!(
+                "`{}` printed an unexpected version {text:?}",
+                cand.display()
+            )),
         }
     }
     Err(Error::PythonMissing {
@@ -208,7 +224,8 @@ pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
     }
 
     if let Some(parent) = dir.parent() {
-        fs::create_dir_all(parent).map_err(|e| Error::io("creating the venv's parent directory", parent, e))?;
+        fs::create_dir_all(parent)
+            .map_err(|e| Error::io("creating the venv's parent directory", parent, e))?;
     }
     let _lock = DirLock::acquire(&sibling(&dir, ".lock"))?;
     // Another process may have finished the install while we waited for the lock.
@@ -230,7 +247,10 @@ pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
         match pip_install(&dir, &log) {
             Ok(()) => action = InstallAction::Completed,
             Err(e) => {
-                append_log(&log, &format!("in-place completion failed ({e}); rebuilding the venv\n"));
+                append_log(
+                    &log,
+                    &format!("in-place completion failed ({e}); rebuilding the venv\n"),
+                );
             }
         }
     }
@@ -238,13 +258,15 @@ pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
         // Find Python before deleting anything, so a missing Python leaves the old venv alone.
         let python = find_python(opts.python.as_deref())?;
         if dir.exists() {
-            fs::remove_dir_all(&dir).map_err(|e| Error::io("removing the outdated venv", &dir, e))?;
+            fs::remove_dir_all(&dir)
+                .map_err(|e| Error::io("removing the outdated venv", &dir, e))?;
         }
         create_venv(&python, &dir, &log)?;
         pip_install(&dir, &log)?;
     }
     check_imports(&dir, &log)?;
-    fs::write(&marker, marker_text()).map_err(|e| Error::io("writing the install marker", &marker, e))?;
+    fs::write(&marker, marker_text())
+        .map_err(|e| Error::io("writing the install marker", &marker, e))?;
     Ok(InstallReport {
         venv,
         action,
@@ -269,14 +291,25 @@ fn append_log(log: &Path, text: &str) {
 }
 
 /// Runs a command with its output appended to `log`, mapping failures to [`Error::Install`].
-fn run_logged(venv: &Path, log: &Path, step: &str, program: PathBuf, args: Vec<String>) -> Result<(), Error> {
-    append_log(log, &format!("\n$ {} {}\n", program.display(), args.join(" ")));
+fn run_logged(
+    venv: &Path,
+    log: &Path,
+    step: &str,
+    program: PathBuf,
+    args: Vec<String>,
+) -> Result<(), Error> {
+    append_log(
+        log,
+        &format!("\n$ {} {}\n", program.display(), args.join(" ")),
+    );
     let out = OpenOptions::new()
         .create(true)
         .append(true)
         .open(log)
         .map_err(|e| Error::io("opening the install log", log, e))?;
-    let err = out.try_clone().map_err(|e| Error::io("opening the install log", log, e))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Error::io("opening the install log", log, e))?;
     let shown = format!("{} {}", program.display(), args.join(" "));
     let mut child = spawn_guarded(move || {
         let mut cmd = Command::new(program);
@@ -294,7 +327,9 @@ fn run_logged(venv: &Path, log: &Path, step: &str, program: PathBuf, args: Vec<S
         log: log.to_path_buf(),
         tail: tail_of_file(log, 30),
     })?;
-    let status = child.wait().map_err(|e| Error::io(format!("waiting for `{shown}`"), venv, e))?;
+    let status = child
+        .wait()
+        .map_err(|e| Error::io(format!("waiting for `{shown}`"), venv, e))?;
     if status.success() {
         Ok(())
     } else {
@@ -308,10 +343,16 @@ fn run_logged(venv: &Path, log: &Path, step: &str, program: PathBuf, args: Vec<S
 }
 
 fn create_venv(python: &PythonInfo, dir: &Path, log: &Path) -> Result<(), Error> {
-    let args = vec!["-m".to_string(), "venv".to_string(), dir.to_string_lossy().into_owned()];
+    let args = vec![
+        "-m".to_string(),
+        "venv".to_string(),
+        dir.to_string_lossy().into_owned(),
+    ];
     run_logged(dir, log, "creating the venv", python.command.clone(), args).map_err(|e| match e {
         // Debian's python3 without python3-venv fails here; that is a missing-Python problem.
-        Error::Install { tail, .. } if tail.contains("ensurepip") || tail.contains("No module named venv") => {
+        Error::Install { tail, .. }
+            if tail.contains("ensurepip") || tail.contains("No module named venv") =>
+        {
             Error::PythonMissing {
                 detail: format!(
                     "`{} -m venv` failed (the venv/ensurepip module is missing): {}",

@@ -1,0 +1,168 @@
+//! `memos-reference-server`: installs (if needed) and runs the reference MemOS server
+//! with its fake LLM until Ctrl-C or SIGTERM.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use memos_refserver::{ensure_venv, InstallAction, InstallOptions, ReferenceServer, StartOptions};
+
+/// Run the reference MemOS v1 REST server (MemoryOS 2.0.10) offline on 127.0.0.1,
+/// backed by a deterministic fake LLM.
+#[derive(Debug, Parser)]
+#[command(name = "memos-reference-server", version)]
+struct Args {
+    /// Only install (or verify) the Python venv, print how long it took, and exit.
+    #[arg(long)]
+    install_only: bool,
+
+    /// Port for the MemOS server (default: a free port).
+    #[arg(long)]
+    port: Option<u16>,
+
+    /// Venv directory (default: <workspace>/target/refserver-venv).
+    #[arg(long, env = "MEMOS_REFSERVER_VENV")]
+    venv: Option<PathBuf>,
+
+    /// Python used to create the venv (default: python3).
+    #[arg(long, env = "MEMOS_PYTHON")]
+    python: Option<PathBuf>,
+
+    /// Number of cube directories to create.
+    #[arg(long, default_value_t = 8)]
+    cubes: usize,
+
+    /// Seconds to wait for the server to answer /openapi.json.
+    #[arg(long, default_value_t = 120)]
+    startup_timeout: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: could not build the tokio runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let install = InstallOptions {
+        venv_dir: args.venv.clone(),
+        python: args.python.clone(),
+    };
+    if args.install_only {
+        eprintln!(
+            "Installing the reference server's venv (a cold install takes a minute or two) ..."
+        );
+        let report = tokio::task::spawn_blocking(move || ensure_venv(&install))
+            .await
+            .context("the install thread failed")??;
+        let what = match report.action {
+            InstallAction::Reused => "already installed, reused",
+            InstallAction::Completed => "completed in place",
+            InstallAction::Created => "created",
+        };
+        println!(
+            "Venv {} ({what}) in {:.1} s",
+            report.venv.dir().display(),
+            report.duration.as_secs_f64()
+        );
+        println!("MEMOS_REFSERVER_VENV={}", report.venv.dir().display());
+        println!("MEMOS_INSTALL_SECONDS={:.1}", report.duration.as_secs_f64());
+        return Ok(());
+    }
+
+    eprintln!("Starting the reference MemOS server (installs its venv first if needed) ...");
+    let options = StartOptions {
+        port: args.port,
+        startup_timeout: Duration::from_secs(args.startup_timeout),
+        cube_count: args.cubes,
+        configure: true,
+        install,
+    };
+    let server = ReferenceServer::start(options).await?;
+    print_summary(&server);
+
+    let reason = wait_for_stop(&server).await?;
+    eprintln!("{reason}; stopping ...");
+    server.stop();
+    eprintln!("Stopped.");
+    Ok(())
+}
+
+fn print_summary(server: &ReferenceServer) {
+    let t = server.timings();
+    println!("MemOS reference server is running at {}", server.base_url());
+    println!(
+        "  configured as user `root` with the fake LLM at {}",
+        server.fake_llm_url()
+    );
+    println!(
+        "  start took {:.1} s (install check {:.1} s, uvicorn up {:.1} s, configure {:.2} s)",
+        t.total.as_secs_f64(),
+        t.install.as_secs_f64(),
+        t.spawn_to_ready.as_secs_f64(),
+        t.configure.as_secs_f64()
+    );
+    println!("  cube directories (register with POST /mem_cubes):");
+    for dir in server.cube_dirs() {
+        println!("    {}", dir.display());
+    }
+    println!("  log: {}", server.server_log().display());
+    println!("  press Ctrl-C to stop");
+    println!("MEMOS_BASE_URL={}", server.base_url());
+    println!("MEMOS_FAKE_LLM_URL={}", server.fake_llm_url());
+    for (i, dir) in server.cube_dirs().iter().enumerate() {
+        println!("MEMOS_CUBE_DIR_{i}={}", dir.display());
+    }
+    println!("MEMOS_DOCS_DIR={}", server.docs_dir().display());
+    println!("MEMOS_EMPTY_DIR={}", server.empty_dir().display());
+    println!("MEMOS_TEMP_ROOT={}", server.temp_root().display());
+    println!("MEMOS_SERVER_LOG={}", server.server_log().display());
+    println!("MEMOS_SERVER_PID={}", server.pid());
+    println!("MEMOS_READY=1");
+}
+
+/// Waits for Ctrl-C, SIGTERM, or the server dying on its own.
+async fn wait_for_stop(server: &ReferenceServer) -> anyhow::Result<String> {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("installing the SIGTERM handler")?;
+    let mut tick = tokio::time::interval(Duration::from_millis(500));
+    loop {
+        #[cfg(unix)]
+        let term_recv = term.recv();
+        #[cfg(not(unix))]
+        let term_recv = std::future::pending::<Option<()>>();
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => {
+                r.context("waiting for Ctrl-C")?;
+                return Ok("Ctrl-C received".into());
+            }
+            _ = term_recv => return Ok("SIGTERM received".into()),
+            _ = tick.tick() => {
+                if let Some(status) = server.exit_status() {
+                    anyhow::bail!(
+                        "the MemOS server exited on its own ({status}); last log lines:\n{}",
+                        server.log_tail(40)
+                    );
+                }
+            }
+        }
+    }
+}

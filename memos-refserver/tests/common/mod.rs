@@ -1,0 +1,95 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use memos_refserver::{Error, ReferenceServer};
+use serde_json::Value;
+
+/// True (after printing why) when the error means Python is missing and the test
+/// should be skipped; panics instead when `CI=true`, where Python must be there.
+pub fn skip_for_missing_python(err: &Error) -> bool {
+    if !err.is_python_missing() {
+        return false;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true but the reference server cannot run: {err}");
+    }
+    eprintln!("SKIPPED (set CI=true to make this a failure): {err}");
+    true
+}
+
+/// The process-wide server, or `None` when the test should be skipped.
+pub async fn shared() -> Option<&'static ReferenceServer> {
+    match ReferenceServer::shared().await {
+        Ok(server) => Some(server),
+        Err(e) if skip_for_missing_python(&e) => None,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// A client for loopback that ignores proxy settings. One per test: a client is
+/// tied to the runtime it was first used on.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("HTTP client")
+}
+
+/// Sends a request and returns the status and the JSON body; panics with context on
+/// transport errors or non-JSON bodies.
+pub async fn call(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = http.request(method.clone(), url);
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    let status = resp.status().as_u16();
+    let text = resp
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{method} {url}: reading body: {e}"));
+    let json = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{method} {url}: not JSON ({e}): {text}"));
+    (status, json)
+}
+
+/// Like [`call`] but asserts a 200 envelope and returns `data`.
+pub async fn ok(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Value {
+    let (status, json) = call(http, method.clone(), url, body).await;
+    assert_eq!(status, 200, "{method} {url} answered {json}");
+    assert_eq!(json["code"], 200, "{method} {url} answered {json}");
+    json["data"].clone()
+}
+
+/// The `memory` texts of `GET /memories` for one cube.
+pub async fn memory_texts(
+    http: &reqwest::Client,
+    base: &str,
+    cube: &str,
+    user: &str,
+) -> Vec<String> {
+    let url = format!("{base}/memories?mem_cube_id={cube}&user_id={user}");
+    let data = ok(http, reqwest::Method::GET, &url, None).await;
+    let cubes = data["text_mem"].as_array().expect("text_mem list");
+    assert_eq!(cubes.len(), 1, "{data}");
+    assert_eq!(cubes[0]["cube_id"], cube);
+    cubes[0]["memories"]
+        .as_array()
+        .expect("memories list")
+        .iter()
+        .map(|m| m["memory"].as_str().expect("memory text").to_string())
+        .collect()
+}
