@@ -59,4 +59,6 @@ pub use cubes::{
 pub use error::Error;
 pub use fake_llm::{FakeLlm, RecordedRequest, RequestKind};
 pub use server::{ReferenceServer, StartOptions, StartTimings, APP};
-pub use venv::{ensure_venv, InstallAction, InstallOptions, InstallReport};
+pub use venv::{
+    ensure_venv, ensure_venv_with, InstallAction, InstallOptions, InstallReport, VenvSpec,
+};

@@ -123,10 +123,10 @@ fn venv_python(dir: &Path) -> PathBuf {
     }
 }
 
-fn marker_text() -> String {
+fn marker_text(spec: &VenvSpec) -> String {
     let mut text = String::from(MARKER_HEADER);
     text.push('\n');
-    for req in REQUIREMENTS {
+    for req in spec.packages {
         text.push_str(req);
         text.push('\n');
     }
@@ -203,18 +203,45 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
+/// What a venv must hold: pip requirements and the modules that prove they are installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VenvSpec {
+    /// The pip requirement strings, pinned where it matters.
+    pub packages: &'static [&'static str],
+    /// Modules that must be importable after the install (checked without importing them).
+    pub modules: &'static [&'static str],
+}
+
+/// The reference server's venv: [`REQUIREMENTS`].
+pub const REFERENCE_SERVER: VenvSpec = VenvSpec {
+    packages: REQUIREMENTS,
+    modules: &["memos", "uvicorn", "chonkie", "markitdown", "fastapi"],
+};
+
 /// Makes sure the venv exists and holds exactly [`REQUIREMENTS`]; blocking.
 ///
 /// Call it from async code through `tokio::task::spawn_blocking` (as
 /// [`crate::ReferenceServer::start`] does): a cold install takes over a minute.
 pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
-    let started = Instant::now();
     let dir = opts.venv_dir.clone().unwrap_or_else(default_venv_dir);
+    ensure_venv_with(&dir, opts.python.as_deref(), &REFERENCE_SERVER)
+}
+
+/// Makes sure the venv at `dir` exists and holds exactly `spec`; blocking. Used for the
+/// reference server and for other Python tools the project runs (e.g. schemathesis), each
+/// in a venv of its own so that their pins cannot clash.
+pub fn ensure_venv_with(
+    dir: &Path,
+    python: Option<&Path>,
+    spec: &VenvSpec,
+) -> Result<InstallReport, Error> {
+    let started = Instant::now();
+    let dir = dir.to_path_buf();
     let log = sibling(&dir, ".install.log");
     let venv = Venv { dir: dir.clone() };
 
     // Fast path without the lock: a finished install is never modified again.
-    if marker_matches(&dir) {
+    if marker_matches(&dir, spec) {
         return Ok(InstallReport {
             venv,
             action: InstallAction::Reused,
@@ -229,7 +256,7 @@ pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
     }
     let _lock = DirLock::acquire(&sibling(&dir, ".lock"))?;
     // Another process may have finished the install while we waited for the lock.
-    if marker_matches(&dir) {
+    if marker_matches(&dir, spec) {
         return Ok(InstallReport {
             venv,
             action: InstallAction::Reused,
@@ -244,7 +271,7 @@ pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
     let mut action = InstallAction::Created;
     if python_ok && !stale_marker {
         // A venv without a marker: try to complete it in place, rebuild if that fails.
-        match pip_install(&dir, &log) {
+        match pip_install(&dir, &log, spec) {
             Ok(()) => action = InstallAction::Completed,
             Err(e) => {
                 append_log(
@@ -256,16 +283,16 @@ pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
     }
     if action == InstallAction::Created {
         // Find Python before deleting anything, so a missing Python leaves the old venv alone.
-        let python = find_python(opts.python.as_deref())?;
+        let python = find_python(python)?;
         if dir.exists() {
             fs::remove_dir_all(&dir)
                 .map_err(|e| Error::io("removing the outdated venv", &dir, e))?;
         }
         create_venv(&python, &dir, &log)?;
-        pip_install(&dir, &log)?;
+        pip_install(&dir, &log, spec)?;
     }
-    check_imports(&dir, &log)?;
-    fs::write(&marker, marker_text())
+    check_imports(&dir, &log, spec)?;
+    fs::write(&marker, marker_text(spec))
         .map_err(|e| Error::io("writing the install marker", &marker, e))?;
     Ok(InstallReport {
         venv,
@@ -275,10 +302,10 @@ pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
     })
 }
 
-fn marker_matches(dir: &Path) -> bool {
+fn marker_matches(dir: &Path, spec: &VenvSpec) -> bool {
     venv_python(dir).exists()
         && fs::read_to_string(dir.join(MARKER_FILE))
-            .map(|text| text == marker_text())
+            .map(|text| text == marker_text(spec))
             .unwrap_or(false)
 }
 
@@ -365,27 +392,30 @@ fn create_venv(python: &PythonInfo, dir: &Path, log: &Path) -> Result<(), Error>
     })
 }
 
-fn pip_install(dir: &Path, log: &Path) -> Result<(), Error> {
+fn pip_install(dir: &Path, log: &Path, spec: &VenvSpec) -> Result<(), Error> {
     let mut args: Vec<String> = ["-m", "pip", "install", "--disable-pip-version-check"]
         .iter()
         .map(|s| s.to_string())
         .collect();
-    args.extend(REQUIREMENTS.iter().map(|s| s.to_string()));
+    args.extend(spec.packages.iter().map(|s| s.to_string()));
     run_logged(dir, log, "pip install", venv_python(dir), args)
 }
 
 /// Cheap completeness check that does not import MemOS (that takes seconds).
-fn check_imports(dir: &Path, log: &Path) -> Result<(), Error> {
-    let script = "import importlib.util, sys\n\
-                  missing = [m for m in ('memos', 'uvicorn', 'chonkie', 'markitdown', 'fastapi') \
-                  if importlib.util.find_spec(m) is None]\n\
-                  sys.exit('missing modules: ' + ', '.join(missing) if missing else 0)";
+fn check_imports(dir: &Path, log: &Path, spec: &VenvSpec) -> Result<(), Error> {
+    let modules: Vec<String> = spec.modules.iter().map(|m| format!("{m:?}")).collect();
+    let script = format!(
+        "import importlib.util, sys\n\
+         missing = [m for m in ({},) if importlib.util.find_spec(m) is None]\n\
+         sys.exit('missing modules: ' + ', '.join(missing) if missing else 0)",
+        modules.join(", ")
+    );
     run_logged(
         dir,
         log,
         "checking the installed modules",
         venv_python(dir),
-        vec!["-c".to_string(), script.to_string()],
+        vec!["-c".to_string(), script],
     )
 }
 
@@ -449,7 +479,7 @@ mod tests {
 
     #[test]
     fn marker_lists_requirements() {
-        let text = marker_text();
+        let text = marker_text(&REFERENCE_SERVER);
         for req in REQUIREMENTS {
             assert!(text.contains(req));
         }
