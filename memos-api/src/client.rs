@@ -1,18 +1,42 @@
 //! The client users reach first: configuration, credentials, retries and one error type
 //! around the generated [`crate::raw::Client`].
 
+use std::cell::Cell;
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use progenitor_client::ResponseValue;
+use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use reqwest::StatusCode;
 
 use crate::error::{body_start, Error, Result};
 use crate::retry::{self, Idempotency, RetryPolicy};
 use crate::types;
 
 type RawError = progenitor_client::Error<types::ErrorBody>;
+
+tokio::task_local! {
+    /// The status of the response to the try being sent. progenitor drops the status when a
+    /// body does not parse (`InvalidResponsePayload`), so [`Client::send`] records it here.
+    static RESPONSE_STATUS: Cell<Option<StatusCode>>;
+}
+
+/// Overrides the generated client's no-op hooks (progenitor implements them for
+/// `&raw::Client`; an impl for `raw::Client` takes precedence).
+impl ClientHooks<()> for crate::raw::Client {
+    async fn post<E>(
+        &self,
+        result: &reqwest::Result<reqwest::Response>,
+        _info: &OperationInfo,
+    ) -> std::result::Result<(), progenitor_client::Error<E>> {
+        if let Ok(response) = result {
+            // Outside `Client::send` (calls through `raw()`) there is nothing to record.
+            let _ = RESPONSE_STATUS.try_with(|status| status.set(Some(response.status())));
+        }
+        Ok(())
+    }
+}
 
 /// How the client proves who it is. The open-source server checks neither; hosted MemOS
 /// deployments use one of them.
@@ -244,9 +268,15 @@ impl Client {
     {
         let mut attempt = 0;
         loop {
-            let failure = match make().await {
+            let (outcome, status) = RESPONSE_STATUS
+                .scope(Cell::new(None), async {
+                    let outcome = make().await;
+                    (outcome, RESPONSE_STATUS.with(Cell::get))
+                })
+                .await;
+            let failure = match outcome {
                 Ok(value) => return Ok(value.into_inner()),
-                Err(err) => classify(operation, idempotency, err).await,
+                Err(err) => classify(operation, idempotency, err, status).await,
             };
             if !failure.retryable || attempt >= self.retry.max_retries {
                 return Err(failure.error);
@@ -269,7 +299,13 @@ struct Failure {
     retry_after: Option<Duration>,
 }
 
-async fn classify(operation: &'static str, idempotency: Idempotency, err: RawError) -> Failure {
+/// `status` is the status of the response, when one arrived.
+async fn classify(
+    operation: &'static str,
+    idempotency: Idempotency,
+    err: RawError,
+    status: Option<StatusCode>,
+) -> Failure {
     let final_error = |error| Failure {
         error,
         retryable: false,
@@ -298,12 +334,20 @@ async fn classify(operation: &'static str, idempotency: Idempotency, err: RawErr
                 response.into_inner(),
             ))
         }
-        RawError::InvalidResponsePayload(body, source) => final_error(Error::InvalidResponse {
-            operation,
-            status: None,
-            reason: source.to_string(),
-            body_start: body_start(&body),
-        }),
+        RawError::InvalidResponsePayload(body, source) => match status {
+            // A documented error status whose body is not the spec's error body (a proxy's
+            // HTML page): an API error like any other, with the body as its message. None of
+            // the documented error statuses is worth a retry.
+            Some(status) if !status.is_success() => {
+                final_error(Error::from_body(operation, status, &body))
+            }
+            _ => final_error(Error::InvalidResponse {
+                operation,
+                status,
+                reason: source.to_string(),
+                body_start: body_start(&body),
+            }),
+        },
         RawError::UnexpectedResponse(response) => {
             let status = response.status();
             let retry_after = retry::retry_after(response.headers());
@@ -339,6 +383,22 @@ where
         operation,
         reason: err.to_string(),
     })
+}
+
+/// Refuses a path parameter that cannot be sent as one path segment, before anything is sent.
+/// An empty value leaves the URL ending in `/` (or holding `//`), and `.` or `..` are removed
+/// as dot segments when the URL is parsed. Either way the request goes to a shorter path, which
+/// the server redirects (`307`, a trailing slash) to another operation:
+/// `delete_memory(cube, "")` would end as `DELETE /memories/{cube}` and delete every memory of
+/// the cube.
+fn path_param(operation: &'static str, name: &str, value: &str) -> Result<()> {
+    if matches!(value, "" | "." | "..") {
+        return Err(Error::InvalidRequest {
+            operation,
+            reason: format!("`{name}` must not be empty, `.` or `..` (got {value:?})"),
+        });
+    }
+    Ok(())
 }
 
 use Idempotency::{Idempotent, NonIdempotent};
@@ -406,6 +466,7 @@ impl Client {
 
     /// `DELETE /mem_cubes/{mem_cube_id}`: unloads a cube (its memories are dropped).
     pub async fn unregister_cube(&self, cube_id: &str, user_id: Option<&str>) -> Result<()> {
+        path_param("unregister_cube", "cube_id", cube_id)?;
         self.send("unregister_cube", Idempotent, || {
             let mut request = self.raw.unregister_cube().mem_cube_id(cube_id);
             if let Some(user_id) = user_id {
@@ -425,6 +486,7 @@ impl Client {
         B::Error: fmt::Display,
     {
         let share: types::CubeShare = body("share_cube", share)?;
+        path_param("share_cube", "cube_id", cube_id)?;
         self.send("share_cube", NonIdempotent, || {
             self.raw
                 .share_cube()
@@ -479,6 +541,8 @@ impl Client {
         memory_id: &str,
         user_id: Option<&str>,
     ) -> Result<types::MemoryItem> {
+        path_param("get_memory", "cube_id", cube_id)?;
+        path_param("get_memory", "memory_id", memory_id)?;
         self.send("get_memory", Idempotent, || {
             let mut request = self
                 .raw
@@ -507,6 +571,8 @@ impl Client {
         B::Error: fmt::Display,
     {
         let update: types::MemoryUpdate = body("update_memory", update)?;
+        path_param("update_memory", "cube_id", cube_id)?;
+        path_param("update_memory", "memory_id", memory_id)?;
         self.send("update_memory", Idempotent, || {
             let mut request = self
                 .raw
@@ -531,6 +597,8 @@ impl Client {
         memory_id: &str,
         user_id: Option<&str>,
     ) -> Result<()> {
+        path_param("delete_memory", "cube_id", cube_id)?;
+        path_param("delete_memory", "memory_id", memory_id)?;
         self.send("delete_memory", Idempotent, || {
             let mut request = self
                 .raw
@@ -548,6 +616,7 @@ impl Client {
 
     /// `DELETE /memories/{mem_cube_id}`: deletes every memory of the cube.
     pub async fn delete_all_memories(&self, cube_id: &str, user_id: Option<&str>) -> Result<()> {
+        path_param("delete_all_memories", "cube_id", cube_id)?;
         self.send("delete_all_memories", Idempotent, || {
             let mut request = self.raw.delete_all_memories().mem_cube_id(cube_id);
             if let Some(user_id) = user_id {
