@@ -279,7 +279,8 @@ async fn fastapi_422_json_invalid_has_an_integer_in_its_location() {
 
 #[tokio::test]
 async fn fastapi_422_with_several_problems_lists_each_location() {
-    // `/configure` without `mem_reader`: two errors at misleading locations.
+    // What the server answers to a config without `mem_reader`: two errors at misleading
+    // locations (the typed client now refuses to send such a config at all).
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
@@ -292,7 +293,14 @@ async fn fastapi_422_with_several_problems_lists_each_location() {
         })
         .await;
     let err = client(&server)
-        .configure(types::MosConfig::builder().user_id("root".to_owned()))
+        .configure(
+            types::MosConfig::builder()
+                .user_id("root".to_owned())
+                .mem_reader(types::BackendConfig {
+                    backend: "simple_struct".into(),
+                    config: Default::default(),
+                }),
+        )
         .await
         .unwrap_err();
     mock.assert_async().await;

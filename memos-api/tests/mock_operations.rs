@@ -546,6 +546,13 @@ async fn list_memories_sends_cube_and_user_and_returns_items_with_their_metadata
                 tags: None,
                 visibility: None,
                 updated_at: Some("2026-11-26T10:00:00.123456".into()),
+                is_fast: None,
+                evolve_to: Some(vec![]),
+                version: None,
+                history: Some(vec![]),
+                working_binding: None,
+                info: None,
+                covered_history: None,
             }
         );
         assert_eq!(
@@ -561,6 +568,13 @@ async fn list_memories_sends_cube_and_user_and_returns_items_with_their_metadata
                 tags: Some(vec!["home".into(), "city".into()]),
                 visibility: Some("private".into()),
                 updated_at: Some("2024-01-01T00:00:00".into()),
+                is_fast: None,
+                evolve_to: Some(vec![]),
+                version: None,
+                history: Some(vec![]),
+                working_binding: None,
+                info: None,
+                covered_history: None,
             }
         );
     }
