@@ -3,8 +3,10 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::future::Future;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
+
+use futures::future::{BoxFuture, FutureExt};
 
 use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
 use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
@@ -15,6 +17,7 @@ use crate::retry::{self, Idempotency, RetryPolicy};
 use crate::types;
 
 type RawError = progenitor_client::Error<types::ErrorBody>;
+type RawResult<'a, T> = BoxFuture<'a, std::result::Result<ResponseValue<T>, RawError>>;
 
 tokio::task_local! {
     /// The status of the response to the try being sent. progenitor drops the status when a
@@ -161,19 +164,43 @@ impl ClientBuilder {
         if let Some(auth) = &self.auth {
             headers.insert(AUTHORIZATION, auth.header_value()?);
         }
+        let http = HttpSettings {
+            headers,
+            timeout: self.timeout,
+            connect_timeout: self.connect_timeout,
+            user_agent: self.user_agent.clone(),
+        };
+        let raw = http.raw_client(&base_url)?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                raw: RwLock::new(Arc::new(raw)),
+                http,
+                base_url,
+                auth: self.auth,
+                retry: self.retry,
+            }),
+        })
+    }
+}
+
+/// What it takes to build the HTTP client again (see [`Client::renew_connections`]).
+struct HttpSettings {
+    headers: HeaderMap,
+    timeout: Duration,
+    connect_timeout: Duration,
+    user_agent: String,
+}
+
+impl HttpSettings {
+    fn raw_client(&self, base_url: &str) -> Result<crate::raw::Client> {
         let http = reqwest::Client::builder()
-            .default_headers(headers)
+            .default_headers(self.headers.clone())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .user_agent(self.user_agent.clone())
             .build()
             .map_err(|err| Error::Config(format!("cannot build the HTTP client: {err}")))?;
-        Ok(Client {
-            raw: crate::raw::Client::new_with_client(&base_url, http),
-            base_url,
-            auth: self.auth,
-            retry: self.retry,
-        })
+        Ok(crate::raw::Client::new_with_client(base_url, http))
     }
 }
 
@@ -209,7 +236,13 @@ fn normalize_base_url(input: &str) -> Result<String> {
 /// Cloning is cheap and shares the connection pool.
 #[derive(Clone)]
 pub struct Client {
-    raw: crate::raw::Client,
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// The generated client and its connection pool; replaced after a 5xx.
+    raw: RwLock<Arc<crate::raw::Client>>,
+    http: HttpSettings,
     base_url: String,
     auth: Option<Auth>,
     retry: RetryPolicy,
@@ -218,9 +251,9 @@ pub struct Client {
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.base_url)
-            .field("auth", &self.auth)
-            .field("retry", &self.retry)
+            .field("base_url", &self.inner.base_url)
+            .field("auth", &self.inner.auth)
+            .field("retry", &self.inner.retry)
             .finish_non_exhaustive()
     }
 }
@@ -246,45 +279,64 @@ impl Client {
 
     /// The base URL requests go to.
     pub fn base_url(&self) -> &str {
-        &self.base_url
+        &self.inner.base_url
     }
 
     /// The generated client, for direct access to every response detail. Its calls are not
     /// retried and fail with progenitor's error type.
-    pub fn raw(&self) -> &crate::raw::Client {
-        &self.raw
+    pub fn raw(&self) -> Arc<crate::raw::Client> {
+        // A poisoned lock only means a panic elsewhere while swapping in a whole value.
+        let raw = self.inner.raw.read().unwrap_or_else(|p| p.into_inner());
+        Arc::clone(&raw)
+    }
+
+    /// Drops the connection pool: later requests open new connections.
+    ///
+    /// The reference server resets a keep-alive connection after answering 500, without
+    /// saying `connection: close`. A request sent next on that connection fails with a
+    /// reset; for a POST the client cannot tell whether the server saw it, so it must not
+    /// send it again. Starting from fresh connections after any 5xx avoids the trap.
+    fn renew_connections(&self) {
+        if let Ok(raw) = self.inner.http.raw_client(&self.inner.base_url) {
+            let mut current = self.inner.raw.write().unwrap_or_else(|p| p.into_inner());
+            *current = Arc::new(raw);
+        }
     }
 
     /// Sends a request built by `make`, retrying it as `idempotency` and the policy allow.
-    async fn send<T, F, Fut>(
+    async fn send<T, F>(
         &self,
         operation: &'static str,
         idempotency: Idempotency,
         mut make: F,
     ) -> Result<T>
     where
-        F: FnMut() -> Fut,
-        Fut: Future<Output = std::result::Result<ResponseValue<T>, RawError>>,
+        F: for<'a> FnMut(&'a crate::raw::Client) -> RawResult<'a, T>,
     {
+        let policy = &self.inner.retry;
         let mut attempt = 0;
         loop {
+            let raw = self.raw();
             let (outcome, status) = RESPONSE_STATUS
                 .scope(Cell::new(None), async {
-                    let outcome = make().await;
+                    let outcome = make(&raw).await;
                     (outcome, RESPONSE_STATUS.with(Cell::get))
                 })
                 .await;
+            if status.is_some_and(|s| s.is_server_error()) {
+                self.renew_connections();
+            }
             let failure = match outcome {
                 Ok(value) => return Ok(value.into_inner()),
                 Err(err) => classify(operation, idempotency, err, status).await,
             };
-            if !failure.retryable || attempt >= self.retry.max_retries {
+            if !failure.retryable || attempt >= policy.max_retries {
                 return Err(failure.error);
             }
             let delay = match failure.retry_after {
-                Some(wait) if wait > self.retry.max_retry_after => return Err(failure.error),
+                Some(wait) if wait > policy.max_retry_after => return Err(failure.error),
                 Some(wait) => wait,
-                None => self.retry.backoff(attempt),
+                None => policy.backoff(attempt),
             };
             tokio::time::sleep(delay).await;
             attempt += 1;
@@ -412,8 +464,8 @@ impl Client {
         B::Error: fmt::Display,
     {
         let config: types::MosConfig = body("configure", config)?;
-        self.send("configure", NonIdempotent, || {
-            self.raw.configure().body(config.clone()).send()
+        self.send("configure", NonIdempotent, |raw| {
+            raw.configure().body(config.clone()).send().boxed()
         })
         .await
         .map(drop)
@@ -421,9 +473,11 @@ impl Client {
 
     /// `GET /users`: the active users, in insertion order.
     pub async fn list_users(&self) -> Result<Vec<types::User>> {
-        self.send("list_users", Idempotent, || self.raw.list_users().send())
-            .await
-            .map(|envelope| envelope.data)
+        self.send("list_users", Idempotent, |raw| {
+            raw.list_users().send().boxed()
+        })
+        .await
+        .map(|envelope| envelope.data)
     }
 
     /// `POST /users`: creates a user. The returned `user_id` is `None` when the id exists
@@ -434,8 +488,8 @@ impl Client {
         B::Error: fmt::Display,
     {
         let user: types::UserCreate = body("create_user", user)?;
-        self.send("create_user", NonIdempotent, || {
-            self.raw.create_user().body(user.clone()).send()
+        self.send("create_user", NonIdempotent, |raw| {
+            raw.create_user().body(user.clone()).send().boxed()
         })
         .await
         .map(|envelope| envelope.data)
@@ -443,8 +497,8 @@ impl Client {
 
     /// `GET /users/me`: the current user (of the last `/configure`) and their cubes.
     pub async fn get_current_user(&self) -> Result<types::UserInfo> {
-        self.send("get_current_user", Idempotent, || {
-            self.raw.get_current_user().send()
+        self.send("get_current_user", Idempotent, |raw| {
+            raw.get_current_user().send().boxed()
         })
         .await
         .map(|envelope| envelope.data)
@@ -457,8 +511,8 @@ impl Client {
         B::Error: fmt::Display,
     {
         let cube: types::MemCubeRegister = body("register_cube", cube)?;
-        self.send("register_cube", NonIdempotent, || {
-            self.raw.register_cube().body(cube.clone()).send()
+        self.send("register_cube", NonIdempotent, |raw| {
+            raw.register_cube().body(cube.clone()).send().boxed()
         })
         .await
         .map(drop)
@@ -467,12 +521,12 @@ impl Client {
     /// `DELETE /mem_cubes/{mem_cube_id}`: unloads a cube (its memories are dropped).
     pub async fn unregister_cube(&self, cube_id: &str, user_id: Option<&str>) -> Result<()> {
         path_param("unregister_cube", "cube_id", cube_id)?;
-        self.send("unregister_cube", Idempotent, || {
-            let mut request = self.raw.unregister_cube().mem_cube_id(cube_id);
+        self.send("unregister_cube", Idempotent, |raw| {
+            let mut request = raw.unregister_cube().mem_cube_id(cube_id);
             if let Some(user_id) = user_id {
                 request = request.user_id(user_id);
             }
-            request.send()
+            request.send().boxed()
         })
         .await
         .map(drop)
@@ -487,12 +541,12 @@ impl Client {
     {
         let share: types::CubeShare = body("share_cube", share)?;
         path_param("share_cube", "cube_id", cube_id)?;
-        self.send("share_cube", NonIdempotent, || {
-            self.raw
-                .share_cube()
+        self.send("share_cube", NonIdempotent, |raw| {
+            raw.share_cube()
                 .cube_id(cube_id)
                 .body(share.clone())
                 .send()
+                .boxed()
         })
         .await
         .map(drop)
@@ -506,8 +560,8 @@ impl Client {
         B::Error: fmt::Display,
     {
         let memories: types::MemoryCreate = body("add_memories", memories)?;
-        self.send("add_memories", NonIdempotent, || {
-            self.raw.add_memories().body(memories.clone()).send()
+        self.send("add_memories", NonIdempotent, |raw| {
+            raw.add_memories().body(memories.clone()).send().boxed()
         })
         .await
         .map(drop)
@@ -519,15 +573,15 @@ impl Client {
         cube_id: Option<&str>,
         user_id: Option<&str>,
     ) -> Result<types::MemoryList> {
-        self.send("list_memories", Idempotent, || {
-            let mut request = self.raw.list_memories();
+        self.send("list_memories", Idempotent, |raw| {
+            let mut request = raw.list_memories();
             if let Some(cube_id) = cube_id {
                 request = request.mem_cube_id(cube_id);
             }
             if let Some(user_id) = user_id {
                 request = request.user_id(user_id);
             }
-            request.send()
+            request.send().boxed()
         })
         .await
         .map(|envelope| envelope.data)
@@ -543,16 +597,12 @@ impl Client {
     ) -> Result<types::MemoryItem> {
         path_param("get_memory", "cube_id", cube_id)?;
         path_param("get_memory", "memory_id", memory_id)?;
-        self.send("get_memory", Idempotent, || {
-            let mut request = self
-                .raw
-                .get_memory()
-                .mem_cube_id(cube_id)
-                .memory_id(memory_id);
+        self.send("get_memory", Idempotent, |raw| {
+            let mut request = raw.get_memory().mem_cube_id(cube_id).memory_id(memory_id);
             if let Some(user_id) = user_id {
                 request = request.user_id(user_id);
             }
-            request.send()
+            request.send().boxed()
         })
         .await
         .map(|envelope| envelope.data)
@@ -573,9 +623,8 @@ impl Client {
         let update: types::MemoryUpdate = body("update_memory", update)?;
         path_param("update_memory", "cube_id", cube_id)?;
         path_param("update_memory", "memory_id", memory_id)?;
-        self.send("update_memory", Idempotent, || {
-            let mut request = self
-                .raw
+        self.send("update_memory", Idempotent, |raw| {
+            let mut request = raw
                 .update_memory()
                 .mem_cube_id(cube_id)
                 .memory_id(memory_id)
@@ -583,7 +632,7 @@ impl Client {
             if let Some(user_id) = user_id {
                 request = request.user_id(user_id);
             }
-            request.send()
+            request.send().boxed()
         })
         .await
         .map(drop)
@@ -599,16 +648,15 @@ impl Client {
     ) -> Result<()> {
         path_param("delete_memory", "cube_id", cube_id)?;
         path_param("delete_memory", "memory_id", memory_id)?;
-        self.send("delete_memory", Idempotent, || {
-            let mut request = self
-                .raw
+        self.send("delete_memory", Idempotent, |raw| {
+            let mut request = raw
                 .delete_memory()
                 .mem_cube_id(cube_id)
                 .memory_id(memory_id);
             if let Some(user_id) = user_id {
                 request = request.user_id(user_id);
             }
-            request.send()
+            request.send().boxed()
         })
         .await
         .map(drop)
@@ -617,12 +665,12 @@ impl Client {
     /// `DELETE /memories/{mem_cube_id}`: deletes every memory of the cube.
     pub async fn delete_all_memories(&self, cube_id: &str, user_id: Option<&str>) -> Result<()> {
         path_param("delete_all_memories", "cube_id", cube_id)?;
-        self.send("delete_all_memories", Idempotent, || {
-            let mut request = self.raw.delete_all_memories().mem_cube_id(cube_id);
+        self.send("delete_all_memories", Idempotent, |raw| {
+            let mut request = raw.delete_all_memories().mem_cube_id(cube_id);
             if let Some(user_id) = user_id {
                 request = request.user_id(user_id);
             }
-            request.send()
+            request.send().boxed()
         })
         .await
         .map(drop)
@@ -636,8 +684,8 @@ impl Client {
         B::Error: fmt::Display,
     {
         let search: types::SearchRequest = body("search_memories", search)?;
-        self.send("search_memories", Idempotent, || {
-            self.raw.search_memories().body(search.clone()).send()
+        self.send("search_memories", Idempotent, |raw| {
+            raw.search_memories().body(search.clone()).send().boxed()
         })
         .await
         .map(|envelope| envelope.data)
@@ -650,8 +698,8 @@ impl Client {
         B::Error: fmt::Display,
     {
         let chat: types::ChatRequest = body("chat", chat)?;
-        self.send("chat", NonIdempotent, || {
-            self.raw.chat().body(chat.clone()).send()
+        self.send("chat", NonIdempotent, |raw| {
+            raw.chat().body(chat.clone()).send().boxed()
         })
         .await
         .map(|envelope| envelope.data)

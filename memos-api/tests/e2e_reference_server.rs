@@ -473,3 +473,34 @@ async fn known_defect_unknown_cube_on_delete_answers_500() {
         "MemCube with ID defect-no-such-cube does not exist. please regiester",
     );
 }
+
+/// The reference server resets the keep-alive connection after it answers 500, without
+/// `connection: close`. A POST sent next on that connection would fail as a transport error
+/// that must not be retried; the client opens a fresh connection after a 5xx instead.
+#[tokio::test]
+async fn a_post_right_after_a_500_goes_through() {
+    let Some(server) = shared_server().await else {
+        return;
+    };
+    let client = client(server);
+    create_user(&client, "after-500").await;
+    register(&client, "after-500", "after-500-cube", &cube_dir(server, 5)).await;
+    for round in 0..5 {
+        let err = client
+            .delete_all_memories("after-500-no-such-cube", Some("after-500"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(500), "{err}");
+        add_content(
+            &client,
+            "after-500",
+            "after-500-cube",
+            &format!("round {round}"),
+        )
+        .await;
+    }
+    assert_eq!(
+        memories(&client, "after-500", "after-500-cube").await.len(),
+        5
+    );
+}

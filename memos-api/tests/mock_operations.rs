@@ -119,12 +119,13 @@ async fn configure_sends_the_whole_config_exactly_and_returns_unit() {
 
 #[tokio::test]
 async fn configure_omits_every_field_left_unset() {
+    // `mem_reader` is the one required field.
     let server = MockServer::start_async().await;
     let mock = server
         .mock_async(|when, then| {
             with_json(
                 request(when, POST, "/configure", &[], Cred::Bearer),
-                json!({"user_id": "alice", "top_k": 3}),
+                json!({"user_id": "alice", "top_k": 3, "mem_reader": {"backend": "simple_struct", "config": {"k": 1}}}),
             );
             ok(then, body::CONFIGURED);
         })
@@ -134,7 +135,11 @@ async fn configure_omits_every_field_left_unset() {
         .configure(
             types::MosConfig::builder()
                 .user_id("alice".to_owned())
-                .top_k(3),
+                .top_k(3)
+                .mem_reader(types::BackendConfig {
+                    backend: "simple_struct".into(),
+                    config: json!({"k": 1}).as_object().cloned().unwrap_or_default(),
+                }),
         )
         .await;
     mock.assert_async().await;
