@@ -1,1 +1,276 @@
-fn main() {}
+//! `memos-conformance`: does a MemOS server conform to the spec?
+//!
+//! Without arguments the whole suite runs against the embedded mock (the snapshots
+//! recorded from the reference server). With `--base-url` it runs against a live server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use memos_conformance::exchange::{AuthScheme, Credentials, Secret};
+use memos_conformance::report::Format;
+use memos_conformance::runner::{self, RunOptions, Target};
+use memos_conformance::snapshot::{self, SnapshotSet};
+
+/// Checks a MemOS REST server against openapi/memos.yaml: every operation's success
+/// path and the state it leaves, the error paths, the response checks (status, content
+/// type, JSON Schema, envelope) on every exchange, auth, and security findings.
+///
+/// By default it works only inside users and cubes it creates under a unique run
+/// prefix, cleans up what the API allows, never calls /configure and never changes
+/// anything outside its own namespace.
+#[derive(Debug, Parser)]
+#[command(name = "memos-conformance", version, after_help = AFTER_HELP)]
+struct Args {
+    /// The server to test, e.g. http://127.0.0.1:8000 (include a path prefix such as /api
+    /// if the deployment has one). Without it the suite runs against the embedded mock.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+
+    /// A token to send with every request (also read from MEMOS_TOKEN). Never printed.
+    #[arg(long, env = "MEMOS_TOKEN", hide_env_values = true, value_name = "T", value_parser = parse_secret)]
+    token: Option<Secret>,
+
+    /// How the token is sent: `Authorization: Bearer <T>` or `Authorization: Token <T>`.
+    #[arg(long, value_enum, default_value = "bearer")]
+    auth: AuthArg,
+
+    /// A cube directory that exists on the server (holding a cube config.json); needed
+    /// to register cubes. Repeatable; the first one is used.
+    #[arg(long = "cube-path", value_name = "DIR")]
+    cube_paths: Vec<String>,
+
+    /// A directory on the server holding documents, for the doc_path case.
+    #[arg(long, value_name = "DIR")]
+    doc_path: Option<String>,
+
+    /// A JSON file with the server's MOSConfig, for the cases that apply a configuration
+    /// (with --allow-configure).
+    #[arg(long, value_name = "FILE")]
+    configure_body: Option<PathBuf>,
+
+    /// Allow the cases that call POST /configure (this replaces the whole server's
+    /// configuration and unloads every cube).
+    #[arg(long)]
+    allow_configure: bool,
+
+    /// Allow probes that change server state outside the run's own users and cubes
+    /// (e.g. registering a missing directory makes the reference server run git clone).
+    #[arg(long)]
+    destructive: bool,
+
+    /// Run only the cases matching PATTERN (`*` and `?` wildcards; without them, a
+    /// substring). Repeatable.
+    #[arg(long = "case", value_name = "PATTERN")]
+    cases: Vec<String>,
+
+    /// The report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(long, value_name = "FILE")]
+    output: Option<PathBuf>,
+
+    /// Seconds one request may take.
+    #[arg(long, value_name = "SECS", default_value_t = 15)]
+    timeout: u64,
+
+    /// Seconds one case may take.
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    case_timeout: u64,
+
+    /// Seconds the whole run may take.
+    #[arg(long, value_name = "SECS", default_value_t = 600)]
+    run_timeout: u64,
+
+    /// The known-defect list to apply (e.g. "MemOS REST APIs 1.0.0"), instead of the one
+    /// matching the server's /openapi.json.
+    #[arg(long, value_name = "KEY")]
+    server_version: Option<String>,
+
+    /// Record mode: write each case's normalised exchanges as snapshot files into DIR
+    /// (meant for the reference server; see the README).
+    #[arg(long, value_name = "DIR", requires = "base_url")]
+    record: Option<PathBuf>,
+
+    /// Replay the snapshots in DIR instead of the embedded ones (mock mode).
+    #[arg(long, value_name = "DIR", conflicts_with = "base_url")]
+    snapshots: Option<PathBuf>,
+
+    /// List the cases and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+const AFTER_HELP: &str = "\
+Exit code: 0 when no case failed other than a listed known defect, 1 otherwise, 2 for
+bad arguments.
+
+Examples:
+  memos-conformance
+  memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/demo
+  memos-conformance --base-url https://memos.example/api --token \"$T\" --auth token --format junit --output memos.xml";
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum AuthArg {
+    Bearer,
+    Token,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.list {
+        for case in memos_conformance::cases::all() {
+            println!("{:<55} {}", case.name, case.purpose);
+        }
+        return ExitCode::SUCCESS;
+    }
+    let options = match options(&args) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // The runner keeps to --run-timeout itself; this is the last resort.
+    let hard_limit = options.run_timeout + Duration::from_secs(60);
+    let output = match runtime
+        .block_on(async { tokio::time::timeout(hard_limit, runner::run(options)).await })
+    {
+        Ok(o) => o,
+        Err(_) => {
+            eprintln!(
+                "error: the run did not end within {} s; giving up (is the server hanging?)",
+                hard_limit.as_secs()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(dir) = &args.record {
+        if output.snapshots.len() < output.report.cases.len() {
+            eprintln!(
+                "error: not recording: {} of {} cases did not run (see the report); the snapshots were left as they were",
+                output.report.cases.len() - output.snapshots.len(),
+                output.report.cases.len()
+            );
+            print!("{}", output.report.render(args.format));
+            return ExitCode::FAILURE;
+        }
+        for snap in &output.snapshots {
+            if let Err(e) = snapshot::write(dir, snap) {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+        eprintln!(
+            "recorded {} snapshots into {}",
+            output.snapshots.len(),
+            dir.display()
+        );
+    }
+    let rendered = output.report.render(args.format);
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &rendered) {
+                eprintln!("error: cannot write the report to {}: {e}", path.display());
+                return ExitCode::FAILURE;
+            }
+            eprintln!("{}", output.report.summary.line());
+            eprintln!("report written to {}", path.display());
+        }
+        None => print!("{rendered}"),
+    }
+    if output.report.summary.success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+/// The token, trimmed; never echoed in errors or `Debug`.
+fn parse_secret(value: &str) -> Result<Secret, String> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err("the token is empty".into())
+    } else {
+        Ok(Secret::new(value))
+    }
+}
+
+fn options(args: &Args) -> Result<RunOptions, String> {
+    let mut options = match (&args.base_url, &args.snapshots) {
+        (Some(url), _) => {
+            memos_conformance::exchange::parse_base_url(url)?;
+            RunOptions::live(url.clone())
+        }
+        (None, Some(dir)) => RunOptions::new(Target::Mock(SnapshotSet::from_dir(dir)?)),
+        (None, None) => RunOptions::mock(),
+    };
+    if args.base_url.is_none()
+        && (!args.cube_paths.is_empty()
+            || args.doc_path.is_some()
+            || args.configure_body.is_some()
+            || args.token.is_some())
+    {
+        eprintln!("note: without --base-url the suite replays the embedded mock; server options are ignored");
+    }
+    if let Some(token) = &args.token {
+        options.credentials = Some(Credentials {
+            scheme: match args.auth {
+                AuthArg::Bearer => AuthScheme::Bearer,
+                AuthArg::Token => AuthScheme::Token,
+            },
+            token: token.clone(),
+        });
+    }
+    options.cube_paths = args.cube_paths.clone();
+    options.doc_path = args.doc_path.clone();
+    if let Some(path) = &args.configure_body {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read --configure-body {}: {e}", path.display()))?;
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| format!("--configure-body {} is not JSON: {e}", path.display()))?;
+        if !value.is_object() {
+            return Err(format!(
+                "--configure-body {} must hold a JSON object (a MOSConfig)",
+                path.display()
+            ));
+        }
+        options.configure_body = Some(value);
+    }
+    options.allow_configure = args.allow_configure;
+    options.destructive = args.destructive;
+    options.patterns = args.cases.clone();
+    for (name, secs) in [
+        ("--timeout", args.timeout),
+        ("--case-timeout", args.case_timeout),
+        ("--run-timeout", args.run_timeout),
+    ] {
+        if secs == 0 {
+            return Err(format!("{name} must be at least 1 second"));
+        }
+    }
+    options.request_timeout = Duration::from_secs(args.timeout);
+    options.case_timeout = Duration::from_secs(args.case_timeout);
+    options.run_timeout = Duration::from_secs(args.run_timeout);
+    options.server_version = args.server_version.clone();
+    if !args.cases.is_empty() && runner::select(&args.cases).len() <= 1 {
+        return Err(format!(
+            "no case matches {:?}; list the cases with --list",
+            args.cases
+        ));
+    }
+    Ok(options)
+}

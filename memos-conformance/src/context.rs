@@ -1,0 +1,500 @@
+//! What a case works with: its namespace, the run's settings, the recorder, helpers for
+//! the setup every stateful case needs, and cleanup of what it created.
+
+use std::sync::{Arc, Mutex};
+
+use serde_json::{json, Value};
+
+use crate::check::{describe_outcome, describe_request, message_of};
+use crate::exchange::Req;
+use crate::proxy::Proxy;
+use crate::recorder::{Exchange, Recorder};
+use crate::report::Finding;
+
+/// How a case ends early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stop {
+    /// The server did not do what the case requires.
+    Fail(String),
+    /// The run was not given what the case needs (a flag or a directory).
+    Skip(String),
+    /// The case does not apply to this server (e.g. auth probes without auth).
+    NotApplicable(String),
+}
+
+/// How a case ends normally.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Everything held.
+    Pass,
+    /// A security finding: reported, not a failure.
+    Warning(Finding),
+}
+
+/// A case's result.
+pub type CaseResult = Result<Verdict, Stop>;
+
+/// Fails with a message.
+pub fn fail<T>(message: impl Into<String>) -> Result<T, Stop> {
+    Err(Stop::Fail(message.into()))
+}
+
+/// What a run gives its cases.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The prefix of every user and cube the run creates.
+    pub run_prefix: String,
+    /// Server-side cube directories (`--cube-path`).
+    pub cube_paths: Vec<String>,
+    /// A server-side directory of documents (`--doc-path`).
+    pub doc_path: Option<String>,
+    /// The body for `/configure` (`--configure-body`).
+    pub configure_body: Option<Value>,
+    /// `--allow-configure`.
+    pub allow_configure: bool,
+    /// `--destructive`.
+    pub destructive: bool,
+    /// Replaying the embedded mock.
+    pub mock: bool,
+}
+
+/// What cases of one run share.
+#[derive(Debug, Default)]
+pub struct RunShared {
+    /// `info.title info.version` of the server's `/openapi.json`, once read.
+    pub server_version: Mutex<Option<String>>,
+}
+
+/// A cube the case registered, to unload afterwards.
+#[derive(Debug, Clone)]
+struct OwnedCube {
+    id: String,
+    user: String,
+    loaded: bool,
+}
+
+/// The part of a case's state the runner keeps when the case itself is cancelled.
+pub struct CaseShared {
+    /// The recorder.
+    pub recorder: Recorder,
+    cubes: Mutex<Vec<OwnedCube>>,
+}
+
+impl CaseShared {
+    /// Shares a recorder.
+    pub fn new(recorder: Recorder) -> Arc<CaseShared> {
+        Arc::new(CaseShared {
+            recorder,
+            cubes: Mutex::new(Vec::new()),
+        })
+    }
+
+    fn cubes(&self) -> std::sync::MutexGuard<'_, Vec<OwnedCube>> {
+        self.cubes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Empties and unloads every cube the case registered and did not unload; best
+    /// effort, each step recorded as cleanup.
+    pub async fn cleanup(&self) {
+        self.recorder.start_cleanup();
+        let cubes: Vec<OwnedCube> = self.cubes().iter().filter(|c| c.loaded).cloned().collect();
+        for cube in cubes {
+            self.recorder
+                .send(
+                    Req::delete(&["memories", &cube.id])
+                        .query("user_id", &cube.user)
+                        .label("cleanup: delete the cube's memories"),
+                )
+                .await;
+            self.recorder
+                .send(
+                    Req::delete(&["mem_cubes", &cube.id])
+                        .query("user_id", &cube.user)
+                        .label("cleanup: unregister the cube"),
+                )
+                .await;
+            for c in self.cubes().iter_mut().filter(|c| c.id == cube.id) {
+                c.loaded = false;
+            }
+        }
+    }
+}
+
+/// A memory as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Its id.
+    pub id: String,
+    /// Its text.
+    pub memory: String,
+}
+
+/// The context of one running case.
+pub struct Ctx {
+    shared: Arc<CaseShared>,
+    run: Arc<RunShared>,
+    settings: Arc<Settings>,
+    namespace: String,
+    proxy: Option<Proxy>,
+}
+
+impl Ctx {
+    /// A context for the case named `case`.
+    pub fn new(
+        case: &str,
+        shared: Arc<CaseShared>,
+        run: Arc<RunShared>,
+        settings: Arc<Settings>,
+    ) -> Ctx {
+        let namespace = namespace(&settings.run_prefix, case);
+        Ctx {
+            shared,
+            run,
+            settings,
+            namespace,
+            proxy: None,
+        }
+    }
+
+    /// The run's settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The case's namespace: every user and cube id it creates starts with it.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// A user id in the namespace.
+    pub fn user(&self, name: &str) -> String {
+        format!("{}-{name}", self.namespace)
+    }
+
+    /// A cube id in the namespace.
+    pub fn cube(&self, name: &str) -> String {
+        format!("{}-cube-{name}", self.namespace)
+    }
+
+    /// Records what the server says its version is.
+    pub fn set_server_version(&self, version: String) {
+        *self
+            .run
+            .server_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(version);
+    }
+
+    /// Whether a credential is configured.
+    pub fn has_credentials(&self) -> bool {
+        self.shared.recorder.transport().credentials().is_some()
+    }
+
+    /// The configured credential's scheme.
+    pub fn credential_scheme(&self) -> Option<crate::exchange::AuthScheme> {
+        self.shared
+            .recorder
+            .transport()
+            .credentials()
+            .map(|c| c.scheme)
+    }
+
+    /// Every exchange of the case so far.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.recorder.exchanges()
+    }
+
+    /// Sends a request and records it.
+    pub async fn send(&self, req: Req) -> Exchange {
+        self.shared.recorder.send(req).await
+    }
+
+    /// The first `--cube-path`, or a skip saying it is needed.
+    pub fn cube_path(&self) -> Result<String, Stop> {
+        self.settings.cube_paths.first().cloned().ok_or_else(|| {
+            Stop::Skip(
+                "needs a cube directory that exists on the server: pass --cube-path DIR".into(),
+            )
+        })
+    }
+
+    /// `--doc-path`, or a skip saying it is needed.
+    pub fn doc_path(&self) -> Result<String, Stop> {
+        self.settings.doc_path.clone().ok_or_else(|| {
+            Stop::Skip(
+                "needs a server-side directory holding documents: pass --doc-path DIR".into(),
+            )
+        })
+    }
+
+    /// Stops with a skip unless `--allow-configure` was given.
+    pub fn require_allow_configure(&self) -> Result<(), Stop> {
+        if self.settings.allow_configure {
+            Ok(())
+        } else {
+            Err(Stop::Skip(
+                "calls POST /configure, which changes the whole server: pass --allow-configure"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Stops with a skip unless `--destructive` was given.
+    pub fn require_destructive(&self) -> Result<(), Stop> {
+        if self.settings.destructive {
+            Ok(())
+        } else {
+            Err(Stop::Skip(
+                "changes server state outside the run's own users and cubes: pass --destructive"
+                    .into(),
+            ))
+        }
+    }
+
+    /// Creates a user in the namespace (role `USER`); fails unless the server confirms it.
+    pub async fn create_user(&self, name: &str) -> Result<String, Stop> {
+        let id = self.user(name);
+        let ex = self
+            .send(
+                Req::post(&["users"])
+                    .json(json!({"user_id": id, "role": "USER"}))
+                    .label(format!("setup: create user {name}")),
+            )
+            .await;
+        let body = ex.expect_success()?;
+        if body.pointer("/data/user_id").and_then(Value::as_str) != Some(id.as_str()) {
+            return fail(format!(
+                "setup: POST /users did not confirm the new user {id}: data is {}",
+                body.get("data").cloned().unwrap_or(Value::Null)
+            ));
+        }
+        Ok(id)
+    }
+
+    /// Registers a cube in the namespace for `user` from the first `--cube-path`.
+    pub async fn register_cube(&self, user: &str, name: &str) -> Result<String, Stop> {
+        let path = self.cube_path()?;
+        let id = self.cube(name);
+        let ex = self
+            .send(
+                Req::post(&["mem_cubes"])
+                    .json(
+                        json!({"mem_cube_name_or_path": path, "mem_cube_id": id, "user_id": user}),
+                    )
+                    .label(format!("setup: register cube {name}")),
+            )
+            .await;
+        ex.expect_success()?;
+        self.track_cube(&id, user);
+        Ok(id)
+    }
+
+    /// Remembers a cube registered by the case, to clean it up.
+    pub fn track_cube(&self, id: &str, user: &str) {
+        let mut cubes = self.shared.cubes();
+        if !cubes.iter().any(|c| c.id == id) {
+            cubes.push(OwnedCube {
+                id: id.to_owned(),
+                user: user.to_owned(),
+                loaded: true,
+            });
+        }
+    }
+
+    /// Notes that a cube was unloaded by the case itself.
+    pub fn forget_cube(&self, id: &str) {
+        for c in self.shared.cubes().iter_mut().filter(|c| c.id == id) {
+            c.loaded = false;
+        }
+    }
+
+    /// Notes that every cube was unloaded (after `/configure`).
+    pub fn forget_all_cubes(&self) {
+        for c in self.shared.cubes().iter_mut() {
+            c.loaded = false;
+        }
+    }
+
+    /// A user with one cube: `(user, cube)`.
+    pub async fn user_with_cube(&self, name: &str) -> Result<(String, String), Stop> {
+        let user = self.create_user(name).await?;
+        let cube = self.register_cube(&user, name).await?;
+        Ok((user, cube))
+    }
+
+    /// Adds `text` as `memory_content`.
+    pub async fn add_content(&self, user: &str, cube: &str, text: &str) -> Result<(), Stop> {
+        let ex = self
+            .send(
+                Req::post(&["memories"])
+                    .json(json!({"user_id": user, "mem_cube_id": cube, "memory_content": text}))
+                    .label("setup: add a memory"),
+            )
+            .await;
+        ex.expect_success().map(drop)
+    }
+
+    /// Lists a cube's memories, failing unless the server answers with them.
+    pub async fn list(&self, user: &str, cube: &str, label: &str) -> Result<Vec<Listed>, Stop> {
+        let ex = self
+            .send(
+                Req::get(&["memories"])
+                    .query("mem_cube_id", cube)
+                    .query("user_id", user)
+                    .label(label),
+            )
+            .await;
+        let body = ex.expect_success()?;
+        listed_memories(&ex, &body, cube)
+    }
+
+    /// The memos-api client, sending through a local recording proxy so its exchanges
+    /// are checked and snapshotted like the others. Built with the run's credential.
+    pub async fn typed_client(&mut self) -> Result<memos_api::Client, Stop> {
+        if self.proxy.is_none() {
+            let proxy = Proxy::start(self.shared.clone())
+                .await
+                .map_err(|e| Stop::Fail(format!("cannot start the recording proxy: {e}")))?;
+            self.proxy = Some(proxy);
+        }
+        let url = self.proxy.as_ref().map(Proxy::base_url).unwrap_or_default();
+        let credentials = self.shared.recorder.transport().credentials().cloned();
+        memos_api::Client::builder(url)
+            .auth(credentials.map(|c| c.to_client_auth()))
+            .timeout(self.shared.recorder.transport().timeout())
+            .retry_policy(memos_api::RetryPolicy::none())
+            .build()
+            .map_err(|e| Stop::Fail(format!("cannot build the memos-api client: {e}")))
+    }
+}
+
+/// `<prefix>-<case name>`.
+pub fn namespace(run_prefix: &str, case: &str) -> String {
+    format!("{run_prefix}-{case}")
+}
+
+/// The memories of `cube` in a `GET /memories` or `/search` answer.
+pub fn listed_memories(ex: &Exchange, body: &Value, cube: &str) -> Result<Vec<Listed>, Stop> {
+    let entries = body
+        .pointer("/data/text_mem")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            Stop::Fail(format!(
+                "{}: the answer has no data.text_mem list",
+                ex.name()
+            ))
+        })?;
+    let Some(entry) = entries
+        .iter()
+        .find(|e| e.get("cube_id").and_then(Value::as_str) == Some(cube))
+    else {
+        return fail(format!(
+            "{}: data.text_mem has no entry for cube {cube} (cubes: {})",
+            ex.name(),
+            entries
+                .iter()
+                .filter_map(|e| e.get("cube_id").and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let items: Vec<&Value> = match entry.get("memories") {
+        Some(Value::Array(items)) => items.iter().collect(),
+        // The tree_text backend's graph form.
+        Some(Value::Object(graph)) => graph
+            .get("nodes")
+            .and_then(Value::as_array)
+            .map(|n| n.iter().collect())
+            .unwrap_or_default(),
+        _ => return fail(format!("{}: cube {cube} has no memories list", ex.name())),
+    };
+    Ok(items
+        .into_iter()
+        .map(|m| Listed {
+            id: m
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+            memory: m
+                .get("memory")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        })
+        .collect())
+}
+
+impl Exchange {
+    /// `POST /memories`, or the template of a path with parameters.
+    pub fn name(&self) -> String {
+        describe_request(self.operation, &self.sent)
+    }
+
+    /// The status, when there was an answer.
+    pub fn status(&self) -> Option<u16> {
+        self.outcome.as_ref().ok().map(|r| r.status)
+    }
+
+    /// The body as JSON, when it is.
+    pub fn json(&self) -> Option<Value> {
+        self.outcome
+            .as_ref()
+            .ok()
+            .and_then(|r| serde_json::from_slice(&r.body).ok())
+    }
+
+    /// The error message of the answer (envelope `message` or `detail`).
+    pub fn message(&self) -> Option<String> {
+        self.outcome.as_ref().ok().and_then(|r| message_of(&r.body))
+    }
+
+    /// A success status with a JSON body, which is returned.
+    pub fn expect_success(&self) -> Result<Value, Stop> {
+        match self.status() {
+            Some(s) if (200..300).contains(&s) => self.json().ok_or_else(|| {
+                Stop::Fail(format!(
+                    "{} answered {s} with a body that is not JSON",
+                    self.name()
+                ))
+            }),
+            _ => fail(format!(
+                "{} answered {}; expected a success",
+                self.name(),
+                describe_outcome(&self.outcome)
+            )),
+        }
+    }
+
+    /// A 4xx: an error path must be refused by the client-error class, never succeed
+    /// and never fail as a server error. (That its body is documented is checked for
+    /// every exchange.)
+    pub fn expect_client_error(&self) -> Result<(), Stop> {
+        match self.status() {
+            Some(s) if (400..500).contains(&s) => Ok(()),
+            Some(s) if (200..300).contains(&s) => fail(format!(
+                "{} succeeded ({}); expected a 4xx refusal",
+                self.name(),
+                describe_outcome(&self.outcome)
+            )),
+            _ => fail(format!(
+                "{} answered {}; expected a 4xx refusal",
+                self.name(),
+                describe_outcome(&self.outcome)
+            )),
+        }
+    }
+
+    /// Exactly this status.
+    pub fn expect_status(&self, status: u16) -> Result<(), Stop> {
+        if self.status() == Some(status) {
+            Ok(())
+        } else {
+            fail(format!(
+                "{} answered {}; expected {status}",
+                self.name(),
+                describe_outcome(&self.outcome)
+            ))
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Known server defects, keyed by server version.
+//!
+//! The key is `"<info.title> <info.version>"` of the server's own `/openapi.json` (what
+//! FastAPI publishes), read by the `meta.server_version` case, or given with
+//! `--server-version`. The reference server, `memos.api.start_api:app` of PyPI
+//! `MemoryOS==2.0.10`, publishes `MemOS REST APIs 1.0.0`. That version string does not
+//! change with every MemoryOS release, which is what we want: when a release fixes a
+//! defect, its case passes, is reported as "defect fixed", and the entry can go.
+//!
+//! A listed case counts as a known defect only when it fails *the way the entry says*
+//! (its reason or a failed check mentions one of the entry's signatures); failing in
+//! another way (a timeout, a new status) is a real failure.
+
+/// One known defect.
+#[derive(Debug, Clone, Copy)]
+pub struct KnownDefect {
+    /// The case that fails because of it.
+    pub case: &'static str,
+    /// What the real server does.
+    pub behaviour: &'static str,
+    /// Texts, any of which the failure must mention.
+    pub signatures: &'static [&'static str],
+}
+
+/// The defects of one server version.
+#[derive(Debug, Clone, Copy)]
+pub struct DefectList {
+    /// The version key.
+    pub key: &'static str,
+    /// Which server this is.
+    pub server: &'static str,
+    /// Its defects.
+    pub defects: &'static [KnownDefect],
+}
+
+impl DefectList {
+    /// The entry for a case.
+    pub fn get(&self, case: &str) -> Option<&'static KnownDefect> {
+        self.defects.iter().find(|d| d.case == case)
+    }
+}
+
+impl KnownDefect {
+    /// Whether a failure (its reason and failed-check details) is this defect.
+    pub fn matches(&self, failure_text: &str) -> bool {
+        self.signatures.iter().any(|s| failure_text.contains(s))
+    }
+}
+
+/// The key the reference server publishes.
+pub const REFERENCE_KEY: &str = "MemOS REST APIs 1.0.0";
+
+/// Every known list.
+pub static LISTS: &[DefectList] = &[DefectList {
+    key: REFERENCE_KEY,
+    server: "MemoryOS 2.0.10 (memos.api.start_api:app), the reference server",
+    defects: &[
+        KnownDefect {
+            case: "create_user.role_defaults_to_user",
+            behaviour: "a body without `role` gets 400 \"'user' is not a valid UserRole\" (the server's own default is lower case)",
+            signatures: &["is not a valid UserRole"],
+        },
+        KnownDefect {
+            case: "register_cube.rejects_missing_directory",
+            behaviour: "a directory that does not exist gives 500 after the server tries `git clone https://huggingface.co/datasets/<path>`",
+            signatures: &["git", "HTTP 500", "answered 500"],
+        },
+        KnownDefect {
+            case: "share_cube.target_user_gains_access",
+            behaviour: "share checks the cube with swapped arguments: 400 \"User '<cube_id>' does not exist or is inactive\"",
+            signatures: &["does not exist or is inactive"],
+        },
+        KnownDefect {
+            case: "add_memories.doc_path_is_listed",
+            behaviour: "a doc_path directory with documents answers 200 but stores nothing (the document reader fails on the chunker's output; the error goes only to the server log)",
+            signatures: &["stored nothing"],
+        },
+        KnownDefect {
+            case: "list_memories.unloaded_cube_is_4xx",
+            behaviour: "listing a cube that is registered but not loaded gives 500 with the quoted cube id (a KeyError)",
+            signatures: &["answered 500", "HTTP 500"],
+        },
+        KnownDefect {
+            case: "get_memory.returns_listed_memory",
+            behaviour: "never succeeds: 400 \"1 validation error for MemoryResponse ... Input should be a valid dictionary [type=dict_type ...]\"",
+            signatures: &["dict_type"],
+        },
+        KnownDefect {
+            case: "update_memory.update_reads_back",
+            behaviour: "always 500 \"NaiveTextMemory.update() got an unexpected keyword argument 'memories'\"; the memory is unchanged",
+            signatures: &["unexpected keyword argument"],
+        },
+        KnownDefect {
+            case: "update_memory.rejects_unknown_cube",
+            behaviour: "an unknown cube gives 500 \"MemCube with ID <id> does not exist. please regiester\" (an assertion before the access check)",
+            signatures: &["please regiester"],
+        },
+        KnownDefect {
+            case: "delete_memory.rejects_unknown_cube",
+            behaviour: "an unknown cube gives 500 \"MemCube with ID <id> does not exist. please regiester\"",
+            signatures: &["please regiester"],
+        },
+        KnownDefect {
+            case: "delete_memory.matches_whole_ids_only",
+            behaviour: "ids are matched by substring: deleting two ids concatenated deletes both memories",
+            signatures: &["substring"],
+        },
+        KnownDefect {
+            case: "delete_all_memories.rejects_unknown_cube",
+            behaviour: "an unknown cube gives 500 \"MemCube with ID <id> does not exist. please regiester\"",
+            signatures: &["please regiester"],
+        },
+        KnownDefect {
+            case: "chat.rejects_unknown_user",
+            behaviour: "an unknown user_id is not validated: 200 with an answer built from no memories",
+            signatures: &["succeeded (200"],
+        },
+        KnownDefect {
+            case: "client.get_memory",
+            behaviour: "memos_api::Client::get_memory gets the server's 400 dict_type (see get_memory.returns_listed_memory)",
+            signatures: &["dict_type"],
+        },
+        KnownDefect {
+            case: "client.update_memory",
+            behaviour: "memos_api::Client::update_memory gets the server's 500 (see update_memory.update_reads_back)",
+            signatures: &["unexpected keyword argument"],
+        },
+        KnownDefect {
+            case: "client.share_cube",
+            behaviour: "memos_api::Client::share_cube gets the server's 400 (see share_cube.target_user_gains_access)",
+            signatures: &["does not exist or is inactive"],
+        },
+    ],
+}];
+
+/// The list for a version key.
+pub fn list_for(key: &str) -> Option<&'static DefectList> {
+    LISTS.iter().find(|l| l.key == key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_case_exists_once() {
+        let names: Vec<&str> = crate::cases::all().iter().map(|c| c.name).collect();
+        for list in LISTS {
+            for (i, d) in list.defects.iter().enumerate() {
+                assert!(
+                    names.contains(&d.case),
+                    "{} lists unknown case {}",
+                    list.key,
+                    d.case
+                );
+                assert!(
+                    !list.defects[..i].iter().any(|e| e.case == d.case),
+                    "{} lists {} twice",
+                    list.key,
+                    d.case
+                );
+                assert!(!d.signatures.is_empty());
+            }
+        }
+    }
+}

@@ -1,0 +1,292 @@
+//! Snapshot files: one per case in `memos-conformance/snapshots/<case>.snap`, in insta's
+//! file format, holding the case's normalised exchanges as indented JSON.
+//!
+//! The same files are the expectation (compared with insta by the tests) and the mock
+//! (replayed by [`crate::mock`]). They are embedded in the binary at build time.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::json::Json;
+
+/// The snapshots compiled into this build: `(case name, file text)`.
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded_snapshots.rs"));
+}
+
+/// The directory the snapshot files live in, in the source tree.
+pub fn source_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots")
+}
+
+/// One case's normalised exchanges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSnapshot {
+    /// The case name.
+    pub case: String,
+    /// Its one-line purpose.
+    pub purpose: String,
+    /// What the case concluded against the recorded server (before the known-defect
+    /// list is applied): `pass`, `fail`, `warning`, `skipped`, `not applicable`. The
+    /// reason is in the report, not here: it quotes raw values, shortened.
+    pub verdict: String,
+    /// The exchanges in order.
+    pub exchanges: Vec<SnapExchange>,
+}
+
+/// One normalised request and its answer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapExchange {
+    /// 1-based position in the case.
+    pub step: usize,
+    /// What the step is for.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// The request.
+    pub request: SnapRequest,
+    /// The answer, when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<SnapResponse>,
+    /// Why there was no answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// What normalisation left out, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A normalised request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapRequest {
+    /// The method.
+    pub method: String,
+    /// The path relative to the base URL, as sent.
+    pub path: String,
+    /// Query parameters, in order.
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    pub query: Json,
+    /// `content-type` and (redacted) `authorization`.
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    pub headers: Json,
+    /// A JSON body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Json>,
+    /// A body that is not JSON, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
+}
+
+/// A normalised response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapResponse {
+    /// The status code.
+    pub status: u16,
+    /// The kept headers.
+    #[serde(default = "empty_object", skip_serializing_if = "is_empty_object")]
+    pub headers: Json,
+    /// A JSON body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<Json>,
+    /// A body that is not JSON, as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_text: Option<String>,
+}
+
+fn empty_object() -> Json {
+    Json::Object(Vec::new())
+}
+
+fn is_empty_object(json: &Json) -> bool {
+    matches!(json, Json::Object(entries) if entries.is_empty())
+}
+
+/// The bytes of a body as the snapshot holds it (compact JSON or the text).
+pub fn body_bytes(body: &Option<Json>, body_text: &Option<String>) -> Option<Vec<u8>> {
+    match (body, body_text) {
+        (Some(json), _) => Some(json.to_compact().into_bytes()),
+        (None, Some(text)) => Some(text.clone().into_bytes()),
+        (None, None) => None,
+    }
+}
+
+impl SnapRequest {
+    /// One line for messages: `POST /users {"user_id":...}`.
+    pub fn one_line(&self) -> String {
+        let mut out = format!("{} {}", self.method, self.path);
+        if let Json::Object(pairs) = &self.query {
+            let q: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                .collect();
+            if !q.is_empty() {
+                out.push('?');
+                out.push_str(&q.join("&"));
+            }
+        }
+        if let Some(bytes) = body_bytes(&self.body, &self.body_text) {
+            out.push(' ');
+            out.push_str(&crate::check::shorten(
+                &String::from_utf8_lossy(&bytes),
+                160,
+            ));
+        }
+        out
+    }
+}
+
+impl CaseSnapshot {
+    /// The snapshot's text, as stored after insta's header.
+    pub fn render(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// Parses a snapshot file (insta's header, then the JSON).
+    pub fn parse_file(text: &str) -> Result<CaseSnapshot, String> {
+        let body = strip_insta_header(text);
+        serde_json::from_str(body).map_err(|e| format!("not a conformance snapshot: {e}"))
+    }
+}
+
+/// The content of an insta snapshot file without its `---` header.
+pub fn strip_insta_header(text: &str) -> &str {
+    let text = text.trim_start_matches('\u{feff}');
+    if let Some(rest) = text.strip_prefix("---\n") {
+        if let Some(end) = rest.find("\n---\n") {
+            return rest[end + 5..].trim();
+        }
+    }
+    text.trim()
+}
+
+/// The text of a snapshot file as insta writes it.
+pub fn file_text(snapshot: &CaseSnapshot) -> String {
+    format!(
+        "---\nsource: memos-conformance/tests/common/mod.rs\n---\n{}\n",
+        snapshot.render()
+    )
+}
+
+/// The file name of a case's snapshot.
+pub fn file_name(case: &str) -> String {
+    format!("{case}.snap")
+}
+
+/// Writes a case's snapshot into `dir` (record mode).
+pub fn write(dir: &Path, snapshot: &CaseSnapshot) -> Result<PathBuf, String> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        format!(
+            "cannot create the snapshot directory {}: {e}",
+            dir.display()
+        )
+    })?;
+    let path = dir.join(file_name(&snapshot.case));
+    std::fs::write(&path, file_text(snapshot))
+        .map_err(|e| format!("cannot write the snapshot {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// A set of snapshots, by case name.
+#[derive(Debug, Clone, Default)]
+pub struct SnapshotSet {
+    by_case: BTreeMap<String, Result<CaseSnapshot, String>>,
+}
+
+impl SnapshotSet {
+    /// The snapshots embedded in this build.
+    pub fn embedded() -> SnapshotSet {
+        let mut by_case = BTreeMap::new();
+        for (name, text) in embedded::EMBEDDED {
+            by_case.insert(
+                (*name).to_owned(),
+                CaseSnapshot::parse_file(text)
+                    .map_err(|e| format!("embedded snapshot {name}.snap: {e}")),
+            );
+        }
+        SnapshotSet { by_case }
+    }
+
+    /// The snapshots in a directory (`*.snap`).
+    pub fn from_dir(dir: &Path) -> Result<SnapshotSet, String> {
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| format!("cannot read the snapshot directory {}: {e}", dir.display()))?;
+        let mut by_case = BTreeMap::new();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(case) = name.strip_suffix(".snap") else {
+                continue;
+            };
+            let parsed = std::fs::read_to_string(&path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))
+                .and_then(|t| {
+                    CaseSnapshot::parse_file(&t).map_err(|e| format!("{}: {e}", path.display()))
+                });
+            by_case.insert(case.to_owned(), parsed);
+        }
+        Ok(SnapshotSet { by_case })
+    }
+
+    /// The snapshot of a case, or why there is none.
+    pub fn get(&self, case: &str) -> Result<&CaseSnapshot, String> {
+        match self.by_case.get(case) {
+            Some(Ok(s)) => Ok(s),
+            Some(Err(e)) => Err(e.clone()),
+            None => Err(format!(
+                "no recorded snapshot {} for this case; record the snapshots from the reference server \
+                 (MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test live_reference)",
+                file_name(case)
+            )),
+        }
+    }
+
+    /// The case names that have a snapshot.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_case.keys().map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_survives_its_file_format() {
+        let snap = CaseSnapshot {
+            case: "x.y".into(),
+            purpose: "p".into(),
+            verdict: "pass".into(),
+            exchanges: vec![SnapExchange {
+                step: 1,
+                label: "setup".into(),
+                request: SnapRequest {
+                    method: "POST".into(),
+                    path: "/users".into(),
+                    query: Json::Object(vec![
+                        ("b".into(), Json::String("1".into())),
+                        ("a".into(), Json::String("2".into())),
+                    ]),
+                    headers: Json::Object(vec![]),
+                    body: Json::parse(br#"{"z":1,"a":[true,null]}"#),
+                    body_text: None,
+                },
+                response: Some(SnapResponse {
+                    status: 422,
+                    headers: Json::Object(vec![(
+                        "content-type".into(),
+                        Json::String("application/json".into()),
+                    )]),
+                    body: None,
+                    body_text: Some("null".into()),
+                }),
+                error: None,
+                note: None,
+            }],
+        };
+        let parsed = CaseSnapshot::parse_file(&file_text(&snap)).expect("parses");
+        assert_eq!(parsed, snap);
+    }
+}

@@ -1,0 +1,95 @@
+//! The binary: no arguments replays the embedded mock and exits 0; a server that is
+//! down exits 1 with a clear report; bad arguments exit 2.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_memos-conformance"));
+    cmd.env_remove("MEMOS_TOKEN");
+    cmd
+}
+
+#[test]
+fn no_arguments_runs_the_mock_and_exits_zero() {
+    let out = bin().output().expect("run the binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("embedded mock"), "{stdout}");
+    assert!(stdout.contains("known defect"), "{stdout}");
+    assert!(stdout.trim_end().ends_with("PASS"), "{stdout}");
+}
+
+#[test]
+fn a_server_that_is_down_exits_one_quickly() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let junit = dir.path().join("report.xml");
+    let started = Instant::now();
+    let out = bin()
+        .args([
+            "--base-url",
+            &format!("http://127.0.0.1:{port}"),
+            "--format",
+            "junit",
+            "--output",
+        ])
+        .arg(&junit)
+        .output()
+        .expect("run the binary");
+    assert!(started.elapsed() < Duration::from_secs(20));
+    assert_eq!(out.status.code(), Some(1));
+    let xml = std::fs::read_to_string(&junit).expect("the report file");
+    assert!(
+        xml.contains("<testsuites") && xml.contains("could not connect"),
+        "{xml}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("FAIL"), "{stderr}");
+}
+
+#[test]
+fn bad_arguments_exit_two_with_a_reason() {
+    let out = bin()
+        .args(["--case", "no-such-case-anywhere"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--list"));
+    let out = bin()
+        .args(["--base-url", "localhost:8000"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("http://"));
+}
+
+#[test]
+fn json_output_of_a_selection_parses() {
+    let out = bin()
+        .args(["--case", "chat.*", "--format", "json"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = report["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"chat.answers_query") && names.contains(&"meta.server_version"),
+        "{names:?}"
+    );
+    assert!(!names.iter().any(|n| n.starts_with("add_memories")));
+}

@@ -1,0 +1,44 @@
+//! Helpers shared by the suite tests.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use memos_conformance::snapshot::{self, CaseSnapshot};
+
+#[allow(dead_code)]
+/// `.snap.new` and `.pending-snap` files in the snapshot directory.
+pub fn leftover_snapshot_files() -> Vec<String> {
+    std::fs::read_dir(snapshot::source_dir())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+                .filter(|n| n.ends_with(".snap.new") || n.ends_with(".pending-snap"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[allow(dead_code)]
+/// Asserts every snapshot with insta, collecting every mismatch before failing.
+pub fn assert_snapshots(snapshots: &[CaseSnapshot]) {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_snapshot_path(snapshot::source_dir());
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
+    let mut mismatched = Vec::new();
+    for snap in snapshots {
+        let text = snap.render();
+        let name = snap.case.clone();
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            settings.bind(|| insta::assert_snapshot!(name.as_str(), text));
+        }));
+        if result.is_err() {
+            mismatched.push(snap.case.clone());
+        }
+    }
+    assert!(
+        mismatched.is_empty(),
+        "{} snapshots differ from the recorded ones (review the .snap.new files with `cargo insta review`): {mismatched:?}",
+        mismatched.len()
+    );
+}
