@@ -32,7 +32,7 @@ pub enum Error {
         details: Vec<ValidationIssue>,
     },
     /// The request never got an answer: connection refused, DNS, TLS, reset or timeout.
-    #[error("{operation}: could not reach the MemOS server: {}{}", source_chain(.source), transport_hint(.source))]
+    #[error("{operation}: {}: {}{}", transport_summary(.source), source_chain(.source), transport_hint(.source))]
     Transport {
         /// The operation that failed.
         operation: &'static str,
@@ -190,6 +190,18 @@ fn status_hint(status: StatusCode) -> &'static str {
         429 => "\n  hint: the server is rate limiting; wait and try again",
         500..=599 => "\n  hint: the server failed while handling the request; its log has the details",
         _ => "",
+    }
+}
+
+/// Says whether the request may have reached the server: that decides whether sending it
+/// again is safe, so the message must not blur it.
+fn transport_summary(err: &reqwest::Error) -> &'static str {
+    if err.is_connect() {
+        "could not reach the MemOS server"
+    } else if err.is_timeout() {
+        "no answer from the MemOS server in time (the request may have been processed)"
+    } else {
+        "the connection broke before the answer was complete (the request may have been processed)"
     }
 }
 

@@ -8,28 +8,12 @@ use memos_api::types::{self, MemoryCollection, MemoryItem, UserRole};
 use memos_api::{Client, Error};
 use memos_refserver::{ReferenceServer, StartOptions};
 
-/// Starts a private server, or explains why it cannot (a failure under `CI=true`).
 async fn private_server() -> Option<ReferenceServer> {
-    match ReferenceServer::start(StartOptions::default()).await {
-        Ok(server) => Some(server),
-        Err(err) => unavailable(&err),
-    }
+    memos_refserver::testing::start_or_skip(StartOptions::default()).await
 }
 
 async fn shared_server() -> Option<&'static ReferenceServer> {
-    match ReferenceServer::shared().await {
-        Ok(server) => Some(server),
-        Err(err) => unavailable(&err),
-    }
-}
-
-fn unavailable<T>(err: &memos_refserver::Error) -> Option<T> {
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if in_ci || !err.is_python_missing() {
-        panic!("the reference server could not start: {err}");
-    }
-    eprintln!("skipping: the reference server needs Python, which is missing here: {err}");
-    None
+    memos_refserver::testing::shared_or_skip().await
 }
 
 fn client(server: &ReferenceServer) -> Client {

@@ -222,7 +222,14 @@ async fn state_changing_posts_are_not_retried_after_a_retryable_status() {
     let client = client_with(&server.base_url(), fast_retries(3));
     let errors = [
         client
-            .configure(types::MosConfig::builder().user_id("root".to_owned()))
+            .configure(
+                types::MosConfig::builder()
+                    .user_id("root".to_owned())
+                    .mem_reader(types::BackendConfig {
+                        backend: "simple_struct".into(),
+                        config: Default::default(),
+                    }),
+            )
             .await
             .unwrap_err(),
         client

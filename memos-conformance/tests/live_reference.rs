@@ -20,16 +20,7 @@ use memos_refserver::{ReferenceServer, StartOptions};
 mod common;
 
 async fn start_reference() -> Option<ReferenceServer> {
-    match ReferenceServer::start(StartOptions::default()).await {
-        Ok(server) => Some(server),
-        Err(e) if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("CI=true but the reference MemOS server could not start: {e}")
-        }
-        Err(e) => {
-            eprintln!("SKIPPED: the reference MemOS server could not start (set CI=true to make this a failure): {e}");
-            None
-        }
-    }
+    memos_refserver::testing::start_or_skip(StartOptions::default()).await
 }
 
 fn live_options(server: &ReferenceServer) -> RunOptions {

@@ -50,6 +50,7 @@ pub mod fake_llm;
 mod process;
 mod server;
 mod stale;
+pub mod testing;
 pub mod venv;
 
 pub use cubes::{

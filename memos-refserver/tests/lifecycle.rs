@@ -9,7 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{ok, skip_for_missing_python};
+use common::ok;
+use memos_refserver::testing::skip_for_missing_python;
 use memos_refserver::{ReferenceServer, StartOptions};
 use reqwest::Method;
 

@@ -1,1 +1,148 @@
-fn main() {}
+//! `cargo xtask codegen [--check]`, `cargo xtask drift`, `cargo xtask check`,
+//! `cargo xtask schemathesis`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use xtask::{check, codegen, drift, schemathesis, util};
+
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Project automation for memos-rs"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Regenerate every file derived from openapi/memos.yaml (and the JSON Schemas).
+    Codegen {
+        /// Write nothing; fail if any generated file is stale or missing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Compare a server's OpenAPI document with openapi/memos.yaml (exit 1 on any finding
+    /// that openapi/drift-allowlist.yaml does not allow).
+    Drift {
+        #[command(flatten)]
+        source: Source,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+        /// List every allow-listed documentation finding instead of one row per entry.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+    /// Everything CI checks beyond tests: codegen --check, spec lint, pending snapshots, drift.
+    Check,
+    /// Drive the reference server from the spec with schemathesis (fixed seed); fail on any
+    /// finding that is not a server defect the spec names.
+    Schemathesis(schemathesis::Args),
+}
+
+/// Where the server's document comes from: exactly one of the two.
+#[derive(Args)]
+#[group(required = true, multiple = false)]
+struct Source {
+    /// Fetch URL/openapi.json from a running server.
+    #[arg(long, value_name = "URL")]
+    server: Option<String>,
+    /// Read the document from a file (JSON or YAML).
+    #[arg(long, value_name = "PATH")]
+    file: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `Ok(false)` is a check that ran and failed (already reported).
+fn run(cli: Cli) -> anyhow::Result<bool> {
+    let root = util::workspace_root();
+    match cli.command {
+        Command::Codegen { check: true } => {
+            let stale = codegen::check(&root)?;
+            if stale.is_empty() {
+                out("codegen: every generated file is up to date\n");
+                return Ok(true);
+            }
+            eprint!("{}", codegen::report(&stale));
+            Ok(false)
+        }
+        Command::Codegen { check: false } => {
+            for (path, outcome) in codegen::write(&root)? {
+                let verb = match outcome {
+                    codegen::Outcome::Unchanged => "unchanged",
+                    codegen::Outcome::Written => "written",
+                    codegen::Outcome::Removed => "removed (no registry entry makes it)",
+                };
+                out(&format!("{path}: {verb}\n"));
+            }
+            Ok(true)
+        }
+        Command::Drift {
+            source,
+            format,
+            verbose,
+        } => {
+            let (source, doc) = match (source.server, source.file) {
+                (Some(url), _) => drift::fetch(&url)?,
+                (None, Some(path)) => (path.display().to_string(), drift::load_file(&path)?),
+                (None, None) => anyhow::bail!("give --server URL or --file PATH"),
+            };
+            let report = drift::run(&root, &source, &doc)?;
+            match format {
+                Format::Table => out(&drift::render_table(&report, verbose)),
+                Format::Json => out(&format!("{}\n", drift::render_json(&report))),
+            }
+            Ok(report.ok())
+        }
+        Command::Schemathesis(args) => {
+            schemathesis::run(&root, &args)?;
+            Ok(true)
+        }
+        Command::Check => {
+            let steps = check::run(&root, check::Missing::from_env());
+            for step in &steps {
+                let verdict = if step.ok { "ok" } else { "FAILED" };
+                out(&format!("== {}: {verdict}\n", step.name));
+                if !step.output.is_empty() {
+                    out(&format!("{}\n", step.output.trim_end()));
+                }
+            }
+            let failed: Vec<&str> = steps.iter().filter(|s| !s.ok).map(|s| s.name).collect();
+            if failed.is_empty() {
+                out("check: ok\n");
+                Ok(true)
+            } else {
+                out(&format!("check: FAILED ({})\n", failed.join(", ")));
+                Ok(false)
+            }
+        }
+    }
+}
+
+/// Prints to stdout, ignoring a closed pipe (`cargo xtask drift | head` must not panic); the
+/// exit status still tells the outcome.
+fn out(text: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}

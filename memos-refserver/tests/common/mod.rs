@@ -1,29 +1,12 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)] // each test binary uses a different subset
 
-use memos_refserver::{Error, ReferenceServer};
+use memos_refserver::ReferenceServer;
 use serde_json::Value;
-
-/// True (after printing why) when the error means Python is missing and the test
-/// should be skipped; panics instead when `CI=true`, where Python must be there.
-pub fn skip_for_missing_python(err: &Error) -> bool {
-    if !err.is_python_missing() {
-        return false;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true but the reference server cannot run: {err}");
-    }
-    eprintln!("SKIPPED (set CI=true to make this a failure): {err}");
-    true
-}
 
 /// The process-wide server, or `None` when the test should be skipped.
 pub async fn shared() -> Option<&'static ReferenceServer> {
-    match ReferenceServer::shared().await {
-        Ok(server) => Some(server),
-        Err(e) if skip_for_missing_python(&e) => None,
-        Err(e) => panic!("{e}"),
-    }
+    memos_refserver::testing::shared_or_skip().await
 }
 
 /// A client for loopback that ignores proxy settings. One per test: a client is

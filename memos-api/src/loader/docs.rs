@@ -1,0 +1,160 @@
+//! Documents on this machine: files and folders are read here, cut into chunks at
+//! paragraph and line boundaries, and sent as content (the server cannot read the caller's
+//! disk; `doc_path` names a folder on the *server*, see [`import_server_dir`]).
+//!
+//! Folders are walked recursively in name order; hidden entries (`.git`, `.DS_Store`) are
+//! left out and symbolic links to folders are not followed. Every file must be UTF-8 text
+//! (plain text, Markdown, source code, ...); any other file is an invalid record.
+//!
+//! [`import_server_dir`]: super::import_server_dir
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::content::TextReader;
+use super::error::LoadError;
+use super::input::{describe_io, InputFile};
+use super::item::{InvalidRecord, Location, Parsed};
+use super::source::ParsedReader;
+
+/// How documents are cut into records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocumentOptions {
+    /// The most characters of one record (default 2000).
+    pub chunk_size: usize,
+}
+
+impl Default for DocumentOptions {
+    fn default() -> Self {
+        Self { chunk_size: 2000 }
+    }
+}
+
+/// The files named, and those found (recursively, in name order) under the folders named.
+pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<InputFile>, LoadError> {
+    let mut files = Vec::new();
+    for root in paths {
+        let meta = fs::metadata(root).map_err(|err| LoadError::Read {
+            path: root.clone(),
+            reason: describe_io(&err),
+        })?;
+        if meta.is_dir() {
+            walk(root, root, &mut files)?;
+        } else {
+            let key = root.display().to_string();
+            files.push(InputFile::from_path(root, key));
+        }
+    }
+    Ok(files)
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut Vec<InputFile>) -> Result<(), LoadError> {
+    let read_error = |err: std::io::Error| LoadError::Read {
+        path: dir.to_path_buf(),
+        reason: describe_io(&err),
+    };
+    let mut entries = Vec::new();
+    for entry in fs::read_dir(dir).map_err(read_error)? {
+        let entry = entry.map_err(read_error)?;
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        entries.push(entry);
+    }
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(read_error)?;
+        if kind.is_dir() {
+            walk(root, &path, files)?;
+        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+            let key = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            files.push(InputFile::from_path(&path, key));
+        }
+    }
+    Ok(())
+}
+
+/// Reads one document: one invalid record when it is not UTF-8 text, else its chunks.
+pub(crate) enum DocReader {
+    NotText(Option<InvalidRecord>),
+    Text(Box<TextReader>),
+}
+
+pub(crate) fn open(file: &InputFile, options: &DocumentOptions) -> Result<DocReader, LoadError> {
+    if let Some((line, reason)) = check_text(file)? {
+        return Ok(DocReader::NotText(Some(InvalidRecord {
+            location: Location {
+                source: file.display.clone(),
+                line,
+                end_line: line,
+            },
+            reason: format!(
+                "{reason}; documents must be UTF-8 text (plain text, Markdown, ...), so the \
+                 whole file is left out"
+            ),
+        })));
+    }
+    Ok(DocReader::Text(Box::new(TextReader::open(
+        file,
+        options.chunk_size,
+        false,
+        true,
+    )?)))
+}
+
+impl ParsedReader for DocReader {
+    fn next_parsed(&mut self) -> Result<Option<Parsed>, LoadError> {
+        match self {
+            DocReader::NotText(invalid) => Ok(invalid.take().map(Parsed::Invalid)),
+            DocReader::Text(reader) => reader.next_parsed(),
+        }
+    }
+}
+
+/// Reads the whole file once to check it is UTF-8 without NUL bytes; returns the line and
+/// reason of the first problem. Streaming, so any size is fine.
+fn check_text(file: &InputFile) -> Result<Option<(u64, String)>, LoadError> {
+    let mut reader = file.open()?;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut carry = 0usize;
+    let mut line = 1u64;
+    loop {
+        let n = match reader.read(&mut buf[carry..]) {
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(file.read_error(&err)),
+        };
+        let filled = carry + n;
+        let valid_up_to = match std::str::from_utf8(&buf[..filled]) {
+            Ok(_) => filled,
+            Err(err) => match err.error_len() {
+                // An incomplete character at the end: finish it with the next read.
+                None if n > 0 => err.valid_up_to(),
+                _ => {
+                    line += count_newlines(&buf[..err.valid_up_to()]);
+                    return Ok(Some((line, "not valid UTF-8 text".to_owned())));
+                }
+            },
+        };
+        if let Some(pos) = buf[..valid_up_to].iter().position(|&b| b == 0) {
+            line += count_newlines(&buf[..pos]);
+            return Ok(Some((line, "contains NUL bytes (binary data)".to_owned())));
+        }
+        line += count_newlines(&buf[..valid_up_to]);
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.copy_within(valid_up_to..filled, 0);
+        carry = filled - valid_up_to;
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}

@@ -1,0 +1,766 @@
+//! Running an import: validate everything, then (with a checkpoint) reconcile what an
+//! earlier run left in doubt, then stream the records to the server with bounded
+//! concurrency.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::stream::{FuturesUnordered, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::types;
+use crate::{Client, Error};
+
+use super::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
+use super::error::LoadError;
+use super::input::fingerprint;
+use super::item::{InvalidRecord, Location, Payload, Record};
+use super::reconcile::{self, Plan};
+use super::setup::list_texts;
+use super::source::{Prepared, Source};
+use super::summary::{CancelToken, Event, FailedRecord, ProgressFn, Summary};
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The acting user (must exist; see [`ensure_user`](super::ensure_user)).
+    pub user_id: String,
+    /// The cube (the user must reach it; see [`ensure_cube`](super::ensure_cube)).
+    pub cube_id: String,
+}
+
+/// How an import runs.
+#[derive(Clone)]
+pub struct LoadOptions {
+    /// Requests in flight at once (default 4). The reference server handles one request at
+    /// a time, so more only helps servers that work in parallel.
+    pub concurrency: usize,
+    /// Leave out invalid records (each is reported) instead of failing before sending.
+    pub skip_invalid: bool,
+    /// Read, validate and count; send nothing and do not contact the server.
+    pub dry_run: bool,
+    /// The resume file (see the module docs); `None` imports without one.
+    pub checkpoint: Option<PathBuf>,
+    /// How often a record answered with 429 or 503 (the server did not take it) is sent
+    /// again (default 3).
+    pub retries: u32,
+    /// Stop after this many records in a row failed (default 20; 0 never stops).
+    pub max_consecutive_failures: u32,
+    /// How many invalid and failed records the summary lists (default 1000; all are
+    /// reported through `progress`).
+    pub max_details: usize,
+    /// Stops the import early.
+    pub cancel: CancelToken,
+    /// Called on each [`Event`].
+    pub progress: Option<ProgressFn>,
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 4,
+            skip_invalid: false,
+            dry_run: false,
+            checkpoint: None,
+            retries: 3,
+            max_consecutive_failures: 20,
+            max_details: 1000,
+            cancel: CancelToken::new(),
+            progress: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for LoadOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoadOptions")
+            .field("concurrency", &self.concurrency)
+            .field("skip_invalid", &self.skip_invalid)
+            .field("dry_run", &self.dry_run)
+            .field("checkpoint", &self.checkpoint)
+            .field("retries", &self.retries)
+            .field("max_consecutive_failures", &self.max_consecutive_failures)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LoadOptions {
+    fn emit(&self, event: &Event<'_>) {
+        if let Some(progress) = &self.progress {
+            progress(event);
+        }
+    }
+}
+
+/// The most concurrent requests allowed.
+pub const MAX_CONCURRENCY: usize = 1024;
+
+/// Runs a blocking closure off the async threads.
+async fn blocking<T, F>(f: F) -> Result<T, LoadError>
+where
+    F: FnOnce() -> Result<T, LoadError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|err| LoadError::Read {
+            path: PathBuf::from("<input>"),
+            reason: format!("the reader thread failed: {err}"),
+        })?
+}
+
+struct Validation {
+    records: u64,
+    memories: u64,
+    invalid: u64,
+    details: Vec<InvalidRecord>,
+}
+
+/// Reads the whole input once: counts the records and collects (and reports) invalid ones.
+fn validate(prepared: &Prepared, options: &LoadOptions) -> Result<Validation, LoadError> {
+    let mut pass = prepared.pass();
+    let mut out = Validation {
+        records: 0,
+        memories: 0,
+        invalid: 0,
+        details: Vec::new(),
+    };
+    // Without skip_invalid the error lists a few; with it the summary lists more.
+    let keep = if options.skip_invalid {
+        options.max_details
+    } else {
+        20
+    };
+    while let Some(item) = pass.next_item()? {
+        match item {
+            Ok(record) => {
+                out.records += 1;
+                out.memories += record.payload.memory_count() as u64;
+            }
+            Err(invalid) => {
+                out.invalid += 1;
+                options.emit(&Event::Invalid {
+                    record: &invalid,
+                    skipped: options.skip_invalid,
+                });
+                if out.details.len() < keep {
+                    out.details.push(invalid);
+                }
+            }
+        }
+    }
+    options.emit(&Event::Validated {
+        records: out.records,
+        invalid: out.invalid,
+    });
+    Ok(out)
+}
+
+/// An input that was read and validated, ready to be sent: the first step of
+/// [`import`], for callers that want to act between validating and sending (e.g. create
+/// the user and cube only for valid input).
+pub struct ValidatedImport {
+    prepared: Prepared,
+    options: LoadOptions,
+    summary: Summary,
+    started: Instant,
+}
+
+impl std::fmt::Debug for ValidatedImport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidatedImport")
+            .field("kind", &self.prepared.kind)
+            .field("records", &self.summary.records_read)
+            .field("invalid", &self.summary.skipped)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads and validates `source` (the first step of [`import`]).
+///
+/// With invalid records and without `skip_invalid`, fails with
+/// [`LoadError::InvalidInput`], naming each record's file, line and reason.
+pub async fn validate_source(
+    source: &Source,
+    options: &LoadOptions,
+) -> Result<ValidatedImport, LoadError> {
+    let started = Instant::now();
+    if options.concurrency == 0 || options.concurrency > MAX_CONCURRENCY {
+        return Err(LoadError::Options(format!(
+            "concurrency must be between 1 and {MAX_CONCURRENCY}, not {}",
+            options.concurrency
+        )));
+    }
+    let source = source.clone();
+    let prepared = blocking(move || source.prepare()).await?;
+    let validation = {
+        let (prepared, options) = (prepared.clone(), options.clone());
+        blocking(move || validate(&prepared, &options)).await?
+    };
+    if validation.invalid > 0 && !options.skip_invalid {
+        return Err(LoadError::InvalidInput {
+            count: validation.invalid,
+            first: validation.details,
+        });
+    }
+    let summary = Summary {
+        kind: prepared.kind.to_owned(),
+        dry_run: options.dry_run,
+        records_read: validation.records,
+        memories_in_input: validation.memories,
+        skipped: validation.invalid,
+        skipped_records: validation.details,
+        checkpoint: options.checkpoint.clone(),
+        remaining: validation.records,
+        ..Summary::default()
+    };
+    Ok(ValidatedImport {
+        prepared,
+        options: options.clone(),
+        summary,
+        started,
+    })
+}
+
+impl ValidatedImport {
+    /// What validation found, as the summary of a dry run (nothing sent).
+    pub fn dry_run_summary(&self) -> Summary {
+        let mut summary = self.summary.clone();
+        summary.dry_run = true;
+        summary.elapsed_secs = self.started.elapsed().as_secs_f64();
+        summary
+    }
+
+    /// Sends the records (the second step of [`import`]). With `dry_run` set, sends
+    /// nothing and returns [`dry_run_summary`](Self::dry_run_summary).
+    pub async fn send(self, client: &Client, target: &Target) -> Result<Summary, LoadError> {
+        if self.options.dry_run {
+            return Ok(self.dry_run_summary());
+        }
+        let ValidatedImport {
+            prepared,
+            options,
+            mut summary,
+            started,
+        } = self;
+        let records = summary.records_read;
+        let mut checkpoint = match &options.checkpoint {
+            Some(path) => Some(open_checkpoint(client, target, &prepared, path, records).await?),
+            None => None,
+        };
+        let mut plan = Plan::default();
+        if let Some(ck) = checkpoint.as_mut() {
+            if !ck.resumed {
+                // What the cube held before this import: on resume, the listing after these
+                // memories is what the import added.
+                let texts = list_texts(client, &target.user_id, &target.cube_id).await?;
+                ck.data.baseline_memories = texts.map(|t| t.len() as u64);
+                ck.save().await?;
+            } else if ck.acked.gaps_below(ck.data.sent_below.min(records)).len() > 0 {
+                let (report, new_plan) =
+                    reconcile::reconcile(client, target, &prepared, ck).await?;
+                options.emit(&Event::Reconciled(&report));
+                for &index in &new_plan.present {
+                    ck.acked.insert(index);
+                }
+                ck.save().await?;
+                summary.possibly_duplicated = report.cannot_tell;
+                summary.reconciliation = Some(report);
+                plan = new_plan;
+            }
+        }
+
+        summary.already_imported = checkpoint
+            .as_ref()
+            .map_or(0, |ck| ck.acked.count_below(records));
+        options.emit(&Event::Started {
+            total: records,
+            done: summary.already_imported,
+        });
+
+        let result = send_all(
+            client,
+            target,
+            &prepared,
+            &options,
+            &mut checkpoint,
+            plan,
+            &mut summary,
+        )
+        .await;
+        // Whatever happened, keep what was acknowledged.
+        if let Some(ck) = checkpoint.as_ref() {
+            let saved = ck.save().await;
+            result?;
+            saved?;
+            summary.remaining = records - ck.acked.count_below(records);
+        } else {
+            result?;
+            summary.remaining = records - summary.already_imported - summary.records_acked;
+        }
+        summary.elapsed_secs = started.elapsed().as_secs_f64();
+        summary.records_per_sec = if summary.elapsed_secs > 0.0 {
+            summary.records_acked as f64 / summary.elapsed_secs
+        } else {
+            0.0
+        };
+        Ok(summary)
+    }
+}
+
+/// Imports `source` into `target`: [`validate_source`], then [`ValidatedImport::send`].
+///
+/// Everything is read and validated first: with invalid records and without
+/// `skip_invalid`, the import fails before anything is sent. With a checkpoint, records an
+/// earlier run acknowledged are not sent again, and records it left in doubt are checked
+/// against the cube's memories first (see [`Reconciliation`](super::Reconciliation)).
+///
+/// The user and cube must exist ([`ensure_user`](super::ensure_user),
+/// [`ensure_cube`](super::ensure_cube)). Failed records do not make this return an error:
+/// they are counted in the [`Summary`] (see [`Summary::is_complete`]).
+pub async fn import(
+    client: &Client,
+    target: &Target,
+    source: &Source,
+    options: &LoadOptions,
+) -> Result<Summary, LoadError> {
+    validate_source(source, options)
+        .await?
+        .send(client, target)
+        .await
+}
+
+async fn open_checkpoint(
+    client: &Client,
+    target: &Target,
+    prepared: &Prepared,
+    path: &std::path::Path,
+    records: u64,
+) -> Result<Checkpoint, LoadError> {
+    let files = prepared.files.clone();
+    let digest = blocking(move || fingerprint(&files)).await?;
+    let target_record = TargetRecord {
+        base_url: client.base_url().to_owned(),
+        user_id: target.user_id.clone(),
+        cube_id: target.cube_id.clone(),
+    };
+    let options = prepared.options_description();
+    let expected = Expected {
+        kind: prepared.kind,
+        target: &target_record,
+        input_digest: &digest,
+        options: &options,
+        inputs: prepared
+            .files
+            .iter()
+            .map(|f| f.display.to_string())
+            .collect(),
+        records_total: records,
+    };
+    Checkpoint::open(path, expected)
+}
+
+/// The result of sending one record.
+struct Outcome {
+    index: u64,
+    location: Location,
+    result: Result<(), FailedSend>,
+}
+
+struct FailedSend {
+    error: String,
+    answer_lost: bool,
+}
+
+/// How many records `sent_below` is raised by at a time: the checkpoint is written about
+/// once per window (in the background, half a window ahead, so sending rarely waits for
+/// the disk), and a crash leaves at most about this many records in doubt.
+fn window(concurrency: usize) -> u64 {
+    (concurrency as u64 * 32).max(512)
+}
+
+/// Streams the records to the server, `concurrency` at a time.
+async fn send_all(
+    client: &Client,
+    target: &Target,
+    prepared: &Prepared,
+    options: &LoadOptions,
+    checkpoint: &mut Option<Checkpoint>,
+    mut plan: Plan,
+    summary: &mut Summary,
+) -> Result<(), LoadError> {
+    let concurrency = options.concurrency;
+    // Records travel from the reader thread in batches: one wake-up per batch, not per
+    // record. The channel holds a few batches, so memory stays flat.
+    let (tx, mut rx) = mpsc::channel::<Result<Vec<Record>, LoadError>>(4);
+    let batch_size = (concurrency * 2).clamp(16, 256);
+    let skip = checkpoint
+        .as_ref()
+        .map(|ck| ck.acked.clone())
+        .unwrap_or_default();
+    let reader_prepared = prepared.clone();
+    let reader = tokio::task::spawn_blocking(move || {
+        let mut pass = reader_prepared.pass();
+        let mut batch = Vec::with_capacity(batch_size);
+        loop {
+            match pass.next_item() {
+                Ok(Some(Ok(record))) if !skip.contains(record.index) => {
+                    batch.push(record);
+                    if batch.len() < batch_size {
+                        continue;
+                    }
+                }
+                Ok(Some(_)) => continue,
+                Ok(None) => {
+                    if !batch.is_empty() {
+                        let _ = tx.blocking_send(Ok(batch));
+                    }
+                    return;
+                }
+                Err(err) => {
+                    if !batch.is_empty()
+                        && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
+                    {
+                        return;
+                    }
+                    let _ = tx.blocking_send(Err(err));
+                    return;
+                }
+            }
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(batch_size));
+            // A closed channel means the import stopped: stop reading.
+            if tx.blocking_send(Ok(full)).is_err() {
+                return;
+            }
+        }
+    });
+
+    let target = Arc::new(target.clone());
+    let window = window(concurrency);
+    let mut saver = Saver::new(checkpoint.as_ref().map_or(0, |ck| ck.data.sent_below));
+    let mut queued: VecDeque<Record> = VecDeque::new();
+    let mut inflight = FuturesUnordered::new();
+    let mut input_done = false;
+    let mut stopping = false;
+    let mut fatal: Option<LoadError> = None;
+    let mut consecutive_failures = 0u32;
+    let mut dirty = false;
+    // One past the highest record sent in this run.
+    let mut next_unsent = 0u64;
+    let cancelled = options.cancel.cancelled();
+    tokio::pin!(cancelled);
+
+    // The loop returns early only on checkpoint errors; the write in flight is waited for
+    // below in every case, so that no two writes of the file overlap.
+    let looped: Result<(), LoadError> = async {
+        loop {
+            while !stopping && inflight.len() < concurrency {
+                let Some(mut record) = queued.pop_front() else {
+                    break;
+                };
+                if let Some(ck) = checkpoint.as_mut() {
+                    cover(ck, &mut saver, record.index, window).await?;
+                }
+                if let Some(keep) = plan.partial.remove(&record.index) {
+                    if let Payload::Messages(messages) = &mut record.payload {
+                        let mut position = 0;
+                        messages.retain(|_| {
+                            let kept = keep.contains(&position);
+                            position += 1;
+                            kept
+                        });
+                    }
+                }
+                summary.records_sent += 1;
+                next_unsent = next_unsent.max(record.index + 1);
+                let (index, location) = (record.index, record.location.clone());
+                // A task per request, so that requests run on every worker thread.
+                let task = tokio::spawn(send_record(
+                    client.clone(),
+                    target.clone(),
+                    record,
+                    options.retries,
+                    options.progress.clone(),
+                ));
+                inflight.push(async move {
+                    task.await.unwrap_or_else(|err| Outcome {
+                        index,
+                        location,
+                        result: Err(FailedSend {
+                            error: format!("the request task failed: {err}"),
+                            answer_lost: true,
+                        }),
+                    })
+                });
+            }
+            let need_more =
+                queued.is_empty() && !input_done && !stopping && inflight.len() < concurrency;
+            if !need_more && inflight.is_empty() {
+                return Ok(());
+            }
+            tokio::select! {
+                biased;
+                () = &mut cancelled, if !stopping => {
+                    stopping = true;
+                    summary.interrupted = true;
+                    options.emit(&Event::Stopping { reason: "interrupted" });
+                }
+                Some(outcome) = inflight.next(), if !inflight.is_empty() => {
+                    let outcome: Outcome = outcome;
+                    let index = outcome.index;
+                    match outcome.result {
+                        Ok(()) => {
+                            consecutive_failures = 0;
+                            summary.records_acked += 1;
+                            if let Some(ck) = checkpoint.as_mut() {
+                                ck.acked.insert(index);
+                                dirty = true;
+                            }
+                            options.emit(&Event::Acked { index });
+                        }
+                        Err(failed) => {
+                            consecutive_failures += 1;
+                            summary.failed += 1;
+                            if failed.answer_lost {
+                                summary.answer_lost += 1;
+                            }
+                            options.emit(&Event::Failed {
+                                index,
+                                location: &outcome.location,
+                                error: &failed.error,
+                            });
+                            let limit = options.max_consecutive_failures;
+                            if limit > 0 && consecutive_failures >= limit && !stopping {
+                                stopping = true;
+                                let reason = format!(
+                                    "stopped after {consecutive_failures} records in a row failed; \
+                                     the last error: {}",
+                                    failed.error
+                                );
+                                options.emit(&Event::Stopping { reason: &reason });
+                                summary.stopped_early = Some(reason);
+                            }
+                            if summary.failures.len() < options.max_details {
+                                summary.failures.push(FailedRecord {
+                                    index,
+                                    location: outcome.location,
+                                    error: failed.error,
+                                    answer_lost: failed.answer_lost,
+                                });
+                            }
+                        }
+                    }
+                }
+                batch = rx.recv(), if need_more => match batch {
+                    None => input_done = true,
+                    Some(Ok(records)) => queued.extend(records),
+                    Some(Err(err)) => {
+                        fatal = Some(err);
+                        stopping = true;
+                    }
+                },
+            }
+            if let Some(ck) = checkpoint.as_ref() {
+                saver.collect().await?;
+                // Acknowledgements are saved at least every second.
+                if dirty && !saver.busy() && saver.since_last_start() >= Duration::from_secs(1) {
+                    saver.start(ck)?;
+                    dirty = false;
+                }
+            }
+        }
+    }
+    .await;
+    let waited = saver.wait().await;
+    if looped.is_ok() {
+        if let Some(ck) = checkpoint.as_mut() {
+            // Nothing is in flight: records at or above `next_unsent` were not sent by this
+            // run, so the final save need not leave them in doubt (except sessions planned
+            // to be sent in part, whose other messages are on the server).
+            let floor = plan
+                .partial
+                .keys()
+                .map(|&index| index + 1)
+                .fold(next_unsent, u64::max);
+            ck.data.sent_below = ck.data.sent_below.min(floor);
+        }
+    }
+    drop(rx);
+    let _ = reader.await;
+    looped?;
+    waited?;
+    match fatal {
+        Some(err) => Err(err),
+        None => Ok(()),
+    }
+}
+
+/// Makes sure the checkpoint on disk covers record `index` as possibly sent before it is
+/// sent: raises `sent_below` half a window ahead in the background, and waits for the
+/// disk only when sending has caught up with it.
+async fn cover(
+    ck: &mut Checkpoint,
+    saver: &mut Saver,
+    index: u64,
+    window: u64,
+) -> Result<(), LoadError> {
+    let total = ck.data.records_total;
+    loop {
+        if !saver.busy() && index + window / 2 >= ck.data.sent_below && ck.data.sent_below < total {
+            ck.data.sent_below = (ck.data.sent_below.max(index) + window).min(total);
+            saver.start(ck)?;
+        }
+        if index < saver.durable_sent_below {
+            return Ok(());
+        }
+        if !saver.busy() {
+            ck.data.sent_below = ck.data.sent_below.max((index + window).min(total));
+            saver.start(ck)?;
+        }
+        saver.wait().await?;
+    }
+}
+
+/// The memories request for one record.
+fn request(target: &Target, payload: Payload) -> types::MemoryCreate {
+    let (messages, memory_content) = match payload {
+        Payload::Messages(messages) => (
+            Some(
+                messages
+                    .into_iter()
+                    .map(|m| types::Message {
+                        role: m.role,
+                        content: m.content,
+                    })
+                    .collect(),
+            ),
+            None,
+        ),
+        Payload::Content(text) => (None, Some(text)),
+    };
+    types::MemoryCreate {
+        doc_path: None,
+        mem_cube_id: Some(target.cube_id.clone()),
+        memory_content,
+        messages,
+        user_id: Some(target.user_id.clone()),
+    }
+}
+
+async fn send_record(
+    client: Client,
+    target: Arc<Target>,
+    record: Record,
+    retries: u32,
+    progress: Option<ProgressFn>,
+) -> Outcome {
+    let Record {
+        index,
+        location,
+        payload,
+    } = record;
+    let body = request(&target, payload);
+    let mut attempt = 0;
+    loop {
+        match client.add_memories(body.clone()).await {
+            Ok(()) => {
+                return Outcome {
+                    index,
+                    location,
+                    result: Ok(()),
+                }
+            }
+            Err(err) if attempt < retries && not_taken(&err) => {
+                if let Some(progress) = &progress {
+                    let error = err.to_string();
+                    progress(&Event::Retrying {
+                        location: &location,
+                        error: &error,
+                    });
+                }
+                // 0.5 s, 1 s, 2 s, ... with jitter, so retries of many records spread out.
+                let base = 500u64.saturating_mul(1 << attempt.min(6));
+                tokio::time::sleep(Duration::from_millis(
+                    base / 2 + fastrand::u64(0..=base / 2),
+                ))
+                .await;
+                attempt += 1;
+            }
+            Err(err) => {
+                return Outcome {
+                    index,
+                    location,
+                    result: Err(FailedSend {
+                        answer_lost: answer_lost(&err),
+                        error: err.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// Answers that say the server did not take the request, so sending it again is safe.
+fn not_taken(err: &Error) -> bool {
+    matches!(err.status().map(|s| s.as_u16()), Some(429 | 503))
+}
+
+/// Failures after which the server may have stored the record.
+fn answer_lost(err: &Error) -> bool {
+    match err {
+        Error::Transport { source, .. } => !source.is_connect(),
+        _ => matches!(err.status().map(|s| s.as_u16()), Some(502 | 504)),
+    }
+}
+
+/// Imports the documents of `server_dir`, a folder on the *server*, with `doc_path`.
+///
+/// The reference server (MemOS 2.0.10) answers 200 to such an import yet stores nothing (a
+/// known defect of its document reader). So the cube's memories are counted before and
+/// after, and an import that added none fails with [`LoadError::StoredNothing`].
+pub async fn import_server_dir(
+    client: &Client,
+    target: &Target,
+    server_dir: &str,
+    options: &LoadOptions,
+) -> Result<Summary, LoadError> {
+    let started = Instant::now();
+    let mut summary = Summary {
+        kind: "server-documents".to_owned(),
+        dry_run: options.dry_run,
+        records_read: 1,
+        ..Summary::default()
+    };
+    if options.dry_run {
+        summary.remaining = 1;
+        return Ok(summary);
+    }
+    let count = |texts: Option<Vec<String>>| texts.map(|t| t.len());
+    let before = count(list_texts(client, &target.user_id, &target.cube_id).await?);
+    let body = types::MemoryCreate {
+        doc_path: Some(server_dir.to_owned()),
+        mem_cube_id: Some(target.cube_id.clone()),
+        memory_content: None,
+        messages: None,
+        user_id: Some(target.user_id.clone()),
+    };
+    summary.records_sent = 1;
+    client.add_memories(body).await?;
+    let after = count(list_texts(client, &target.user_id, &target.cube_id).await?);
+    if let (Some(before), Some(after)) = (before, after) {
+        if after <= before {
+            return Err(LoadError::StoredNothing {
+                dir: server_dir.to_owned(),
+                before,
+                after,
+            });
+        }
+        summary.memories_added = Some((after - before) as u64);
+    }
+    summary.records_acked = 1;
+    summary.elapsed_secs = started.elapsed().as_secs_f64();
+    summary.records_per_sec = 1.0 / summary.elapsed_secs.max(f64::EPSILON);
+    Ok(summary)
+}

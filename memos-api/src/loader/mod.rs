@@ -1,0 +1,101 @@
+//! The data loader: bulk imports of chat sessions, text and documents into a cube.
+//!
+//! ```no_run
+//! use memos_api::loader::{self, Input, LoadOptions, MessageOptions, Source, Target};
+//!
+//! # async fn demo(client: memos_api::Client) -> Result<(), loader::LoadError> {
+//! loader::ensure_user(&client, "alice").await?;
+//! loader::ensure_cube(&client, "alice", "notes", "/srv/memos/cubes/notes").await?;
+//! let source = Source::Messages {
+//!     inputs: vec![Input::Path("chats.jsonl".into())],
+//!     options: MessageOptions::default(),
+//! };
+//! let target = Target { user_id: "alice".into(), cube_id: "notes".into() };
+//! let options = LoadOptions {
+//!     concurrency: 8,
+//!     checkpoint: Some("chats.checkpoint".into()),
+//!     ..LoadOptions::default()
+//! };
+//! let summary = loader::import(&client, &target, &source, &options).await?;
+//! println!("{} of {} records stored", summary.records_acked, summary.records_read);
+//! # Ok(()) }
+//! ```
+//!
+//! # The three import patterns, and what one record is
+//!
+//! | pattern | input | one record | request |
+//! |---|---|---|---|
+//! | messages | JSONL, JSON array of sessions, OpenAI `{"messages": [...]}` ([`records`]) | one session | `messages` |
+//! | content | files or standard input | a chunk of lines up to `chunk_size` characters, or one line (`per_line`) | `memory_content` |
+//! | documents | files and folders on this machine | a chunk of paragraphs up to `chunk_size` characters | `memory_content` |
+//!
+//! `doc_path` (a folder on the *server*) is [`import_server_dir`]; the reference server
+//! stores nothing for it, which that function detects and reports as a failure.
+//!
+//! # Guarantees
+//!
+//! * **Validated first**: the whole input is read before anything is sent; an invalid
+//!   record fails the import with its file, line and reason, unless `skip_invalid` is set
+//!   (then every skipped record is reported).
+//! * **Flat memory**: input is streamed, a few records per request in flight are held; the
+//!   checkpoint stores ranges.
+//! * **Resume** (with a checkpoint): an import stopped at any point (Ctrl-C, `kill -9`, lost
+//!   network) and run again sends nothing that was acknowledged and loses nothing; records
+//!   whose answer never came are reconciled against the cube's memories (see
+//!   [`Reconciliation`]). A finished import run again sends nothing.
+//! * **No duplicates from retries**: a record is sent again within a run only after a 429
+//!   or 503 (the server did not take it).
+
+mod checkpoint;
+mod chunk;
+mod content;
+mod docs;
+mod engine;
+mod error;
+mod input;
+mod item;
+mod jsonscan;
+mod lines;
+mod messages;
+mod rangeset;
+mod reconcile;
+pub mod records;
+mod setup;
+mod source;
+mod summary;
+
+pub use content::{ContentOptions, MAX_CHUNK_SIZE};
+pub use docs::DocumentOptions;
+pub use engine::{
+    import, import_server_dir, validate_source, LoadOptions, Target, ValidatedImport,
+    MAX_CONCURRENCY,
+};
+pub use error::LoadError;
+pub use input::Input;
+pub use item::{InvalidRecord, Location, Payload, Record};
+pub use messages::MessageOptions;
+pub use setup::{ensure_cube, ensure_user, user_exists, verify_cube, verify_user, Ensured};
+pub use source::Source;
+pub use summary::{CancelToken, Event, FailedRecord, ProgressFn, Reconciliation, Summary};
+
+/// Reads `source` without sending anything: each record (`Ok`) or invalid record (`Err`),
+/// in input order, numbered as an import numbers them. Blocking; standard input is read
+/// to its end first.
+pub fn read(source: &Source) -> Result<Records, LoadError> {
+    let prepared = source.prepare()?;
+    let pass = prepared.pass();
+    Ok(Records { pass })
+}
+
+/// The records of a [`read`].
+pub struct Records {
+    pass: source::Pass,
+}
+
+impl Iterator for Records {
+    type Item = Result<Result<Record, InvalidRecord>, LoadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.pass.next_item().transpose()
+    }
+}

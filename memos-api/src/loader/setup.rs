@@ -1,0 +1,196 @@
+//! Making sure the user and the cube exist before an import, as the server requires: it
+//! rejects memories for an unknown user or a cube the user cannot reach.
+
+use crate::types::{self, MemoryCollection, UserRole};
+use crate::Client;
+
+use super::error::LoadError;
+
+/// What [`ensure_user`] or [`ensure_cube`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ensured {
+    /// It was already there (nothing changed on the server).
+    Existed,
+    /// It was created (user) or registered (cube) now.
+    Created,
+}
+
+/// Whether `user_id` is an active user of the server.
+pub async fn user_exists(client: &Client, user_id: &str) -> Result<bool, LoadError> {
+    let users = client
+        .list_users()
+        .await
+        .map_err(|source| setup("listing the users", source, None))?;
+    Ok(users.iter().any(|u| u.user_id == user_id && u.is_active))
+}
+
+/// Creates the user `user_id` (role `USER`, name = id) unless it exists. Idempotent.
+pub async fn ensure_user(client: &Client, user_id: &str) -> Result<Ensured, LoadError> {
+    check_id("user", user_id)?;
+    if user_exists(client, user_id).await? {
+        return Ok(Ensured::Existed);
+    }
+    let created = client
+        .create_user(types::UserCreate {
+            user_id: user_id.to_owned(),
+            user_name: Some(user_id.to_owned()),
+            role: UserRole::User,
+        })
+        .await
+        .map_err(|source| setup(&format!("creating user {user_id:?}"), source, None))?;
+    match created.user_id.as_deref() {
+        Some(id) if id == user_id => {}
+        // The server's duplicate rules: a taken name answers with its owner's id.
+        Some(other) => {
+            return Err(LoadError::Conflict(format!(
+                "cannot create user {user_id:?}: the user name {user_id:?} already belongs to \
+                 user {other:?} (the server names new users after their id); pick another user id"
+            )))
+        }
+        None => {
+            return Err(LoadError::Conflict(format!(
+                "cannot create user {user_id:?}: the server says the id exists with another \
+                 name, yet it is not among the active users; check `memos users list`"
+            )))
+        }
+    }
+    if !user_exists(client, user_id).await? {
+        return Err(LoadError::Conflict(format!(
+            "the server answered that user {user_id:?} was created, but it is not listed"
+        )));
+    }
+    Ok(Ensured::Created)
+}
+
+/// Fails unless `user_id` exists.
+pub async fn verify_user(client: &Client, user_id: &str) -> Result<(), LoadError> {
+    check_id("user", user_id)?;
+    if user_exists(client, user_id).await? {
+        return Ok(());
+    }
+    Err(LoadError::Conflict(format!(
+        "user {user_id:?} does not exist on the server\n  hint: create it with `memos users \
+         create {user_id}`, or pass --create to the load command"
+    )))
+}
+
+/// Whether `user_id` can read `cube_id`; `Ok(Err(..))` holds the server's refusal.
+async fn cube_reachable(
+    client: &Client,
+    user_id: &str,
+    cube_id: &str,
+) -> Result<Result<(), crate::Error>, LoadError> {
+    match client.list_memories(Some(cube_id), Some(user_id)).await {
+        Ok(_) => Ok(Ok(())),
+        // No answer at all: not a statement about the cube.
+        Err(err) if err.status().is_none() => Err(LoadError::from(err)),
+        Err(err) => Ok(Err(err)),
+    }
+}
+
+/// Registers the cube `cube_id` for `user_id` from `server_dir` (a folder on the *server*
+/// holding the cube's `config.json`) unless the user can already reach it. Idempotent.
+///
+/// Registering a cube id that exists for another user grants `user_id` access to it: that
+/// is the reference server's only working way to share a cube.
+pub async fn ensure_cube(
+    client: &Client,
+    user_id: &str,
+    cube_id: &str,
+    server_dir: &str,
+) -> Result<Ensured, LoadError> {
+    check_id("cube", cube_id)?;
+    if cube_reachable(client, user_id, cube_id).await?.is_ok() {
+        return Ok(Ensured::Existed);
+    }
+    client
+        .register_cube(types::MemCubeRegister {
+            mem_cube_id: Some(cube_id.to_owned()),
+            mem_cube_name_or_path: server_dir.to_owned(),
+            user_id: Some(user_id.to_owned()),
+        })
+        .await
+        .map_err(|source| {
+            setup(
+                &format!("registering cube {cube_id:?} for user {user_id:?} from {server_dir:?}"),
+                source,
+                Some(format!(
+                    "{server_dir:?} must be a folder on the server (not this machine) that \
+                     holds the cube's config.json, and the user must exist"
+                )),
+            )
+        })?;
+    match cube_reachable(client, user_id, cube_id).await? {
+        Ok(()) => Ok(Ensured::Created),
+        Err(source) => Err(setup(
+            &format!("cube {cube_id:?} was registered but user {user_id:?} cannot read it"),
+            source,
+            None,
+        )),
+    }
+}
+
+/// Fails unless `user_id` can reach `cube_id`.
+pub async fn verify_cube(client: &Client, user_id: &str, cube_id: &str) -> Result<(), LoadError> {
+    check_id("cube", cube_id)?;
+    match cube_reachable(client, user_id, cube_id).await? {
+        Ok(()) => Ok(()),
+        Err(source) => Err(setup(
+            &format!("user {user_id:?} cannot reach cube {cube_id:?}"),
+            source,
+            Some(format!(
+                "register it with `memos cubes register {cube_id} --user {user_id} --path DIR`, \
+                 or pass --create --cube-path DIR to the load command (DIR is a folder on the \
+                 server holding the cube's config.json)"
+            )),
+        )),
+    }
+}
+
+/// The texts of the cube's memories in the server's order, or `None` when the server
+/// answers with something other than a list (the `tree_text` backend's graph).
+pub(crate) async fn list_texts(
+    client: &Client,
+    user_id: &str,
+    cube_id: &str,
+) -> Result<Option<Vec<String>>, LoadError> {
+    let list = client
+        .list_memories(Some(cube_id), Some(user_id))
+        .await
+        .map_err(|source| {
+            setup(
+                &format!("listing the memories of cube {cube_id:?}"),
+                source,
+                None,
+            )
+        })?;
+    let Some(entry) = list.text_mem.into_iter().find(|c| c.cube_id == cube_id) else {
+        return Ok(Some(Vec::new()));
+    };
+    Ok(match entry.memories {
+        MemoryCollection::Array(items) => Some(items.into_iter().map(|m| m.memory).collect()),
+        MemoryCollection::MemoryGraph(_) => None,
+    })
+}
+
+fn setup(what: &str, source: crate::Error, hint: Option<String>) -> LoadError {
+    LoadError::Setup {
+        what: what.to_owned(),
+        source: Box::new(source),
+        hint,
+    }
+}
+
+/// Ids end up in URL paths, where the server cannot route a `/`.
+fn check_id(what: &str, id: &str) -> Result<(), LoadError> {
+    if id.trim().is_empty() {
+        return Err(LoadError::Options(format!("the {what} id is empty")));
+    }
+    if id.contains('/') {
+        return Err(LoadError::Options(format!(
+            "the {what} id {id:?} contains '/', which the server cannot address in a URL"
+        )));
+    }
+    Ok(())
+}

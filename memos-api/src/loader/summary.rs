@@ -1,0 +1,206 @@
+//! What an import reports: progress events while it runs, a summary at the end.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use super::item::{InvalidRecord, Location};
+
+/// Something that happened during an import, for progress displays.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// An invalid record was found while validating (before anything is sent). `skipped`
+    /// is true when the import goes on without it.
+    Invalid {
+        /// The record and why it is invalid.
+        record: &'a InvalidRecord,
+        /// Whether it is skipped (`skip_invalid`) rather than stopping the import.
+        skipped: bool,
+    },
+    /// Validation finished.
+    Validated {
+        /// Valid records.
+        records: u64,
+        /// Invalid records.
+        invalid: u64,
+    },
+    /// Records in doubt from an interrupted run were checked against the server.
+    Reconciled(&'a Reconciliation),
+    /// Sending starts.
+    Started {
+        /// Valid records in the input.
+        total: u64,
+        /// Of which acknowledged by earlier runs (not sent again).
+        done: u64,
+    },
+    /// The server acknowledged a record.
+    Acked {
+        /// The record's index.
+        index: u64,
+    },
+    /// A record failed for good (after retries).
+    Failed {
+        /// The record's index.
+        index: u64,
+        /// Where it is in the input.
+        location: &'a Location,
+        /// What the server (or the network) said.
+        error: &'a str,
+    },
+    /// A record is sent again after a 429 or 503 answer.
+    Retrying {
+        /// Where it is in the input.
+        location: &'a Location,
+        /// The answer.
+        error: &'a str,
+    },
+    /// The import stops before the end (interrupted, or too many failures in a row).
+    Stopping {
+        /// Why.
+        reason: &'a str,
+    },
+}
+
+/// A progress callback. It is called from the import's tasks and threads, so it must be
+/// quick and thread-safe.
+pub type ProgressFn = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
+
+/// Asks a running import to stop: no new record is sent, those in flight are waited for,
+/// the checkpoint is saved and the summary says `interrupted`.
+#[derive(Debug, Clone, Default)]
+pub struct CancelToken {
+    inner: Arc<CancelInner>,
+}
+
+#[derive(Debug, Default)]
+struct CancelInner {
+    cancelled: AtomicBool,
+    notify: Notify,
+}
+
+impl CancelToken {
+    /// A token that is not cancelled.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Cancels (idempotent).
+    pub fn cancel(&self) {
+        self.inner.cancelled.store(true, Ordering::SeqCst);
+        self.inner.notify.notify_waiters();
+    }
+
+    /// Whether [`cancel`](Self::cancel) was called.
+    pub fn is_cancelled(&self) -> bool {
+        self.inner.cancelled.load(Ordering::SeqCst)
+    }
+
+    /// Completes once cancelled.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.inner.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// The outcome of checking records in doubt (sent by an interrupted run, but not known to
+/// be acknowledged) against the memories the server lists.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Reconciliation {
+    /// Records in doubt.
+    pub in_doubt: u64,
+    /// Found on the server: not sent again.
+    pub present: u64,
+    /// Not found: sent.
+    pub missing: u64,
+    /// Sessions of which some messages were found: only the others are sent.
+    pub partial: u64,
+    /// Could not be checked: sent, so they may be duplicated.
+    pub cannot_tell: u64,
+    /// Why they could not be checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// A record the server did not acknowledge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedRecord {
+    /// The record's index.
+    pub index: u64,
+    /// Where it is in the input.
+    pub location: Location,
+    /// What the server (or the network) said.
+    pub error: String,
+    /// The request may have been stored: the answer was lost (connection reset, timeout,
+    /// 502/504). A run with `--resume` checks such records against the server first.
+    pub answer_lost: bool,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Summary {
+    /// `messages`, `content`, `documents` or `server-documents`.
+    pub kind: String,
+    /// Nothing was sent (`dry_run`).
+    pub dry_run: bool,
+    /// Valid records read from the input.
+    pub records_read: u64,
+    /// The memories those records make on a `naive_text` server (one per message, one per
+    /// content record).
+    pub memories_in_input: u64,
+    /// Records sent in this run (each once; retries after 429/503 not counted).
+    pub records_sent: u64,
+    /// Records the server acknowledged in this run.
+    pub records_acked: u64,
+    /// Records acknowledged by earlier runs (from the checkpoint), not sent.
+    pub already_imported: u64,
+    /// Invalid records left out (`skip_invalid`).
+    pub skipped: u64,
+    /// Records that failed in this run.
+    pub failed: u64,
+    /// Of the failed records, those whose answer was lost (they may be stored).
+    pub answer_lost: u64,
+    /// Records sent although they may already have been stored (see `reconciliation`).
+    pub possibly_duplicated: u64,
+    /// Records not acknowledged at the end (failed, or not sent because the run stopped).
+    pub remaining: u64,
+    /// The doc_path import's effect: memories added to the cube.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memories_added: Option<u64>,
+    /// The check of records in doubt, on resume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reconciliation: Option<Reconciliation>,
+    /// The run was cancelled.
+    pub interrupted: bool,
+    /// Why the run stopped before the end, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_early: Option<String>,
+    /// Wall time of the whole import, in seconds.
+    pub elapsed_secs: f64,
+    /// Acknowledged records per second of wall time.
+    pub records_per_sec: f64,
+    /// The checkpoint file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<PathBuf>,
+    /// The invalid records left out (the first `max_details`).
+    pub skipped_records: Vec<InvalidRecord>,
+    /// The failed records (the first `max_details`).
+    pub failures: Vec<FailedRecord>,
+}
+
+impl Summary {
+    /// Every record is acknowledged (now or before) and the run was not cut short.
+    pub fn is_complete(&self) -> bool {
+        self.remaining == 0 && self.failed == 0 && !self.interrupted && self.stopped_early.is_none()
+    }
+}

@@ -1,0 +1,405 @@
+//! The loader against the real reference server (MemoryOS 2.0.10 via `memos-refserver`):
+//! every format and import pattern stores each memory exactly once, set-up is idempotent,
+//! the `doc_path` defect is reported as a failure, and a resume reconciles records in doubt.
+//!
+//! All tests share one server; each uses its own user and cube ids.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use memos_api::loader::{
+    self, ContentOptions, DocumentOptions, Ensured, Input, LoadError, LoadOptions, MessageOptions,
+    Payload, Source, Summary, Target,
+};
+use memos_api::types::MemoryCollection;
+use memos_api::Client;
+use memos_refserver::ReferenceServer;
+
+async fn server() -> Option<&'static ReferenceServer> {
+    memos_refserver::testing::shared_or_skip().await
+}
+
+/// A fresh user with a fresh cube (ids unique within the test binary).
+async fn setup(server: &ReferenceServer, name: &str) -> (Client, Target) {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let client = Client::new(server.base_url()).unwrap();
+    let target = Target {
+        user_id: format!("loader-{name}-{n}"),
+        cube_id: format!("loader-{name}-cube-{n}"),
+    };
+    let dir = server.cube_dirs()[n % server.cube_dirs().len()]
+        .display()
+        .to_string();
+    loader::ensure_user(&client, &target.user_id).await.unwrap();
+    loader::ensure_cube(&client, &target.user_id, &target.cube_id, &dir)
+        .await
+        .unwrap();
+    (client, target)
+}
+
+/// The cube's memory texts, counted.
+async fn stored(client: &Client, target: &Target) -> BTreeMap<String, usize> {
+    let list = client
+        .list_memories(Some(&target.cube_id), Some(&target.user_id))
+        .await
+        .unwrap();
+    let mut counts = BTreeMap::new();
+    for cube in list.text_mem {
+        if let MemoryCollection::Array(items) = cube.memories {
+            for item in items {
+                *counts.entry(item.memory).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+/// The texts the source's records make, counted (what the cube must hold).
+fn expected(source: &Source) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for item in loader::read(source).unwrap() {
+        if let Ok(record) = item.unwrap() {
+            for text in record.payload.texts() {
+                *counts.entry(text.to_owned()).or_insert(0) += 1;
+            }
+        }
+    }
+    counts
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn import(
+    client: &Client,
+    target: &Target,
+    source: &Source,
+    options: LoadOptions,
+) -> Summary {
+    loader::import(client, target, source, &options)
+        .await
+        .unwrap()
+}
+
+/// Imports `source` and checks the cube then holds exactly its texts.
+async fn import_exactly_once(client: &Client, target: &Target, source: &Source) -> Summary {
+    let options = LoadOptions {
+        concurrency: 3,
+        ..LoadOptions::default()
+    };
+    let summary = import(client, target, source, options).await;
+    assert!(summary.is_complete(), "{summary:?}");
+    assert_eq!(stored(client, target).await, expected(source));
+    summary
+}
+
+#[tokio::test]
+async fn ensure_user_and_cube_are_idempotent_and_verify_explains() {
+    let Some(server) = server().await else { return };
+    let client = Client::new(server.base_url()).unwrap();
+    let dir = server.cube_dirs()[0].display().to_string();
+    let (user, cube) = ("loader-setup-user", "loader-setup-cube");
+
+    assert!(matches!(
+        loader::verify_user(&client, user).await,
+        Err(LoadError::Conflict(_))
+    ));
+    assert_eq!(
+        loader::ensure_user(&client, user).await.unwrap(),
+        Ensured::Created
+    );
+    assert_eq!(
+        loader::ensure_user(&client, user).await.unwrap(),
+        Ensured::Existed
+    );
+    loader::verify_user(&client, user).await.unwrap();
+
+    let err = loader::verify_cube(&client, user, cube)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("cannot reach cube") && err.contains("--cube-path"),
+        "{err}"
+    );
+    assert_eq!(
+        loader::ensure_cube(&client, user, cube, &dir)
+            .await
+            .unwrap(),
+        Ensured::Created
+    );
+    assert_eq!(
+        loader::ensure_cube(&client, user, cube, &dir)
+            .await
+            .unwrap(),
+        Ensured::Existed
+    );
+    loader::verify_cube(&client, user, cube).await.unwrap();
+
+    // A cube folder that does not exist on the server: the error says what DIR must be.
+    let err = loader::ensure_cube(&client, user, "loader-setup-nodir", "/nonexistent/cube")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("must be a folder on the server"), "{err}");
+}
+
+#[tokio::test]
+async fn jsonl_sessions_arrive_once() {
+    let Some(server) = server().await else { return };
+    let (client, target) = setup(server, "jsonl").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        dir.path(),
+        "chats.jsonl",
+        r#"{"role":"user","content":"I moved to Lisbon in March.","session_id":"s1"}
+{"role":"assistant","content":"Noted, you live in Lisbon.","session_id":"s1"}
+{"role":"user","content":"ok","session_id":"s2"}
+{"role":"assistant","content":"ok","session_id":"s2"}
+
+{"role":"user","content":"My cat is called Miso."}
+{"role":"assistant","content":"ok"}
+"#,
+    );
+    let source = Source::Messages {
+        inputs: vec![Input::Path(path)],
+        options: MessageOptions::default(),
+    };
+    let summary = import_exactly_once(&client, &target, &source).await;
+    assert_eq!((summary.records_read, summary.memories_in_input), (3, 6));
+}
+
+#[tokio::test]
+async fn json_arrays_and_openai_conversations_arrive_once() {
+    let Some(server) = server().await else { return };
+    let (client, target) = setup(server, "json").await;
+    let dir = tempfile::tempdir().unwrap();
+    let array = write(
+        dir.path(),
+        "sessions.json",
+        r#"[{"id":"a","messages":[{"role":"user","content":"Array session one."}]},
+            [{"role":"user","content":"Array session two."},{"role":"assistant","content":"Two, noted."}]]"#,
+    );
+    let openai = write(
+        dir.path(),
+        "finetune.jsonl",
+        r#"{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Parts are joined."}]},{"role":"assistant","content":null,"tool_calls":[]}]}
+"#,
+    );
+    let source = Source::Messages {
+        inputs: vec![Input::Path(array), Input::Path(openai)],
+        options: MessageOptions::default(),
+    };
+    let summary = import_exactly_once(&client, &target, &source).await;
+    assert_eq!((summary.records_read, summary.memories_in_input), (3, 5));
+}
+
+#[tokio::test]
+async fn content_chunks_and_lines_arrive_once() {
+    let Some(server) = server().await else { return };
+    let (client, target) = setup(server, "content").await;
+    let dir = tempfile::tempdir().unwrap();
+    let log: String = (0..40)
+        .map(|i| format!("step {i}: compiled crate-{i}\n"))
+        .collect();
+    let path = write(dir.path(), "build.log", &log);
+    let chunked = Source::Content {
+        inputs: vec![Input::Path(path.clone())],
+        options: ContentOptions {
+            chunk_size: 200,
+            per_line: false,
+        },
+    };
+    let summary = import_exactly_once(&client, &target, &chunked).await;
+    assert!(
+        summary.records_read > 3 && summary.records_read < 40,
+        "{summary:?}"
+    );
+
+    let (client, target) = setup(server, "lines").await;
+    let lines = Source::Content {
+        inputs: vec![Input::Path(path)],
+        options: ContentOptions {
+            chunk_size: 200,
+            per_line: true,
+        },
+    };
+    let summary = import_exactly_once(&client, &target, &lines).await;
+    assert_eq!(summary.records_read, 40);
+}
+
+#[tokio::test]
+async fn local_documents_arrive_once() {
+    let Some(server) = server().await else { return };
+    let (client, target) = setup(server, "docs").await;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "guide.md",
+        "# Guide\n\nFirst paragraph.\n\nSecond paragraph.\n",
+    );
+    write(dir.path(), "sub/notes.txt", "A nested note.\n");
+    let source = Source::Documents {
+        paths: vec![dir.path().to_path_buf()],
+        options: DocumentOptions { chunk_size: 40 },
+    };
+    let summary = import_exactly_once(&client, &target, &source).await;
+    assert_eq!(summary.records_read, 3);
+}
+
+#[tokio::test]
+async fn doc_path_stores_nothing_and_is_reported_as_a_failure() {
+    let Some(server) = server().await else { return };
+    let (client, target) = setup(server, "docpath").await;
+    let dir = server.docs_dir().display().to_string();
+    let err = loader::import_server_dir(&client, &target, &dir, &LoadOptions::default())
+        .await
+        .unwrap_err();
+    match &err {
+        LoadError::StoredNothing { before, after, .. } => assert_eq!((*before, *after), (0, 0)),
+        other => panic!("expected StoredNothing, got {other}"),
+    }
+    assert!(err.to_string().contains("memos load docs PATH"), "{err}");
+    // An empty folder is refused by the server itself.
+    let empty = server.empty_dir().display().to_string();
+    let err = loader::import_server_dir(&client, &target, &empty, &LoadOptions::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("scene_data is empty"), "{err}");
+}
+
+/// Simulates a run that died with records in flight: the checkpoint says 5 of 10
+/// sessions are acknowledged and all 10 may have been sent, while the server lacks the
+/// question of sessions 7 and 8 and one of the ten "ok" answers. The resume sends
+/// exactly those three messages, and a last run sends nothing.
+///
+/// "ok" is in every session, so the server's copies cannot be told apart: the missing
+/// copy is sent with the last session in doubt (the cube ends up with the input's texts,
+/// each as often as in the input).
+#[tokio::test]
+async fn resume_reconciles_records_in_doubt() {
+    let Some(server) = server().await else { return };
+    let (client, target) = setup(server, "resume").await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    for s in 0..10 {
+        text.push_str(&format!(
+            "{{\"role\":\"user\",\"content\":\"question {s}\",\"session_id\":{s}}}\n"
+        ));
+        text.push_str(&format!(
+            "{{\"role\":\"assistant\",\"content\":\"ok\",\"session_id\":{s}}}\n"
+        ));
+    }
+    let path = write(dir.path(), "sessions.jsonl", &text);
+    let source = Source::Messages {
+        inputs: vec![Input::Path(path)],
+        options: MessageOptions::default(),
+    };
+    let checkpoint = dir.path().join("ck.json");
+    let options = LoadOptions {
+        concurrency: 2,
+        checkpoint: Some(checkpoint.clone()),
+        ..LoadOptions::default()
+    };
+    let first = import(&client, &target, &source, options.clone()).await;
+    assert!(first.is_complete());
+
+    // Make the server state of a crash: session 7 never arrived, session 8 lost its
+    // first message, and the checkpoint only knows about sessions 0-4.
+    let list = client
+        .list_memories(Some(&target.cube_id), Some(&target.user_id))
+        .await
+        .unwrap();
+    let MemoryCollection::Array(items) = &list.text_mem[0].memories else {
+        panic!("naive_text lists an array")
+    };
+    let records: Vec<_> = loader::read(&source)
+        .unwrap()
+        .map(|r| r.unwrap().unwrap())
+        .collect();
+    let question = |i: usize| match &records[i].payload {
+        Payload::Messages(m) => m[0].content.clone(),
+        Payload::Content(_) => unreachable!(),
+    };
+    for item in items {
+        if item.memory == question(7) || item.memory == question(8) {
+            client
+                .delete_memory(&target.cube_id, &item.id, Some(&target.user_id))
+                .await
+                .unwrap();
+        }
+    }
+    // One "ok" of session 7 goes too, as if the session never arrived.
+    let ok_id = items
+        .iter()
+        .rev()
+        .find(|m| m.memory == "ok")
+        .unwrap()
+        .id
+        .clone();
+    client
+        .delete_memory(&target.cube_id, &ok_id, Some(&target.user_id))
+        .await
+        .unwrap();
+    let mut ck: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    ck["acked"] = serde_json::json!([[0, 5]]);
+    ck["complete"] = serde_json::json!(false);
+    std::fs::write(&checkpoint, serde_json::to_vec(&ck).unwrap()).unwrap();
+
+    let second = import(&client, &target, &source, options.clone()).await;
+    assert!(second.is_complete(), "{second:?}");
+    let report = second.reconciliation.clone().unwrap();
+    assert_eq!(
+        (
+            report.in_doubt,
+            report.present,
+            report.missing,
+            report.partial,
+            report.cannot_tell
+        ),
+        (5, 2, 0, 3, 0),
+        "{report:?}"
+    );
+    assert_eq!(second.records_sent, 3);
+    assert_eq!(stored(&client, &target).await, expected(&source));
+
+    let third = import(&client, &target, &source, options).await;
+    assert_eq!((third.records_sent, third.already_imported), (0, 10));
+    assert_eq!(stored(&client, &target).await, expected(&source));
+}
+
+#[tokio::test]
+async fn a_checkpoint_for_another_cube_is_refused() {
+    let Some(server) = server().await else { return };
+    let (client, target) = setup(server, "ckmismatch").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "x.txt", "one line\n");
+    let source = Source::Content {
+        inputs: vec![Input::Path(path)],
+        options: ContentOptions::default(),
+    };
+    let options = LoadOptions {
+        checkpoint: Some(dir.path().join("ck.json")),
+        ..LoadOptions::default()
+    };
+    import(&client, &target, &source, options.clone()).await;
+    let (client2, other) = setup(server, "ckmismatch-other").await;
+    let err = loader::import(&client2, &other, &source, &options)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, LoadError::Checkpoint { .. }), "{err}");
+    assert!(
+        err.to_string().contains("belongs to another import"),
+        "{err}"
+    );
+}

@@ -1,0 +1,271 @@
+//! `memos load messages|content|docs`: validate, set up the user and cube, import, report.
+
+use std::sync::Arc;
+
+use memos_api::loader::{
+    self, CancelToken, ContentOptions, DocumentOptions, Input, LoadError, LoadOptions,
+    MessageOptions, Source, Summary, Target,
+};
+use memos_api::Client;
+use serde_json::json;
+
+use crate::cli::{Global, LoadArgs, LoadCommand};
+use crate::exit::{self, Failure};
+use crate::output;
+use crate::progress::Reporter;
+
+pub async fn run(command: LoadCommand, client: &Client, global: &Global) -> Result<i32, Failure> {
+    let (source, args, server_dir) = match command {
+        LoadCommand::Messages {
+            files,
+            session_field,
+            max_session_messages,
+            load,
+        } => (
+            Some(Source::Messages {
+                inputs: files.iter().map(|f| Input::from_arg(f)).collect(),
+                options: MessageOptions {
+                    session_field,
+                    max_session_messages,
+                    ..MessageOptions::default()
+                },
+            }),
+            load,
+            None,
+        ),
+        LoadCommand::Content {
+            mut files,
+            chunk_size,
+            per_line,
+            load,
+        } => {
+            if files.is_empty() {
+                files.push("-".to_owned());
+            }
+            (
+                Some(Source::Content {
+                    inputs: files.iter().map(|f| Input::from_arg(f)).collect(),
+                    options: ContentOptions {
+                        chunk_size,
+                        per_line,
+                    },
+                }),
+                load,
+                None,
+            )
+        }
+        LoadCommand::Docs {
+            paths,
+            server_dir,
+            chunk_size,
+            load,
+        } => {
+            let source = server_dir.is_none().then_some(Source::Documents {
+                paths,
+                options: DocumentOptions { chunk_size },
+            });
+            (source, load, server_dir)
+        }
+    };
+
+    let reporter = Reporter::new(global.quiet);
+    let cancel = CancelToken::new();
+    let options = LoadOptions {
+        concurrency: args.concurrency,
+        skip_invalid: args.skip_invalid,
+        dry_run: args.dry_run,
+        checkpoint: args.resume.clone(),
+        max_consecutive_failures: args.max_failures,
+        cancel: cancel.clone(),
+        progress: Some(reporter.callback()),
+        ..LoadOptions::default()
+    };
+    let target = Target {
+        user_id: args.user.clone(),
+        cube_id: args.cube.clone(),
+    };
+
+    let summary = match source {
+        Some(source) => {
+            // Validate before touching the server: invalid input changes nothing there.
+            let validated = loader::validate_source(&source, &options).await;
+            let validated = validated.inspect_err(|_| reporter.finish())?;
+            if !args.dry_run {
+                setup(client, &args)
+                    .await
+                    .inspect_err(|_| reporter.finish())?;
+            }
+            let _interrupt = watch_interrupts(cancel.clone(), reporter.clone());
+            validated.send(client, &target).await
+        }
+        None => {
+            let dir = server_dir.unwrap_or_default();
+            if !args.dry_run {
+                setup(client, &args).await?;
+            }
+            loader::import_server_dir(client, &target, &dir, &options).await
+        }
+    };
+    reporter.finish();
+    let summary = summary?;
+    report(&summary, &target, client, global, &args);
+    Ok(if summary.interrupted {
+        exit::INTERRUPTED
+    } else if summary.dry_run || summary.is_complete() {
+        exit::OK
+    } else {
+        exit::INCOMPLETE
+    })
+}
+
+/// Creates or checks the user and cube, as `--create` asks.
+async fn setup(client: &Client, args: &LoadArgs) -> Result<(), Failure> {
+    if args.create {
+        loader::ensure_user(client, &args.user).await?;
+        match &args.cube_path {
+            Some(dir) => {
+                loader::ensure_cube(client, &args.user, &args.cube, dir).await?;
+            }
+            None => loader::verify_cube(client, &args.user, &args.cube)
+                .await
+                .map_err(|err| match err {
+                    // --create is given already: only the cube's folder is missing.
+                    LoadError::Setup { what, source, .. } => LoadError::Setup {
+                        what,
+                        source,
+                        hint: Some(
+                            "to register the cube, add --cube-path DIR (its folder on the \
+                             server, holding config.json)"
+                                .to_owned(),
+                        ),
+                    },
+                    other => other,
+                })?,
+        }
+    } else {
+        loader::verify_user(client, &args.user).await?;
+        loader::verify_cube(client, &args.user, &args.cube).await?;
+    }
+    Ok(())
+}
+
+/// Ctrl-C once: stop sending, finish what is in flight, save the checkpoint. Twice: quit
+/// now (the checkpoint on disk is consistent at any moment).
+fn watch_interrupts(cancel: CancelToken, reporter: Arc<Reporter>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        reporter.line(
+            "memos: interrupted: finishing the requests in flight and saving the checkpoint \
+             (Ctrl-C again quits at once)",
+        );
+        cancel.cancel();
+        if tokio::signal::ctrl_c().await.is_ok() {
+            reporter.finish();
+            std::process::exit(exit::INTERRUPTED);
+        }
+    })
+}
+
+/// The peak resident memory of this process (Linux), for the summary.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+fn report(summary: &Summary, target: &Target, client: &Client, global: &Global, args: &LoadArgs) {
+    if global.json {
+        let mut value = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
+        if let Some(object) = value.as_object_mut() {
+            object.insert("base_url".into(), json!(client.base_url()));
+            object.insert("user_id".into(), json!(target.user_id));
+            object.insert("cube_id".into(), json!(target.cube_id));
+            object.insert("complete".into(), json!(summary.is_complete()));
+            object.insert("peak_rss_bytes".into(), json!(peak_rss_bytes()));
+        }
+        output::print_json(&value);
+        return;
+    }
+    if global.quiet {
+        return;
+    }
+    let mut out = String::new();
+    if summary.dry_run {
+        out.push_str(&format!(
+            "Dry run: {} valid records ({} memories) would be imported into cube {:?} of user {:?}; nothing was sent.\n",
+            summary.records_read, summary.memories_in_input, target.cube_id, target.user_id
+        ));
+        if summary.skipped > 0 {
+            out.push_str(&format!(
+                "  {} invalid records would be left out (listed above).\n",
+                summary.skipped
+            ));
+        }
+        print!("{out}");
+        return;
+    }
+    let verdict = if summary.interrupted {
+        "Interrupted"
+    } else if summary.is_complete() {
+        "Imported"
+    } else {
+        "Incomplete"
+    };
+    out.push_str(&format!(
+        "{verdict}: {} {} into cube {:?} of user {:?}\n",
+        summary.records_read, summary.kind, target.cube_id, target.user_id
+    ));
+    let rows: Vec<(&str, String)> = vec![
+        (
+            "records read",
+            format!(
+                "{} ({} memories)",
+                summary.records_read, summary.memories_in_input
+            ),
+        ),
+        ("sent", summary.records_sent.to_string()),
+        ("stored", summary.records_acked.to_string()),
+        ("already imported", summary.already_imported.to_string()),
+        ("skipped (invalid)", summary.skipped.to_string()),
+        ("failed", summary.failed.to_string()),
+        ("not stored yet", summary.remaining.to_string()),
+        (
+            "time",
+            format!(
+                "{:.2} s ({:.1} records/s)",
+                summary.elapsed_secs, summary.records_per_sec
+            ),
+        ),
+    ];
+    for (label, value) in rows {
+        out.push_str(&format!("  {label:<18} {value}\n"));
+    }
+    if let Some(added) = summary.memories_added {
+        out.push_str(&format!("  {:<18} {added}\n", "memories added"));
+    }
+    if summary.possibly_duplicated > 0 {
+        out.push_str(&format!(
+            "  note: {} records could not be checked against the server and were sent again; they may be duplicated\n",
+            summary.possibly_duplicated
+        ));
+    }
+    if let Some(reason) = &summary.stopped_early {
+        out.push_str(&format!("  {reason}\n"));
+    }
+    if summary.remaining > 0 {
+        match &args.resume {
+            Some(file) => out.push_str(&format!(
+                "  to send the rest, run the same command again (with --resume {})\n",
+                file.display()
+            )),
+            None => out.push_str(
+                "  to send the rest without duplicates, run again with --resume FILE next time; \
+                 without it, a new run sends everything again\n",
+            ),
+        }
+    }
+    print!("{out}");
+}

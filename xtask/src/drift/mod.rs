@@ -1,0 +1,101 @@
+//! `cargo xtask drift`: compares the server's OpenAPI document with `openapi/memos.yaml`.
+//!
+//! The server (FastAPI) publishes OpenAPI 3.1; our spec is 3.0 and deliberately more precise.
+//! Both are read into one model ([`model`]), compared ([`compare`]), and every difference is
+//! classified as breaking, additive or documentation for the client generated from our spec.
+//! Deliberate differences are named in the allow-list ([`allowlist`]); anything else fails.
+
+pub mod allowlist;
+pub mod compare;
+pub mod finding;
+pub mod model;
+mod render;
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::Value;
+
+pub use allowlist::{AllowList, ALLOWLIST_PATH};
+pub use finding::{Class, Finding, Kind};
+pub use render::{render_json, render_table};
+
+use crate::codegen::SPEC_PATH;
+use crate::util;
+
+/// The result of one comparison.
+#[derive(Debug)]
+pub struct Report {
+    /// Where the server's document came from (a file path or a URL).
+    pub source: String,
+    pub findings: Vec<Finding>,
+    /// For each finding, the 1-based number of the allow-list entry that allows it.
+    pub allowed_by: Vec<Option<usize>>,
+    pub allow_list: AllowList,
+    /// Stale allow-list entries.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// The findings no allow-list entry covers.
+    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
+        self.findings
+            .iter()
+            .zip(&self.allowed_by)
+            .filter(|(_, allowed)| allowed.is_none())
+            .map(|(finding, _)| finding)
+    }
+
+    /// True when every finding is allow-listed and the allow-list has nothing stale.
+    pub fn ok(&self) -> bool {
+        self.failures().next().is_none() && self.problems.is_empty()
+    }
+}
+
+/// Reads a server document from a file: JSON, or YAML if it does not parse as JSON.
+pub fn load_file(path: &Path) -> anyhow::Result<Value> {
+    let text = util::read_text(path)?;
+    serde_json::from_str(&text)
+        .or_else(|_| util::parse_yaml_or_json(&text))
+        .with_context(|| format!("{} is neither JSON nor YAML", path.display()))
+}
+
+/// Fetches `URL/openapi.json` (FastAPI's document) from a running server.
+pub fn fetch(base_url: &str) -> anyhow::Result<(String, Value)> {
+    let url = format!("{}/openapi.json", base_url.trim_end_matches('/'));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let text = runtime.block_on(async {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
+        let response = client.get(&url).send().await?.error_for_status()?;
+        response.text().await
+    });
+    let text = text.with_context(|| format!("cannot fetch {url}; is the server running there?"))?;
+    let doc = serde_json::from_str(&text)
+        .with_context(|| format!("{url} did not return JSON (is this a FastAPI server?)"))?;
+    Ok((url, doc))
+}
+
+/// Compares `server_doc` with the spec under `root`, applying the allow-list under `root`.
+pub fn run(root: &Path, source: &str, server_doc: &Value) -> anyhow::Result<Report> {
+    let spec_text = util::read_text(&root.join(SPEC_PATH))?;
+    let spec_doc = util::parse_yaml_or_json(&spec_text)
+        .with_context(|| format!("cannot parse {SPEC_PATH}"))?;
+    let spec = model::read_api(&spec_doc).map_err(|err| anyhow::anyhow!("{SPEC_PATH}: {err}"))?;
+    let server = model::read_api(server_doc).map_err(|err| anyhow::anyhow!("{source}: {err}"))?;
+    let allow_list = AllowList::load(root)?;
+    let findings = compare::compare(&spec, &server);
+    let verdict = allow_list.apply(&findings);
+    Ok(Report {
+        source: source.to_owned(),
+        findings,
+        allowed_by: verdict.allowed_by,
+        allow_list,
+        problems: verdict.problems,
+    })
+}

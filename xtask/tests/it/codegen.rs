@@ -1,0 +1,171 @@
+//! `codegen --check` catches every kind of staleness, and says how to fix it.
+
+use std::path::Path;
+
+use tempfile::TempDir;
+use xtask::codegen::{self, Problem, Stale, CLIENT_PATH, README_PATH, SPEC_PATH};
+
+/// A temp tree with the real spec and README, and freshly generated artefacts.
+fn fresh_tree() -> TempDir {
+    let dir = TempDir::new().unwrap();
+    crate::copy_into(dir.path(), &[SPEC_PATH, README_PATH]);
+    codegen::write(dir.path()).unwrap();
+    assert_eq!(
+        check(dir.path()).len(),
+        0,
+        "a freshly written tree is stale"
+    );
+    dir
+}
+
+fn check(root: &Path) -> Vec<Stale> {
+    codegen::check(root).unwrap()
+}
+
+/// The one stale artefact at `path`, with its message checked for the fixing command.
+fn only_stale<'a>(stale: &'a [Stale], path: &str) -> &'a Stale {
+    let message = codegen::report(stale);
+    assert_eq!(stale.len(), 1, "{message}");
+    assert_eq!(stale[0].path, path, "{message}");
+    assert!(message.contains("run `cargo xtask codegen`"), "{message}");
+    assert!(stale[0]
+        .to_string()
+        .contains("fix: run `cargo xtask codegen`"));
+    &stale[0]
+}
+
+#[test]
+fn an_edited_artefact_is_stale_with_a_diff() {
+    let dir = fresh_tree();
+    let path = dir.path().join(CLIENT_PATH);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("pub struct", "pub(crate) struct", 1)).unwrap();
+
+    let stale = check(dir.path());
+    let item = only_stale(&stale, CLIENT_PATH);
+    let Problem::Differs { diff, old_sha } = &item.problem else {
+        panic!("expected a diff, got {item}");
+    };
+    let changed = |sign: char, text: &str| {
+        diff.lines().any(|line| {
+            line.starts_with(sign) && line.trim_start_matches(sign).trim_start().starts_with(text)
+        })
+    };
+    assert!(changed('-', "pub(crate) struct"), "{diff}");
+    assert!(changed('+', "pub struct"), "{diff}");
+    assert_eq!(*old_sha, None, "the spec did not change");
+
+    codegen::write(dir.path()).unwrap();
+    assert!(check(dir.path()).is_empty());
+}
+
+#[test]
+fn an_edited_readme_table_is_stale_but_the_rest_of_the_readme_is_free() {
+    let dir = fresh_tree();
+    let path = dir.path().join(README_PATH);
+    let text = std::fs::read_to_string(&path).unwrap();
+    let edited = format!(
+        "{}\nHand-written text after the table.\n",
+        text.replace("| `/chat` |", "| `/talk` |")
+    );
+    std::fs::write(&path, &edited).unwrap();
+
+    let stale = check(dir.path());
+    only_stale(&stale, README_PATH);
+
+    codegen::write(dir.path()).unwrap();
+    let repaired = std::fs::read_to_string(&path).unwrap();
+    assert!(repaired.contains("| `/chat` |") && !repaired.contains("`/talk`"));
+    assert!(
+        repaired.ends_with("\nHand-written text after the table.\n"),
+        "{repaired}"
+    );
+}
+
+#[test]
+fn a_missing_artefact_is_reported() {
+    let dir = fresh_tree();
+    std::fs::remove_file(dir.path().join(CLIENT_PATH)).unwrap();
+
+    let stale = check(dir.path());
+    let item = only_stale(&stale, CLIENT_PATH);
+    assert!(matches!(item.problem, Problem::Missing), "{item}");
+    assert!(item.to_string().contains("is missing"));
+}
+
+#[test]
+fn missing_readme_markers_are_reported_and_added() {
+    let dir = fresh_tree();
+    std::fs::write(dir.path().join(README_PATH), "# Title\n\nProse.\n").unwrap();
+
+    let stale = check(dir.path());
+    let item = only_stale(&stale, README_PATH);
+    assert!(matches!(item.problem, Problem::NoRegion(_)), "{item}");
+
+    codegen::write(dir.path()).unwrap();
+    let readme = std::fs::read_to_string(dir.path().join(README_PATH)).unwrap();
+    assert!(readme.starts_with("# Title\n\nProse.\n\n## Operations\n\n<!-- operations:start -->"));
+    assert!(check(dir.path()).is_empty());
+}
+
+#[test]
+fn a_changed_spec_makes_every_artefact_stale_and_names_the_old_hash() {
+    let dir = fresh_tree();
+    let spec_path = dir.path().join(SPEC_PATH);
+    let old_sha = codegen::Spec::load(dir.path()).unwrap().sha256;
+    // A YAML comment changes nothing but the hash.
+    let mut spec = std::fs::read_to_string(&spec_path).unwrap();
+    spec.push_str("# a comment\n");
+    std::fs::write(&spec_path, spec).unwrap();
+
+    let stale = check(dir.path());
+    let message = codegen::report(&stale);
+    assert_eq!(stale.len(), codegen::artefacts().len(), "{message}");
+    for item in &stale {
+        let Problem::Differs {
+            old_sha: Some(sha), ..
+        } = &item.problem
+        else {
+            panic!("expected a spec-hash difference, got {item}");
+        };
+        assert_eq!(*sha, old_sha);
+        assert!(
+            item.to_string().contains("which has changed since"),
+            "{item}"
+        );
+    }
+    assert!(message.contains("run `cargo xtask codegen`"), "{message}");
+}
+
+#[test]
+fn a_broken_spec_is_an_error_naming_the_artefact() {
+    let dir = fresh_tree();
+    std::fs::write(dir.path().join(SPEC_PATH), "openapi: [not a spec").unwrap();
+    let err = codegen::check(dir.path()).unwrap_err();
+    assert!(format!("{err:#}").contains(CLIENT_PATH), "{err:#}");
+}
+
+#[test]
+fn an_orphaned_generated_schema_is_reported_and_removed() {
+    let dir = fresh_tree();
+    let orphan = dir.path().join("schemas/gone.schema.json");
+    std::fs::create_dir_all(orphan.parent().unwrap()).unwrap();
+    std::fs::write(
+        &orphan,
+        format!("{{\"$comment\": \"{}\"}}\n", codegen::PREAMBLE),
+    )
+    .unwrap();
+    let handwritten = dir.path().join("schemas/handwritten.json");
+    std::fs::write(&handwritten, "{}\n").unwrap();
+
+    let stale = check(dir.path());
+    let item = only_stale(&stale, "schemas/gone.schema.json");
+    assert!(matches!(item.problem, Problem::Orphan), "{item}");
+
+    codegen::write(dir.path()).unwrap();
+    assert!(!orphan.exists());
+    assert!(
+        handwritten.exists(),
+        "a file without the preamble is not ours to remove"
+    );
+}
