@@ -48,6 +48,8 @@
 //!   Every struct has a `builder()`.
 //! * [`raw`] is the whole generated client, for callers that need response headers or want
 //!   no retries.
+//! * [`loader`] imports chat sessions, command output and documents in bulk, with bounded
+//!   concurrency, validation before sending and a crash-safe resume.
 //!
 //! The generated client uses progenitor's *builder* interface style: most MemOS requests have
 //! several optional fields and an optional acting `user_id`, and named setters read better
@@ -66,6 +68,10 @@
 //! (`add_memories`, `chat`, ...) are retried only when the connection could not be opened,
 //! so a request the server may have received is never sent twice. No 4xx is retried except
 //! 429.
+//!
+//! After any 5xx answer the client opens fresh connections: the reference server resets its
+//! keep-alive connection after a 500, and a POST sent next on it would fail in a way that
+//! cannot safely be retried.
 
 #![warn(missing_docs)]
 
