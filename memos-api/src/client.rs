@@ -204,9 +204,10 @@ impl HttpSettings {
     }
 }
 
-/// Checks the base URL and drops a trailing `/` (the server answers `/users/` with a
-/// redirect).
-fn normalize_base_url(input: &str) -> Result<String> {
+/// Checks that `input` can be the base URL of a MemOS server: an absolute http(s) URL
+/// without credentials, query or fragment. The error is [`Error::Config`] with a reason a
+/// person can act on. Shared by every tool of the project that takes a `--base-url`.
+pub fn parse_base_url(input: &str) -> Result<url::Url> {
     let parsed = url::Url::parse(input.trim()).map_err(|err| {
         Error::Config(format!(
             "base URL {input:?} is not a valid URL ({err}); expected e.g. http://127.0.0.1:8000"
@@ -219,7 +220,9 @@ fn normalize_base_url(input: &str) -> Result<String> {
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(Error::Config(
-            "the base URL must not carry credentials; use bearer_token or api_key".into(),
+            "the base URL must not carry credentials; pass the token on its own \
+             (bearer_token or api_key, --token)"
+                .into(),
         ));
     }
     if parsed.query().is_some() || parsed.fragment().is_some() {
@@ -227,6 +230,13 @@ fn normalize_base_url(input: &str) -> Result<String> {
             "base URL {input:?} must not have a query or fragment"
         )));
     }
+    Ok(parsed)
+}
+
+/// Checks the base URL and drops a trailing `/` (the server answers `/users/` with a
+/// redirect).
+fn normalize_base_url(input: &str) -> Result<String> {
+    let parsed = parse_base_url(input)?;
     Ok(parsed.as_str().trim_end_matches('/').to_owned())
 }
 

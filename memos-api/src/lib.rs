@@ -86,7 +86,7 @@ pub mod raw {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
-pub use client::{Auth, Client, ClientBuilder, Secret};
+pub use client::{parse_base_url, Auth, Client, ClientBuilder, Secret};
 pub use error::{Error, Result};
 pub use raw::types;
 pub use retry::RetryPolicy;

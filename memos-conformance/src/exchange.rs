@@ -556,25 +556,13 @@ pub fn redact_authorization(value: &str) -> String {
     }
 }
 
-/// Checks a base URL: absolute http(s), no credentials, query or fragment.
+/// Checks a base URL: absolute http(s), no credentials, query or fragment (the client's
+/// rule, so that the suite and `memos_api::Client` accept the same URLs).
 pub fn parse_base_url(input: &str) -> Result<Url, String> {
-    let url = Url::parse(input.trim()).map_err(|e| {
-        format!("base URL {input:?} is not a valid URL ({e}); expected e.g. http://127.0.0.1:8000")
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!(
-            "base URL {input:?} must start with http:// or https://"
-        ));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err("the base URL must not carry credentials; use --token".into());
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!(
-            "base URL {input:?} must not have a query or fragment"
-        ));
-    }
-    Ok(url)
+    memos_api::parse_base_url(input).map_err(|err| match err {
+        memos_api::Error::Config(reason) => reason,
+        other => other.to_string(),
+    })
 }
 
 /// `1.5 s`, `250 ms`.
