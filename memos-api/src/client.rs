@@ -41,6 +41,57 @@ impl ClientHooks<()> for crate::raw::Client {
     }
 }
 
+/// How a credential is sent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthScheme {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// `Authorization: Token <key>` (the hosted service's API keys).
+    Token,
+}
+
+impl AuthScheme {
+    /// Every scheme, in the order they are documented.
+    pub const ALL: [AuthScheme; 2] = [AuthScheme::Bearer, AuthScheme::Token];
+
+    /// The scheme word in the `Authorization` header.
+    pub fn word(self) -> &'static str {
+        match self {
+            AuthScheme::Bearer => "Bearer",
+            AuthScheme::Token => "Token",
+        }
+    }
+
+    /// The lower-case name used in options and reports: `bearer` or `token`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthScheme::Bearer => "bearer",
+            AuthScheme::Token => "token",
+        }
+    }
+}
+
+impl fmt::Display for AuthScheme {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for AuthScheme {
+    type Err = String;
+
+    /// `bearer` or `token`, in any case.
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        AuthScheme::ALL
+            .into_iter()
+            .find(|scheme| scheme.name().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown auth scheme {s:?}: expected `bearer` or `token`"))
+    }
+}
+
 /// How the client proves who it is. The open-source server checks neither; hosted MemOS
 /// deployments use one of them.
 #[derive(Clone, PartialEq, Eq)]
@@ -53,28 +104,46 @@ pub enum Auth {
 
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Auth::Bearer(_) => f.write_str("Bearer(<redacted>)"),
-            Auth::Token(_) => f.write_str("Token(<redacted>)"),
-        }
+        write!(f, "{}(<redacted>)", self.scheme().word())
     }
 }
 
 impl Auth {
-    fn header_value(&self) -> Result<HeaderValue> {
-        let (scheme, secret) = match self {
-            Auth::Bearer(secret) => ("Bearer", secret),
-            Auth::Token(secret) => ("Token", secret),
-        };
-        let mut value =
-            HeaderValue::from_str(&format!("{scheme} {}", secret.expose())).map_err(|_| {
+    /// The credential `secret` sent with `scheme`.
+    pub fn new(scheme: AuthScheme, secret: Secret) -> Self {
+        match scheme {
+            AuthScheme::Bearer => Auth::Bearer(secret),
+            AuthScheme::Token => Auth::Token(secret),
+        }
+    }
+
+    /// How it is sent.
+    pub fn scheme(&self) -> AuthScheme {
+        match self {
+            Auth::Bearer(_) => AuthScheme::Bearer,
+            Auth::Token(_) => AuthScheme::Token,
+        }
+    }
+
+    /// The credential itself.
+    pub fn secret(&self) -> &Secret {
+        match self {
+            Auth::Bearer(secret) | Auth::Token(secret) => secret,
+        }
+    }
+
+    /// The `Authorization` header value, marked sensitive so that reqwest and hyper redact it
+    /// in their own `Debug` output.
+    pub fn header_value(&self) -> Result<HeaderValue> {
+        let scheme = self.scheme().word();
+        let mut value = HeaderValue::from_str(&format!("{scheme} {}", self.secret().expose()))
+            .map_err(|_| {
                 // Never echo the secret: say only what is wrong with it.
                 Error::Config(format!(
                     "the {scheme} credential contains characters not allowed in an HTTP header \
                      (control characters or non-ASCII); check how it was copied"
                 ))
             })?;
-        // Marks the header so that reqwest and hyper redact it in their own Debug output.
         value.set_sensitive(true);
         Ok(value)
     }
@@ -90,7 +159,8 @@ impl Secret {
         Self(value.into())
     }
 
-    fn expose(&self) -> &str {
+    /// The credential itself, to put on the wire or to redact from text. Never print it.
+    pub fn expose(&self) -> &str {
         &self.0
     }
 }

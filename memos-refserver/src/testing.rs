@@ -5,14 +5,19 @@
 
 use crate::{Error, ReferenceServer, StartOptions};
 
+/// Whether this is a CI run (`CI` set to `true` or `1`, as CI services set it), where
+/// everything must run and nothing may be skipped.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
 /// True (after printing why) when `err` means Python is missing and the test should be
 /// skipped. Panics when `CI` is `true` or `1`, where Python must be there.
 pub fn skip_for_missing_python(err: &Error) -> bool {
     if !err.is_python_missing() {
         return false;
     }
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-    if in_ci {
+    if in_ci() {
         panic!("CI=true but the reference MemOS server cannot run here: {err}");
     }
     eprintln!("SKIPPED (set CI=true to make this a failure): {err}");
