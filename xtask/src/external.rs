@@ -18,7 +18,7 @@ use anyhow::Context as _;
 use memos_refserver::VenvSpec;
 use serde_json::Value;
 
-use crate::check::{Missing, Step};
+use crate::check::{step, Missing, Step};
 use crate::codegen::SPEC_PATH;
 use crate::util;
 
@@ -50,17 +50,6 @@ pub fn run(root: &Path, missing: Missing) -> Vec<Step> {
             pyyaml(root, missing)
         }),
     ]
-}
-
-fn step(name: &'static str, run: impl FnOnce() -> anyhow::Result<(bool, String)>) -> Step {
-    match run() {
-        Ok((ok, output)) => Step { name, ok, output },
-        Err(err) => Step {
-            name,
-            ok: false,
-            output: format!("error: {err:#}"),
-        },
-    }
 }
 
 fn unavailable(missing: Missing, what: String) -> (bool, String) {
