@@ -12,7 +12,8 @@
 //! * paths: no trailing slash [no-path-trailing-slash], no query string
 //!   [path-not-include-query], no empty `{}` [path-declaration-must-exist], every `{name}`
 //!   declared as a path parameter and every path parameter in the template
-//!   [path-parameters-defined]; parameters unique by `name` and `in` per list
+//!   [path-parameters-defined]; no two paths that differ only in parameter names
+//!   [no-identical-paths]; parameters unique by `name` and `in` per list
 //!   [operation-parameters-unique];
 //! * `operationId`s URL-safe [operation-operationId-url-safe];
 //! * server URLs without a trailing slash [no-server-trailing-slash];
@@ -23,7 +24,7 @@
 //! without `description`, a parameter without `in`. Unique operationIds, summaries and
 //! resolvable `$ref`s are checked in `lint.rs`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
@@ -99,6 +100,21 @@ pub fn check(doc: &Value, walk: &Walk<'_>) -> Vec<LintError> {
         }
     }
     security_problems(doc, doc, "", &mut error);
+
+    let mut shapes: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+    for path in paths.into_iter().flatten().map(|(path, _)| path) {
+        shapes.entry(shape(path)).or_default().push(path);
+    }
+    for same in shapes.values().filter(|same| same.len() > 1) {
+        error(
+            same.iter()
+                .map(|path| child("paths", path))
+                .collect::<Vec<_>>()
+                .join(", "),
+            "are the same path with other parameter names; a router cannot tell them apart"
+                .to_owned(),
+        );
+    }
 
     let servers = doc.get("servers").and_then(Value::as_array);
     for (index, server) in servers.into_iter().flatten().enumerate() {
@@ -193,6 +209,22 @@ fn path_template_problems(path: &str) -> Vec<String> {
         problems.push("has an empty `{}`".to_owned());
     }
     problems
+}
+
+/// The path with every `{name}` emptied: `/a/{x}` and `/a/{y}` have the same shape.
+fn shape(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_name = false;
+    for c in path.chars() {
+        match c {
+            '{' => in_name = true,
+            '}' => in_name = false,
+            _ if in_name => continue,
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The `{name}`s of a path template.

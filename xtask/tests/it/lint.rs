@@ -310,3 +310,22 @@ fn the_spec_text_passes() {
     // `the_spec_passes` lints the document re-serialised as JSON; the YAML rules need the text.
     assert_eq!(lint_spec(&spec_text()), []);
 }
+
+#[test]
+fn two_paths_that_differ_only_in_parameter_names_are_caught() {
+    let mut doc = spec();
+    let item = doc["paths"]["/memories/{mem_cube_id}"].clone();
+    let mut renamed = serde_json::to_string(&item)
+        .unwrap()
+        .replace("MemCubeIdPath", "CubeIdPath");
+    renamed = renamed.replace("delete_all_memories", "delete_all_memories_again");
+    doc["paths"]["/memories/{cube_id}"] = serde_json::from_str(&renamed).unwrap();
+    let mut parameter = doc["components"]["parameters"]["MemCubeIdPath"].clone();
+    parameter["name"] = json!("cube_id");
+    doc["components"]["parameters"]["CubeIdPath"] = parameter;
+    only(
+        &lint(&doc),
+        "paths./memories/{cube_id}, paths./memories/{mem_cube_id}",
+        "are the same path with other parameter names",
+    );
+}
