@@ -24,7 +24,7 @@ pub fn check(doc: &Value, walk: &Walk<'_>) -> Vec<LintError> {
     let mut errors = Vec::new();
     let mut validate = |location: String, schema: &Value, example: &Value| {
         let problems = match CompiledSchema::compile(&close(schema), &defs) {
-            Ok(compiled) => compiled.problems(example),
+            Ok(compiled) => without_echoes(compiled.problems(example)),
             Err(err) => vec![err],
         };
         if !problems.is_empty() {
@@ -64,6 +64,28 @@ pub fn check(doc: &Value, walk: &Walk<'_>) -> Vec<LintError> {
         }
     }
     errors
+}
+
+/// Drops the "unevaluated property" echoes of a deeper problem: a property whose value fails
+/// its schema counts as unevaluated in the object around it, so `/messages/1: ...` would
+/// come with a misleading `/: ... ('messages' was unexpected)`. Problems read
+/// `<pointer>: <message>`.
+fn without_echoes(problems: Vec<String>) -> Vec<String> {
+    let pointer = |problem: &str| problem.split_once(": ").map_or("", |(p, _)| p).to_owned();
+    let pointers: Vec<String> = problems.iter().map(|p| pointer(p)).collect();
+    problems
+        .into_iter()
+        .filter(|problem| {
+            let here = pointer(problem);
+            let prefix = if here == "/" {
+                "/".to_owned()
+            } else {
+                format!("{here}/")
+            };
+            !(problem.contains("Unevaluated properties")
+                && pointers.iter().any(|other| other.starts_with(&prefix)))
+        })
+        .collect()
 }
 
 /// The document's `components.schemas`, closed and converted.
