@@ -52,7 +52,8 @@ pub fn run(root: &Path, missing: Missing) -> Vec<Step> {
     ]
 }
 
-fn step(name: &'static str, run: impl FnOnce() -> anyhow::Result<(bool, String)>) -> Step {
+/// Runs one step, turning an error into a failed step.
+pub fn step(name: &'static str, run: impl FnOnce() -> anyhow::Result<(bool, String)>) -> Step {
     match run() {
         Ok((ok, output)) => Step { name, ok, output },
         Err(err) => Step {

@@ -5,6 +5,7 @@
 pub mod check;
 pub mod codegen;
 pub mod drift;
+pub mod external;
 pub mod lint;
 pub mod schemathesis;
 pub mod util;

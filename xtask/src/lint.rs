@@ -1,10 +1,24 @@
-//! Spec lint: the rules `openapi/memos.yaml` must keep that no parser enforces.
+//! Spec lint: the rules `openapi/memos.yaml` must keep that no parser enforces, so that every
+//! OpenAPI tool reads the spec as progenitor does. Part of `cargo xtask check`; offline and
+//! Rust-only (`cargo xtask lint-external` runs the real redocly and PyYAML).
 //!
+//! Here:
 //! * it parses as OpenAPI 3.0 (`openapiv3`) and says `openapi: 3.0.x`: progenitor reads 3.0;
 //! * every operation has an `operationId` (the client's method name), a `summary` (the
 //!   README table and the docs) and an example (request body or success response); the
 //!   operationIds are unique;
 //! * every `$ref` points at something that exists.
+//!
+//! And one module per class of problem that other tools see and progenitor does not:
+//! * [`examples`]: every example (media type, parameter, header, schema) is valid against its
+//!   schema, with undeclared properties refused (redocly's `no-invalid-media-type-examples`,
+//!   `no-invalid-parameter-examples`, `no-invalid-schema-examples`);
+//! * [`structure`]: OpenAPI 3.0 rules openapiv3 tolerates and redocly's recommended ruleset
+//!   rejects (`nullable` without `type`, `enum` values of another type, undeclared path
+//!   parameters, ...; the module lists each with its redocly rule);
+//! * [`yaml`]: the text loads to the same document under YAML 1.1 (PyYAML) and 1.2
+//!   (serde_yaml_ng): no `, ? : [ ] { }` in unquoted flow scalars, no flow mapping entry
+//!   without a value, no unquoted scalar that the two versions type differently.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +27,11 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::util;
+
+pub mod examples;
+pub mod structure;
+mod walk;
+pub mod yaml;
 
 /// The HTTP methods an OpenAPI path item may hold.
 pub const METHODS: [&str; 8] = [
@@ -73,9 +92,11 @@ pub fn lint_spec(text: &str) -> Vec<LintError> {
 
     let mut refs = Vec::new();
     collect_refs(&doc, &mut String::new(), &mut refs);
+    let mut refs_resolve = true;
     for (location, target) in refs {
         if let Err(problem) = resolve_ref(&doc, &target) {
             error(&location, problem);
+            refs_resolve = false;
         }
     }
 
@@ -119,6 +140,13 @@ pub fn lint_spec(text: &str) -> Vec<LintError> {
             );
         }
     }
+    let walk = walk::walk(&doc);
+    // A schema with a dangling `$ref` cannot be compiled; that is reported once, above.
+    if refs_resolve {
+        errors.extend(examples::check(&doc, &walk));
+    }
+    errors.extend(structure::check(&doc, &walk));
+    errors.extend(yaml::check(text));
     errors
 }
 
