@@ -77,6 +77,7 @@
 
 mod client;
 mod error;
+mod limit;
 pub mod loader;
 mod retry;
 pub mod text;
@@ -87,7 +88,10 @@ pub mod raw {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
-pub use client::{parse_base_url, Auth, AuthScheme, Client, ClientBuilder, Secret};
+pub use client::{
+    parse_base_url, Auth, AuthScheme, Client, ClientBuilder, Secret, DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_ERROR_BODY_BYTES,
+};
 pub use error::{Error, Result};
 pub use raw::types;
 pub use retry::RetryPolicy;

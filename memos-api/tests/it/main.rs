@@ -1,0 +1,4 @@
+//! Client tests against hostile servers (one binary; see each module).
+
+mod defects;
+mod support;
