@@ -723,11 +723,15 @@ fn redirect_target(from: &url::Url, headers: &HeaderMap) -> Option<String> {
     };
     let _ = target.set_username("");
     let _ = target.set_password(None);
-    if target.query().is_some() {
-        target.set_query(Some("…"));
-    }
+    let had_query = target.query().is_some();
+    target.set_query(None);
     target.set_fragment(None);
-    Some(crate::text::one_line(target.as_str(), 300))
+    let shown = if had_query {
+        format!("{target}?…")
+    } else {
+        target.to_string()
+    };
+    Some(crate::text::one_line(&shown, 300))
 }
 
 /// Turns a caller's value into a request body, before anything is sent.
@@ -1066,6 +1070,43 @@ mod tests {
     }
 
     #[test]
+    fn path_parameters_that_would_change_the_path_are_refused() {
+        for bad in ["", ".", "..", "\\", "\\..", "..\\", "a\\b", "\\\\"] {
+            let err = path_param("delete_memory", "memory_id", bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidRequest { .. }), "{bad:?}");
+        }
+        for good in [
+            "notes", "a b", "über", "a/b", "%2e%2e", ".%2e", "...", ".a", "a?b#c", "a;b", "\t",
+            "~user", "a\tb", "a\nb",
+        ] {
+            assert!(
+                path_param("delete_memory", "memory_id", good).is_ok(),
+                "{good:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_redirect_target_keeps_no_credentials_or_query() {
+        let from = url::Url::parse("http://127.0.0.1:8000/users").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            LOCATION,
+            HeaderValue::from_static("https://u:p@evil.example/x?token=abc#f"),
+        );
+        assert_eq!(
+            redirect_target(&from, &headers).as_deref(),
+            Some("https://evil.example/x?…")
+        );
+        headers.insert(LOCATION, HeaderValue::from_static("/users/"));
+        assert_eq!(
+            redirect_target(&from, &headers).as_deref(),
+            Some("http://127.0.0.1:8000/users/")
+        );
+        assert_eq!(redirect_target(&from, &HeaderMap::new()), None);
+    }
+
+    #[test]
     fn a_credential_with_a_newline_is_refused_without_echoing_it() {
         let err = Client::builder("http://127.0.0.1:1")
             .bearer_token("abc\ndef-secret")
@@ -1074,5 +1115,168 @@ mod tests {
             .to_string();
         assert!(err.contains("Bearer credential"), "{err}");
         assert!(!err.contains("def-secret"), "{err}");
+    }
+}
+
+/// Properties of decoding whatever a server sends: no panic, a typed error, bounded text.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::error::{MAX_DETAILS, MAX_MESSAGE_CHARS};
+    use proptest::prelude::*;
+
+    /// The longest an error's `Display` may be: a bounded message, at most `MAX_DETAILS`
+    /// bounded issues, and the hints.
+    const MAX_DISPLAY_CHARS: usize = 40_000;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,40}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z_]{0,8}", inner, 0..8)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A body shaped like an error envelope, a validation error, or anything at all.
+    fn error_body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            (json_value(), json_value(), json_value()).prop_map(|(code, message, detail)| {
+                serde_json::json!({"code": code, "message": message, "detail": detail})
+                    .to_string()
+                    .into_bytes()
+            }),
+            prop::collection::vec(json_value(), 0..30).prop_map(|issues| {
+                let issues: Vec<_> = issues
+                    .into_iter()
+                    .map(|input| {
+                        serde_json::json!({"loc": ["body", "x"], "msg": "bad", "type": "t", "input": input})
+                    })
+                    .collect();
+                serde_json::json!({ "detail": issues }).to_string().into_bytes()
+            }),
+            json_value().prop_map(|value| value.to_string().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..512),
+        ]
+    }
+
+    fn check_bounded(err: &Error) -> std::result::Result<(), TestCaseError> {
+        prop_assert!(err.operation().is_some());
+        prop_assert!(err.to_string().chars().count() <= MAX_DISPLAY_CHARS);
+        if let Some(message) = err.message() {
+            prop_assert!(message.chars().count() <= MAX_MESSAGE_CHARS + 1);
+        }
+        prop_assert!(err.validation_details().len() <= MAX_DETAILS);
+        Ok(())
+    }
+
+    /// Runs an answer through the client as the generated code and [`Client::send`] would:
+    /// the body capped, `from_response` for the statuses the spec documents, and the
+    /// failure classified.
+    fn decode(status: u16, body: Vec<u8>, max: u64) -> Option<Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let status = StatusCode::from_u16(status).expect("a valid status");
+            let response =
+                reqwest::Response::from(http::Response::builder().status(status).body(body).ok()?);
+            let limit = body_limit(max, Some(status));
+            let response = crate::limit::limit_body(response, limit);
+            let outcome: std::result::Result<ResponseValue<types::UserListResponse>, RawError> =
+                match status.as_u16() {
+                    200 => ResponseValue::from_response(response).await,
+                    400 | 422 | 500 => match ResponseValue::from_response(response).await {
+                        Ok(body) => Err(RawError::ErrorResponse(body)),
+                        Err(err) => Err(err),
+                    },
+                    _ => Err(RawError::UnexpectedResponse(response)),
+                };
+            match outcome {
+                Ok(_) => None,
+                Err(err) => Some(
+                    classify(
+                        "list_users",
+                        Idempotency::Idempotent,
+                        err,
+                        Some(status),
+                        limit,
+                    )
+                    .await
+                    .error,
+                ),
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn any_answer_decodes_to_a_value_or_a_bounded_typed_error(
+            status in 200u16..600,
+            body in prop_oneof![error_body(), prop::collection::vec(any::<u8>(), 0..2048)],
+            max in prop_oneof![Just(16u64), Just(1024u64), Just(DEFAULT_MAX_RESPONSE_BYTES)],
+        ) {
+            let len = body.len() as u64;
+            if let Some(err) = decode(status, body, max) {
+                check_bounded(&err)?;
+                let limit = body_limit(max, StatusCode::from_u16(status).ok());
+                if len > limit {
+                    prop_assert!(
+                        matches!(err, Error::ResponseTooLarge { .. } | Error::Redirect { .. }),
+                        "{err:?}"
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn error_bodies_of_any_shape_decode_to_a_bounded_api_error(
+            status in prop_oneof![400u16..500, 500u16..600],
+            body in error_body(),
+        ) {
+            let status = StatusCode::from_u16(status).unwrap();
+            let err = Error::from_body("list_users", status, &body);
+            prop_assert!(matches!(err, Error::Api { .. }), "{:?}", err);
+            prop_assert_eq!(err.status(), Some(status));
+            check_bounded(&err)?;
+        }
+
+        #[test]
+        fn an_echoed_secret_never_shows_whole_or_cut(
+            secret in "[A-Z0-9]{8,24}",
+            before in "[a-z ]{0,2100}",
+            after in "[a-z ]{0,50}",
+            in_details in any::<bool>(),
+        ) {
+            let echoed = format!("{before}Bearer {secret}{after}");
+            let body = if in_details {
+                serde_json::json!({"detail": [{
+                    "loc": ["header", echoed], "msg": echoed, "type": "t",
+                    "input": {echoed.clone(): [echoed.clone()]}, "ctx": {echoed.clone(): echoed},
+                }]})
+            } else {
+                serde_json::json!({"code": 401, "message": echoed})
+            };
+            let mut err = Error::from_body(
+                "list_users",
+                StatusCode::UNAUTHORIZED,
+                body.to_string().as_bytes(),
+            );
+            err.redact(&secret);
+            for shown in [err.to_string(), format!("{err:?}")] {
+                prop_assert!(!shown.contains(&secret[..4]), "{}", shown);
+            }
+        }
     }
 }

@@ -13,7 +13,7 @@ use crate::types::{ErrorBody, ErrorDetail, ValidationIssue};
 pub(crate) const MAX_MESSAGE_CHARS: usize = 2_000;
 
 /// The most field-level problems of a 422 an error keeps.
-pub(crate) const MAX_DETAILS: usize = 50;
+pub(crate) const MAX_DETAILS: usize = 20;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -239,11 +239,7 @@ impl Error {
         if secret.is_empty() {
             return;
         }
-        let clean = |text: &mut String| {
-            if text.contains(secret) {
-                *text = text.replace(secret, REDACTED);
-            }
-        };
+        let clean = |text: &mut String| redact_text(text, secret);
         match self {
             Error::Api {
                 message, details, ..
@@ -257,12 +253,10 @@ impl Error {
                     if let Some(input) = &mut issue.input {
                         redact_value(input, secret);
                     }
-                    for value in issue.ctx.values_mut() {
-                        redact_value(value, secret);
-                    }
+                    redact_map(&mut issue.ctx, secret);
                     for part in &mut issue.loc {
-                        if part.to_string().contains(secret) {
-                            *part = crate::types::LocationPart::String(REDACTED.to_owned());
+                        if let crate::types::LocationPart::String(text) = part {
+                            redact_text(text, secret);
                         }
                     }
                 }
@@ -312,13 +306,48 @@ impl Error {
 
 const REDACTED: &str = "<redacted>";
 
+/// Replaces `secret` in `text`, and the start of it left at the end where a bounded text
+/// was cut in the middle of the secret: any start before a final `…`, and four characters
+/// or more otherwise (a body start is cut without a mark).
+fn redact_text(text: &mut String, secret: &str) {
+    if text.contains(secret) {
+        *text = text.replace(secret, REDACTED);
+    }
+    let (kept, ellipsis) = match text.strip_suffix('…') {
+        Some(kept) => (kept, true),
+        None => (text.as_str(), false),
+    };
+    let shortest = if ellipsis { 1 } else { 4 };
+    let cut = (shortest..secret.len())
+        .rev()
+        .filter(|&len| secret.is_char_boundary(len))
+        .find(|&len| kept.ends_with(&secret[..len]));
+    if let Some(len) = cut {
+        let start = kept.len() - len;
+        text.replace_range(start.., REDACTED);
+        if ellipsis {
+            text.push('…');
+        }
+    }
+}
+
+fn redact_map(map: &mut serde_json::Map<String, serde_json::Value>, secret: &str) {
+    let entries = std::mem::take(map);
+    *map = entries
+        .into_iter()
+        .map(|(mut key, mut value)| {
+            redact_text(&mut key, secret);
+            redact_value(&mut value, secret);
+            (key, value)
+        })
+        .collect();
+}
+
 fn redact_value(value: &mut serde_json::Value, secret: &str) {
     match value {
-        serde_json::Value::String(text) if text.contains(secret) => {
-            *text = text.replace(secret, REDACTED);
-        }
+        serde_json::Value::String(text) => redact_text(text, secret),
         serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secret)),
-        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_value(v, secret)),
+        serde_json::Value::Object(map) => redact_map(map, secret),
         _ => {}
     }
 }
@@ -334,9 +363,14 @@ fn bounded(text: &str, max: usize) -> String {
 
 /// A validation issue whose texts are bounded; the echoed input is dropped when large.
 fn bounded_issue(mut issue: ValidationIssue) -> ValidationIssue {
-    issue.msg = one_line(&issue.msg, MAX_MESSAGE_CHARS / 4);
+    issue.msg = one_line(&issue.msg, 300);
     issue.type_ = one_line(&issue.type_, 100);
-    issue.loc.truncate(20);
+    issue.loc.truncate(10);
+    for part in &mut issue.loc {
+        if let crate::types::LocationPart::String(text) = part {
+            *text = one_line(text, 60);
+        }
+    }
     if issue
         .input
         .as_ref()
@@ -356,9 +390,9 @@ fn bounded_issue(mut issue: ValidationIssue) -> ValidationIssue {
 
 fn human_bytes(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
-    } else if bytes >= 1024 && bytes % 1024 == 0 {
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
         format!("{} KiB", bytes / 1024)
     } else {
         format!("{bytes} B")

@@ -11,7 +11,7 @@ use axum::Router;
 use futures::StreamExt;
 use memos_api::{types, Client, Error, RetryPolicy};
 
-use crate::support::{serve, serve_raw};
+use crate::support::{serve, serve_big, serve_raw};
 
 pub const OK: &str = r#"{"code":200,"message":"ok","data":null}"#;
 pub const USERS: &str = r#"{"code":200,"message":"ok","data":[{"user_id":"root","user_name":"root","role":"ROOT","created_at":"2026-11-26T10:00:00","is_active":true}]}"#;
@@ -78,15 +78,7 @@ async fn d6_redirects_are_not_followed_by_default() {
 #[tokio::test]
 async fn d7_a_100_mb_body_is_refused_at_the_cap() {
     // Content-Length says 100 MB; the client must give up without reading it.
-    let body = vec![b' '; 100 * 1024 * 1024];
-    let server = serve(Router::new().route(
-        "/users",
-        get(move || {
-            let body = body.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], body) }
-        }),
-    ))
-    .await;
+    let server = serve_big(StatusCode::OK, Some(100 * 1024 * 1024), true).await;
     let client = Client::new(server.base_url.clone()).unwrap();
     let err = tokio::time::timeout(HANG, client.list_users())
         .await

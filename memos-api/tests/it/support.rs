@@ -5,7 +5,12 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use axum::body::{Body, Bytes};
+use axum::http::{header, StatusCode};
+use axum::response::Response;
+use axum::routing::get;
 use axum::Router;
+use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -85,6 +90,35 @@ pub async fn serve_raw(answer: &'static [u8]) -> Server {
         hits,
         task,
     }
+}
+
+/// `total` bytes (or endless, with `None`) of JSON-ish filler in 64 KiB chunks, made as they
+/// are sent so that the server side holds almost nothing.
+fn filler(total: Option<u64>) -> Body {
+    let chunk = Bytes::from(vec![b' '; 64 * 1024]);
+    let chunks = total.map_or(u64::MAX, |total| total / chunk.len() as u64);
+    Body::from_stream(
+        futures::stream::iter(0..chunks).map(move |_| Ok::<_, std::io::Error>(chunk.clone())),
+    )
+}
+
+/// A server answering `GET /users` with `status` and a body of `total` bytes (`None`:
+/// endless), with or without a `Content-Length`.
+pub async fn serve_big(status: StatusCode, total: Option<u64>, declare_length: bool) -> Server {
+    serve(Router::new().route(
+        "/users",
+        get(move || async move {
+            let mut response = Response::new(filler(total));
+            *response.status_mut() = status;
+            let headers = response.headers_mut();
+            headers.insert(header::CONTENT_TYPE, "application/json".parse().unwrap());
+            if let (true, Some(total)) = (declare_length, total) {
+                headers.insert(header::CONTENT_LENGTH, total.into());
+            }
+            response
+        }),
+    ))
+    .await
 }
 
 fn base_url(addr: SocketAddr) -> String {
