@@ -150,7 +150,8 @@ async fn d8_an_echoed_token_is_redacted_from_errors() {
     assert!(!format!("{err:?}").contains(secret), "Debug: {err:?}");
 }
 
-fn add() -> types::builder::MemoryCreate {
+/// A valid add, for the servers to refuse.
+pub fn add() -> types::builder::MemoryCreate {
     types::MemoryCreate::builder()
         .user_id("alice".to_owned())
         .mem_cube_id("notes".to_owned())

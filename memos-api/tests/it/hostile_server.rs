@@ -8,9 +8,9 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::Router;
-use memos_api::{types, Client, Error, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
+use memos_api::{Client, Error, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 
-use crate::defects::{fast_retries, serve_stalling, HANG, OK, USERS};
+use crate::defects::{add, fast_retries, serve_stalling, HANG, OK, USERS};
 use crate::support::{peak_rss_kib, rss_kib, serve, serve_big, serve_raw, Server};
 
 const MIB: u64 = 1024 * 1024;
@@ -342,11 +342,12 @@ async fn a_huge_error_message_is_bounded() {
     );
 }
 
-fn add() -> types::builder::MemoryCreate {
-    types::MemoryCreate::builder()
-        .user_id("alice".to_owned())
-        .mem_cube_id("notes".to_owned())
-        .memory_content("x".to_owned())
+/// Adds a memory through `client`, which must fail, within the hang guard.
+async fn failed_add(client: &Client) -> Error {
+    tokio::time::timeout(HANG, client.add_memories(add()))
+        .await
+        .expect("the client hung")
+        .expect_err("the add was accepted")
 }
 
 #[tokio::test]
@@ -381,10 +382,7 @@ async fn failed_adds_say_whether_they_may_have_been_stored() {
             .retry_policy(fast_retries(3))
             .build()
             .unwrap();
-        let err = tokio::time::timeout(HANG, client.add_memories(add()))
-            .await
-            .expect("the client hung")
-            .unwrap_err();
+        let err = failed_add(&client).await;
         assert_eq!(err.may_have_been_applied(), applied, "{code}: {err:?}");
         assert_eq!(err.safe_to_retry(), safe, "{code}: {err:?}");
         assert_eq!(server.hits(), 1, "{code}");
@@ -406,10 +404,7 @@ async fn a_stall_before_the_answer_leaves_an_add_in_doubt() {
         .retry_policy(fast_retries(3))
         .build()
         .unwrap();
-    let err = tokio::time::timeout(HANG, client.add_memories(add()))
-        .await
-        .expect("the client hung")
-        .unwrap_err();
+    let err = failed_add(&client).await;
     assert!(
         err.may_have_been_applied() && !err.safe_to_retry(),
         "{err:?}"
