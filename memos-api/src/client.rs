@@ -1255,10 +1255,17 @@ mod properties {
         #[test]
         fn an_echoed_secret_never_shows_whole_or_cut(
             secret in "[A-Z0-9]{8,24}",
-            before in "[a-z ]{0,2100}",
+            // Anywhere, and where each bound (60, 300 and 2000 characters) cuts the secret.
+            before_len in prop_oneof![
+                0usize..2100,
+                MAX_MESSAGE_CHARS - 31..MAX_MESSAGE_CHARS - 7,
+                269usize..293,
+                29usize..53,
+            ],
             after in "[a-z ]{0,50}",
             in_details in any::<bool>(),
         ) {
+            let before = "ab".repeat(before_len / 2 + 1)[..before_len].to_owned();
             let echoed = format!("{before}Bearer {secret}{after}");
             let body = if in_details {
                 serde_json::json!({"detail": [{
