@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use futures::future::{BoxFuture, FutureExt};
 
-use progenitor_client::{ClientHooks, OperationInfo, ResponseValue};
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION};
+use progenitor_client::{ClientHooks, ClientInfo, OperationInfo, ResponseValue};
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, LOCATION};
 use reqwest::StatusCode;
 
 use crate::error::{body_start, Error, Result};
@@ -19,15 +19,51 @@ use crate::types;
 type RawError = progenitor_client::Error<types::ErrorBody>;
 type RawResult<'a, T> = BoxFuture<'a, std::result::Result<ResponseValue<T>, RawError>>;
 
+/// The default cap on a success answer's body: 64 MiB.
+///
+/// The largest legitimate MemOS answer is a `GET /memories` of a big cube: each memory item
+/// is a few KiB of text and metadata (embeddings are not returned), so a cube of ten
+/// thousand memories answers in roughly 20-40 MiB. 64 MiB leaves room for that while
+/// keeping a hostile or broken server from taking more than a bounded share of memory
+/// (the JSON is held once as bytes and once decoded, so about three times the cap at worst).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The cap on an error answer's body: an error envelope or a proxy's page is a few KiB;
+/// 1 MiB keeps the whole of any real one.
+pub const MAX_ERROR_BODY_BYTES: u64 = 1024 * 1024;
+
+/// What the hooks of one try need to share with [`Client::send`].
+struct TryContext {
+    /// The status of the answer. progenitor drops it when a body does not parse
+    /// (`InvalidResponsePayload`), so the `post` hook records it here.
+    status: Cell<Option<StatusCode>>,
+    /// The cap on a success answer's body.
+    max_response_bytes: u64,
+}
+
 tokio::task_local! {
-    /// The status of the response to the try being sent. progenitor drops the status when a
-    /// body does not parse (`InvalidResponsePayload`), so [`Client::send`] records it here.
-    static RESPONSE_STATUS: Cell<Option<StatusCode>>;
+    static TRY: TryContext;
 }
 
 /// Overrides the generated client's no-op hooks (progenitor implements them for
 /// `&raw::Client`; an impl for `raw::Client` takes precedence).
 impl ClientHooks<()> for crate::raw::Client {
+    /// Sends the request and puts a cap on the answer's body, so that whatever the generated
+    /// code reads it through (`bytes()`, for every answer) stops at the cap. Calls through
+    /// [`Client::raw`] get the default cap.
+    async fn exec(
+        &self,
+        request: reqwest::Request,
+        _info: &OperationInfo,
+    ) -> reqwest::Result<reqwest::Response> {
+        let response = self.client().execute(request).await?;
+        let max = TRY
+            .try_with(|context| context.max_response_bytes)
+            .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES);
+        let limit = body_limit(max, Some(response.status()));
+        Ok(crate::limit::limit_body(response, limit))
+    }
+
     async fn post<E>(
         &self,
         result: &reqwest::Result<reqwest::Response>,
@@ -35,9 +71,17 @@ impl ClientHooks<()> for crate::raw::Client {
     ) -> std::result::Result<(), progenitor_client::Error<E>> {
         if let Ok(response) = result {
             // Outside `Client::send` (calls through `raw()`) there is nothing to record.
-            let _ = RESPONSE_STATUS.try_with(|status| status.set(Some(response.status())));
+            let _ = TRY.try_with(|context| context.status.set(Some(response.status())));
         }
         Ok(())
+    }
+}
+
+/// The cap on the body of an answer with `status` (unknown: the larger cap).
+fn body_limit(max_response_bytes: u64, status: Option<StatusCode>) -> u64 {
+    match status {
+        Some(status) if !status.is_success() => max_response_bytes.min(MAX_ERROR_BODY_BYTES),
+        _ => max_response_bytes,
     }
 }
 
@@ -188,6 +232,8 @@ pub struct ClientBuilder {
     connect_timeout: Duration,
     user_agent: String,
     retry: RetryPolicy,
+    max_response_bytes: u64,
+    follow_redirects: bool,
 }
 
 impl ClientBuilder {
@@ -209,8 +255,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest a whole request may take, from connecting to the last byte (default
-    /// 60 s; chat waits on the server's LLM).
+    /// The longest one try of a request may take, from connecting to the last byte of the
+    /// answer's body (default 60 s; chat waits on the server's LLM). A try that times out
+    /// before the answer's head arrives may be retried (see [`RetryPolicy`]); one whose body
+    /// stalls is not, so a server that trickles or stalls a body costs one timeout.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -234,6 +282,25 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest success answer, in bytes, the client reads (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 64 MiB). A larger one fails with
+    /// [`Error::ResponseTooLarge`] as soon as it passes the cap, or at once when its
+    /// `Content-Length` says so. Error answers are capped at the smaller of this and
+    /// [`MAX_ERROR_BODY_BYTES`].
+    pub fn max_response_bytes(mut self, bytes: u64) -> Self {
+        self.max_response_bytes = bytes;
+        self
+    }
+
+    /// Whether to follow redirects (default: no). A followed 307/308 re-sends the request,
+    /// body included, so even when enabled the client follows at most 5 redirects and only
+    /// within the base URL's origin (scheme, host and port); any other redirect fails with
+    /// [`Error::Redirect`], naming where it pointed.
+    pub fn follow_redirects(mut self, follow: bool) -> Self {
+        self.follow_redirects = follow;
+        self
+    }
+
     /// Builds the client. Fails on a base URL that is not an absolute http(s) URL or on a
     /// credential that cannot be sent in a header.
     pub fn build(self) -> Result<Client> {
@@ -242,11 +309,13 @@ impl ClientBuilder {
         if let Some(auth) = &self.auth {
             headers.insert(AUTHORIZATION, auth.header_value()?);
         }
+        let cleartext = self.auth.is_some() && is_cleartext_to_remote(&parse_base_url(&base_url)?);
         let http = HttpSettings {
             headers,
             timeout: self.timeout,
             connect_timeout: self.connect_timeout,
             user_agent: self.user_agent.clone(),
+            follow_redirects: self.follow_redirects,
         };
         let raw = http.raw_client(&base_url)?;
         Ok(Client {
@@ -256,6 +325,8 @@ impl ClientBuilder {
                 base_url,
                 auth: self.auth,
                 retry: self.retry,
+                max_response_bytes: self.max_response_bytes,
+                cleartext,
             }),
         })
     }
@@ -267,11 +338,18 @@ struct HttpSettings {
     timeout: Duration,
     connect_timeout: Duration,
     user_agent: String,
+    follow_redirects: bool,
 }
 
 impl HttpSettings {
     fn raw_client(&self, base_url: &str) -> Result<crate::raw::Client> {
+        let redirect = if self.follow_redirects {
+            same_origin_redirects()
+        } else {
+            reqwest::redirect::Policy::none()
+        };
         let http = reqwest::Client::builder()
+            .redirect(redirect)
             .default_headers(self.headers.clone())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
@@ -311,6 +389,39 @@ pub fn parse_base_url(input: &str) -> Result<url::Url> {
     Ok(parsed)
 }
 
+/// Follows up to 5 redirects that stay on the origin of the first request; stops at any
+/// other, which then fails as [`Error::Redirect`].
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if attempt.previous().len() > 5 || !same_origin {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Whether a credential sent to `url` crosses the network unencrypted: plain `http://` to a
+/// host other than a loopback address or `localhost`.
+fn is_cleartext_to_remote(url: &url::Url) -> bool {
+    if url.scheme() != "http" {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => !ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => !ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name != "localhost" && !name.ends_with(".localhost")
+        }
+        None => true,
+    }
+}
+
 /// Checks the base URL and drops a trailing `/` (the server answers `/users/` with a
 /// redirect).
 fn normalize_base_url(input: &str) -> Result<String> {
@@ -334,6 +445,9 @@ struct Inner {
     base_url: String,
     auth: Option<Auth>,
     retry: RetryPolicy,
+    max_response_bytes: u64,
+    /// Whether the credential goes over plain http to a remote host.
+    cleartext: bool,
 }
 
 impl fmt::Debug for Client {
@@ -357,7 +471,31 @@ impl Client {
             connect_timeout: Duration::from_secs(10),
             user_agent: concat!("memos-api/", env!("CARGO_PKG_VERSION")).to_owned(),
             retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            follow_redirects: false,
         }
+    }
+
+    /// Whether the client sends a credential over plain `http://` to a host that is not
+    /// loopback (127.0.0.0/8, `::1`, `localhost`): anyone on the path can read and reuse it.
+    /// The library does not print; tools should show [`Client::cleartext_warning`].
+    pub fn credential_in_cleartext(&self) -> bool {
+        self.inner.cleartext
+    }
+
+    /// A warning for people when [`Client::credential_in_cleartext`] holds.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        self.inner.cleartext.then(|| {
+            format!(
+                "warning: the {} credential is sent unencrypted to {} (plain http to a host that \
+                 is not loopback); use https",
+                self.inner
+                    .auth
+                    .as_ref()
+                    .map_or("", |auth| auth.scheme().name()),
+                self.inner.base_url
+            )
+        })
     }
 
     /// A client with the default settings and no credentials.
@@ -405,19 +543,29 @@ impl Client {
         let mut attempt = 0;
         loop {
             let raw = self.raw();
-            let (outcome, status) = RESPONSE_STATUS
-                .scope(Cell::new(None), async {
+            let context = TryContext {
+                status: Cell::new(None),
+                max_response_bytes: self.inner.max_response_bytes,
+            };
+            let (outcome, status) = TRY
+                .scope(context, async {
                     let outcome = make(&raw).await;
-                    (outcome, RESPONSE_STATUS.with(Cell::get))
+                    (outcome, TRY.with(|context| context.status.get()))
                 })
                 .await;
             if status.is_some_and(|s| s.is_server_error()) {
                 self.renew_connections();
             }
-            let failure = match outcome {
+            let mut failure = match outcome {
                 Ok(value) => return Ok(value.into_inner()),
-                Err(err) => classify(operation, idempotency, err, status).await,
+                Err(err) => {
+                    let limit = body_limit(self.inner.max_response_bytes, status);
+                    classify(operation, idempotency, err, status, limit).await
+                }
             };
+            if let Some(auth) = &self.inner.auth {
+                failure.error.redact(auth.secret().expose());
+            }
             if !failure.retryable || attempt >= policy.max_retries {
                 return Err(failure.error);
             }
@@ -439,12 +587,13 @@ struct Failure {
     retry_after: Option<Duration>,
 }
 
-/// `status` is the status of the response, when one arrived.
+/// `status` is the status of the response, when one arrived; `limit` the cap its body had.
 async fn classify(
     operation: &'static str,
     idempotency: Idempotency,
     err: RawError,
     status: Option<StatusCode>,
+    limit: u64,
 ) -> Failure {
     let final_error = |error| Failure {
         error,
@@ -460,12 +609,9 @@ async fn classify(
             error: Error::Transport { operation, source },
             retry_after: None,
         },
-        RawError::ResponseBodyError(source) => Failure {
-            // The server answered, so only an idempotent request may go again.
-            retryable: idempotency == Idempotency::Idempotent,
-            error: Error::Transport { operation, source },
-            retry_after: None,
-        },
+        RawError::ResponseBodyError(source) => {
+            body_failure(operation, idempotency, source, status, limit)
+        }
         RawError::ErrorResponse(response) => {
             let status = response.status();
             final_error(Error::from_error_body(
@@ -484,16 +630,28 @@ async fn classify(
             _ => final_error(Error::InvalidResponse {
                 operation,
                 status,
-                reason: source.to_string(),
+                reason: invalid_reason(&body, &source),
                 body_start: body_start(&body),
             }),
         },
         RawError::UnexpectedResponse(response) => {
             let status = response.status();
             let retry_after = retry::retry_after(response.headers());
+            if status.is_redirection() {
+                return final_error(Error::Redirect {
+                    operation,
+                    status,
+                    location: redirect_target(response.url(), response.headers()),
+                });
+            }
             let body = match response.bytes().await {
                 Ok(body) => body,
-                Err(source) => return final_error(Error::Transport { operation, source }),
+                Err(source) => {
+                    let mut failure =
+                        body_failure(operation, idempotency, source, Some(status), limit);
+                    failure.retryable = false;
+                    return failure;
+                }
             };
             if status.is_success() {
                 return final_error(Error::InvalidResponse {
@@ -504,13 +662,76 @@ async fn classify(
                 });
             }
             Failure {
-                retryable: idempotency == Idempotency::Idempotent
-                    && retry::is_retryable_status(status),
-                error: Error::from_body(operation, status, &body),
+                retryable: retry::is_retryable_answer(status, retry_after.is_some(), idempotency),
+                error: Error::from_body(operation, status, &body).with_retry_after(retry_after),
                 retry_after,
             }
         }
     }
+}
+
+/// A body that could not be read after the answer's head arrived. Too large or stalled: the
+/// server answered and would answer the same again, so no retry. Broken off: an idempotent
+/// request may go again.
+fn body_failure(
+    operation: &'static str,
+    idempotency: Idempotency,
+    source: reqwest::Error,
+    status: Option<StatusCode>,
+    limit: u64,
+) -> Failure {
+    if crate::limit::is_over_limit(&source) {
+        return Failure {
+            error: Error::ResponseTooLarge {
+                operation,
+                status,
+                limit,
+            },
+            retryable: false,
+            retry_after: None,
+        };
+    }
+    Failure {
+        retryable: idempotency == Idempotency::Idempotent && !source.is_timeout(),
+        error: Error::Transport { operation, source },
+        retry_after: None,
+    }
+}
+
+/// Why a success answer's body was rejected; says so when it is an error envelope (a server
+/// that answers 200 with `{"code": 500, "message": ...}`).
+fn invalid_reason(body: &[u8], source: &serde_json::Error) -> String {
+    if let Ok(envelope) = serde_json::from_slice::<types::ErrorBody>(body) {
+        if let (Some(code), Some(message)) = (envelope.code, envelope.message.as_deref()) {
+            if code != 200 {
+                return format!(
+                    "it is an error envelope, code {code}: {}",
+                    crate::text::one_line(message, 300)
+                );
+            }
+        }
+    }
+    crate::text::one_line(&source.to_string(), 300)
+}
+
+/// Where a redirect points, resolved against the request's URL, without credentials, query
+/// or fragment (a signed URL or token may sit in either).
+fn redirect_target(from: &url::Url, headers: &HeaderMap) -> Option<String> {
+    let value = headers.get(LOCATION)?.to_str().ok()?;
+    let Ok(mut target) = from.join(value) else {
+        return Some(crate::text::one_line(value, 200));
+    };
+    let _ = target.set_username("");
+    let _ = target.set_password(None);
+    let had_query = target.query().is_some();
+    target.set_query(None);
+    target.set_fragment(None);
+    let shown = if had_query {
+        format!("{target}?…")
+    } else {
+        target.to_string()
+    };
+    Some(crate::text::one_line(&shown, 300))
 }
 
 /// Turns a caller's value into a request body, before anything is sent.
@@ -526,16 +747,28 @@ where
 }
 
 /// Refuses a path parameter that cannot be sent as one path segment, before anything is sent.
-/// An empty value leaves the URL ending in `/` (or holding `//`), and `.` or `..` are removed
-/// as dot segments when the URL is parsed. Either way the request goes to a shorter path, which
-/// the server redirects (`307`, a trailing slash) to another operation:
-/// `delete_memory(cube, "")` would end as `DELETE /memories/{cube}` and delete every memory of
-/// the cube.
+/// An empty value leaves the URL ending in `/` (or holding `//`); `.` or `..` are removed
+/// as dot segments when the URL is parsed; a `\` is not percent-encoded by the generated
+/// code and URL parsers read it as `/` in http URLs. Each sends the request to another path,
+/// which the server may redirect (`307`, a trailing slash) to another operation:
+/// `delete_memory(cube, "\\..")` would end as `DELETE /memories/{cube}` and delete every
+/// memory of the cube.
+///
+/// Rather than list such characters, the check encodes the value as the generated code does
+/// and asks the URL parser whether it stays exactly one segment, unchanged.
 fn path_param(operation: &'static str, name: &str, value: &str) -> Result<()> {
-    if matches!(value, "" | "." | "..") {
+    let encoded = progenitor_client::encode_path(value);
+    let path = format!("/a/{encoded}/b");
+    let stays = !value.is_empty()
+        && url::Url::parse(&format!("http://h{path}")).is_ok_and(|url| url.path() == path);
+    if !stays {
         return Err(Error::InvalidRequest {
             operation,
-            reason: format!("`{name}` must not be empty, `.` or `..` (got {value:?})"),
+            reason: format!(
+                "`{name}` must not be empty, `.` or `..`, nor contain `\\` (got {:?}): \
+                 it would send the request to another path",
+                crate::text::one_line(value, 100)
+            ),
         });
     }
     Ok(())
@@ -837,6 +1070,43 @@ mod tests {
     }
 
     #[test]
+    fn path_parameters_that_would_change_the_path_are_refused() {
+        for bad in ["", ".", "..", "\\", "\\..", "..\\", "a\\b", "\\\\"] {
+            let err = path_param("delete_memory", "memory_id", bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidRequest { .. }), "{bad:?}");
+        }
+        for good in [
+            "notes", "a b", "über", "a/b", "%2e%2e", ".%2e", "...", ".a", "a?b#c", "a;b", "\t",
+            "~user", "a\tb", "a\nb",
+        ] {
+            assert!(
+                path_param("delete_memory", "memory_id", good).is_ok(),
+                "{good:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_redirect_target_keeps_no_credentials_or_query() {
+        let from = url::Url::parse("http://127.0.0.1:8000/users").unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            LOCATION,
+            HeaderValue::from_static("https://u:p@evil.example/x?token=abc#f"),
+        );
+        assert_eq!(
+            redirect_target(&from, &headers).as_deref(),
+            Some("https://evil.example/x?…")
+        );
+        headers.insert(LOCATION, HeaderValue::from_static("/users/"));
+        assert_eq!(
+            redirect_target(&from, &headers).as_deref(),
+            Some("http://127.0.0.1:8000/users/")
+        );
+        assert_eq!(redirect_target(&from, &HeaderMap::new()), None);
+    }
+
+    #[test]
     fn a_credential_with_a_newline_is_refused_without_echoing_it() {
         let err = Client::builder("http://127.0.0.1:1")
             .bearer_token("abc\ndef-secret")
@@ -845,5 +1115,175 @@ mod tests {
             .to_string();
         assert!(err.contains("Bearer credential"), "{err}");
         assert!(!err.contains("def-secret"), "{err}");
+    }
+}
+
+/// Properties of decoding whatever a server sends: no panic, a typed error, bounded text.
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::error::{MAX_DETAILS, MAX_MESSAGE_CHARS};
+    use proptest::prelude::*;
+
+    /// The longest an error's `Display` may be: a bounded message, at most `MAX_DETAILS`
+    /// bounded issues, and the hints.
+    const MAX_DISPLAY_CHARS: usize = 40_000;
+
+    fn json_value() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,40}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z_]{0,8}", inner, 0..8)
+                    .prop_map(|map| serde_json::Value::Object(map.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A body shaped like an error envelope, a validation error, or anything at all.
+    fn error_body() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            (json_value(), json_value(), json_value()).prop_map(|(code, message, detail)| {
+                serde_json::json!({"code": code, "message": message, "detail": detail})
+                    .to_string()
+                    .into_bytes()
+            }),
+            prop::collection::vec(json_value(), 0..30).prop_map(|issues| {
+                let issues: Vec<_> = issues
+                    .into_iter()
+                    .map(|input| {
+                        serde_json::json!({"loc": ["body", "x"], "msg": "bad", "type": "t", "input": input})
+                    })
+                    .collect();
+                serde_json::json!({ "detail": issues }).to_string().into_bytes()
+            }),
+            json_value().prop_map(|value| value.to_string().into_bytes()),
+            prop::collection::vec(any::<u8>(), 0..512),
+        ]
+    }
+
+    fn check_bounded(err: &Error) -> std::result::Result<(), TestCaseError> {
+        prop_assert!(err.operation().is_some());
+        prop_assert!(err.to_string().chars().count() <= MAX_DISPLAY_CHARS);
+        if let Some(message) = err.message() {
+            prop_assert!(message.chars().count() <= MAX_MESSAGE_CHARS + 1);
+        }
+        prop_assert!(err.validation_details().len() <= MAX_DETAILS);
+        Ok(())
+    }
+
+    /// Runs an answer through the client as the generated code and [`Client::send`] would:
+    /// the body capped, `from_response` for the statuses the spec documents, and the
+    /// failure classified.
+    fn decode(status: u16, body: Vec<u8>, max: u64) -> Option<Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async move {
+            let status = StatusCode::from_u16(status).expect("a valid status");
+            let response =
+                reqwest::Response::from(http::Response::builder().status(status).body(body).ok()?);
+            let limit = body_limit(max, Some(status));
+            let response = crate::limit::limit_body(response, limit);
+            let outcome: std::result::Result<ResponseValue<types::UserListResponse>, RawError> =
+                match status.as_u16() {
+                    200 => ResponseValue::from_response(response).await,
+                    400 | 422 | 500 => match ResponseValue::from_response(response).await {
+                        Ok(body) => Err(RawError::ErrorResponse(body)),
+                        Err(err) => Err(err),
+                    },
+                    _ => Err(RawError::UnexpectedResponse(response)),
+                };
+            match outcome {
+                Ok(_) => None,
+                Err(err) => Some(
+                    classify(
+                        "list_users",
+                        Idempotency::Idempotent,
+                        err,
+                        Some(status),
+                        limit,
+                    )
+                    .await
+                    .error,
+                ),
+            }
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(96))]
+
+        #[test]
+        fn any_answer_decodes_to_a_value_or_a_bounded_typed_error(
+            status in 200u16..600,
+            body in prop_oneof![error_body(), prop::collection::vec(any::<u8>(), 0..2048)],
+            max in prop_oneof![Just(16u64), Just(1024u64), Just(DEFAULT_MAX_RESPONSE_BYTES)],
+        ) {
+            let len = body.len() as u64;
+            if let Some(err) = decode(status, body, max) {
+                check_bounded(&err)?;
+                let limit = body_limit(max, StatusCode::from_u16(status).ok());
+                if len > limit {
+                    prop_assert!(
+                        matches!(err, Error::ResponseTooLarge { .. } | Error::Redirect { .. }),
+                        "{err:?}"
+                    );
+                }
+            }
+        }
+
+        #[test]
+        fn error_bodies_of_any_shape_decode_to_a_bounded_api_error(
+            status in prop_oneof![400u16..500, 500u16..600],
+            body in error_body(),
+        ) {
+            let status = StatusCode::from_u16(status).unwrap();
+            let err = Error::from_body("list_users", status, &body);
+            prop_assert!(matches!(err, Error::Api { .. }), "{:?}", err);
+            prop_assert_eq!(err.status(), Some(status));
+            check_bounded(&err)?;
+        }
+
+        #[test]
+        fn an_echoed_secret_never_shows_whole_or_cut(
+            secret in "[A-Z0-9]{8,24}",
+            // Anywhere, and where each bound (60, 300 and 2000 characters) cuts the secret.
+            before_len in prop_oneof![
+                0usize..2100,
+                MAX_MESSAGE_CHARS - 31..MAX_MESSAGE_CHARS - 7,
+                269usize..293,
+                29usize..53,
+            ],
+            after in "[a-z ]{0,50}",
+            in_details in any::<bool>(),
+        ) {
+            let before = "ab".repeat(before_len / 2 + 1)[..before_len].to_owned();
+            let echoed = format!("{before}Bearer {secret}{after}");
+            let body = if in_details {
+                serde_json::json!({"detail": [{
+                    "loc": ["header", echoed], "msg": echoed, "type": "t",
+                    "input": {echoed.clone(): [echoed.clone()]}, "ctx": {echoed.clone(): echoed},
+                }]})
+            } else {
+                serde_json::json!({"code": 401, "message": echoed})
+            };
+            let mut err = Error::from_body(
+                "list_users",
+                StatusCode::UNAUTHORIZED,
+                body.to_string().as_bytes(),
+            );
+            err.redact(&secret);
+            for shown in [err.to_string(), format!("{err:?}")] {
+                prop_assert!(!shown.contains(&secret[..4]), "{}", shown);
+            }
+        }
     }
 }

@@ -1,9 +1,19 @@
 //! The one error type of the client: every failure, from a refused connection to a
 //! validation error, with what the server said and what to do about it.
 
+use std::time::Duration;
+
 use reqwest::StatusCode;
 
+use crate::text::one_line;
 use crate::types::{ErrorBody, ErrorDetail, ValidationIssue};
+
+/// The longest server message an error keeps, in characters: enough for any real message,
+/// and a hostile server cannot fill a terminal or a log with one error.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// The most field-level problems of a 422 an error keeps.
+pub(crate) const MAX_DETAILS: usize = 20;
 
 /// A `Result` whose error is [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -30,6 +40,8 @@ pub enum Error {
         message: Option<String>,
         /// The field-level problems of a 422 validation error.
         details: Vec<ValidationIssue>,
+        /// The wait the server asked for in `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
     },
     /// The request never got an answer: connection refused, DNS, TLS, reset or timeout.
     #[error("{operation}: {}: {}{}", transport_summary(.source), source_chain(.source), transport_hint(.source))]
@@ -52,6 +64,30 @@ pub enum Error {
         /// The first bytes of the body, for diagnosis.
         body_start: String,
     },
+    /// The answer's body is larger than the client accepts
+    /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes) for
+    /// successes, a smaller fixed cap for error answers); the client stopped reading it.
+    #[error("{operation}: the server's answer{} is larger than {} ({limit} bytes); the client stopped reading it{}", .status.map(|s| format!(" ({s})")).unwrap_or_default(), human_bytes(*.limit), too_large_hint(*.status))]
+    ResponseTooLarge {
+        /// The operation that failed.
+        operation: &'static str,
+        /// The HTTP status of the answer, when known.
+        status: Option<StatusCode>,
+        /// The cap, in bytes.
+        limit: u64,
+    },
+    /// The server answered with a redirect, which the client does not follow unless told to
+    /// ([`ClientBuilder::follow_redirects`](crate::ClientBuilder::follow_redirects)), or which
+    /// leaves the base URL's origin.
+    #[error("{operation}: the server answered {status} redirecting to {}; the client does not follow it, because a redirect re-sends the request (body and credentials included) to wherever the server points\n  hint: check the base URL (http or https? a path prefix?); to follow redirects within the same origin, enable follow_redirects", .location.as_deref().unwrap_or("(no Location header)"))]
+    Redirect {
+        /// The operation that failed.
+        operation: &'static str,
+        /// The 3xx status.
+        status: StatusCode,
+        /// Where the server pointed, without credentials, query or fragment.
+        location: Option<String>,
+    },
     /// The request could not be built from the given values (nothing was sent).
     #[error("{operation}: invalid request, nothing was sent: {reason}")]
     InvalidRequest {
@@ -69,8 +105,10 @@ impl Error {
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Api { status, .. } => Some(*status),
-            Error::InvalidResponse { status, .. } => *status,
+            Error::Api { status, .. } | Error::Redirect { status, .. } => Some(*status),
+            Error::InvalidResponse { status, .. } | Error::ResponseTooLarge { status, .. } => {
+                *status
+            }
             Error::Transport { source, .. } => source.status(),
             _ => None,
         }
@@ -106,8 +144,68 @@ impl Error {
             Error::Api { operation, .. }
             | Error::Transport { operation, .. }
             | Error::InvalidResponse { operation, .. }
+            | Error::ResponseTooLarge { operation, .. }
+            | Error::Redirect { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
             Error::Config(_) => None,
+        }
+    }
+
+    /// Whether the server may have acted on the request: the answer, or its absence, does
+    /// not prove that it did not. A caller that sent a request which must not be applied
+    /// twice (`add_memories`, `chat`, ...) and gets such an error should count it as *in
+    /// doubt* and reconcile (look for the record) rather than send it again.
+    ///
+    /// `false` when nothing was sent ([`Error::InvalidRequest`], [`Error::Config`]), when
+    /// the connection could not be opened, when the server refused the request (any 4xx
+    /// but 409, a 503 with `Retry-After`, 501, 505), and on a redirect other than 303.
+    /// `true` for every other failure: a broken or timed-out exchange, a 500, a 502 or 504
+    /// from a gateway, a 503 without `Retry-After` (a proxy's answer after the upstream
+    /// reset, possibly after storing), and a success answer the client could not read.
+    pub fn may_have_been_applied(&self) -> bool {
+        match self {
+            Error::InvalidRequest { .. } | Error::Config(_) => false,
+            Error::Transport { source, .. } => !source.is_connect(),
+            Error::Api {
+                status,
+                retry_after,
+                ..
+            } => match status.as_u16() {
+                // A conflict may report an earlier copy of this very request.
+                409 => true,
+                400..=499 | 501 | 505 => false,
+                503 => retry_after.is_none(),
+                _ => true,
+            },
+            Error::Redirect { status, .. } => *status == StatusCode::SEE_OTHER,
+            Error::InvalidResponse { status, .. } | Error::ResponseTooLarge { status, .. } => {
+                !status.is_some_and(|s| s.is_client_error())
+            }
+        }
+    }
+
+    /// Whether the server declined the request without acting on it and another try may
+    /// succeed: a 429, or a 503 that carries `Retry-After` (the server itself asking to be
+    /// called later, which a proxy reporting a reset upstream does not send), or a
+    /// connection that could not be opened. Such a request may be sent again even when it
+    /// is not idempotent; the client does so itself within its [`RetryPolicy`](crate::RetryPolicy).
+    pub fn safe_to_retry(&self) -> bool {
+        match self {
+            Error::Transport { source, .. } => source.is_connect(),
+            Error::Api {
+                status,
+                retry_after,
+                ..
+            } => crate::retry::proves_not_taken(*status, retry_after.is_some()),
+            _ => false,
+        }
+    }
+
+    /// The wait the server asked for in `Retry-After`, when it sent one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Api { retry_after, .. } => *retry_after,
+            _ => None,
         }
     }
 
@@ -121,7 +219,60 @@ impl Error {
                 code: None,
                 message: (!body.is_empty()).then(|| body_start(body)),
                 details: Vec::new(),
+                retry_after: None,
             },
+        }
+    }
+
+    /// Sets the `Retry-After` wait of an [`Error::Api`].
+    pub(crate) fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        if let Error::Api { retry_after, .. } = &mut self {
+            *retry_after = wait;
+        }
+        self
+    }
+
+    /// Replaces every occurrence of `secret` in what the server sent with `<redacted>`: a
+    /// server (or a proxy) may echo the `Authorization` header in its error message, and
+    /// errors end up in terminals, logs and reports.
+    pub(crate) fn redact(&mut self, secret: &str) {
+        if secret.is_empty() {
+            return;
+        }
+        let clean = |text: &mut String| redact_text(text, secret);
+        match self {
+            Error::Api {
+                message, details, ..
+            } => {
+                if let Some(message) = message {
+                    clean(message);
+                }
+                for issue in details {
+                    clean(&mut issue.msg);
+                    clean(&mut issue.type_);
+                    if let Some(input) = &mut issue.input {
+                        redact_value(input, secret);
+                    }
+                    redact_map(&mut issue.ctx, secret);
+                    for part in &mut issue.loc {
+                        if let crate::types::LocationPart::String(text) = part {
+                            redact_text(text, secret);
+                        }
+                    }
+                }
+            }
+            Error::InvalidResponse {
+                reason, body_start, ..
+            } => {
+                clean(reason);
+                clean(body_start);
+            }
+            Error::InvalidRequest { reason, .. } => clean(reason),
+            Error::Redirect {
+                location: Some(location),
+                ..
+            } => clean(location),
+            _ => {}
         }
     }
 
@@ -139,9 +290,119 @@ impl Error {
             operation,
             status,
             code: body.code,
-            message: body.message.or(detail_message),
-            details,
+            message: body
+                .message
+                .or(detail_message)
+                .map(|m| bounded(&m, MAX_MESSAGE_CHARS)),
+            details: details
+                .into_iter()
+                .take(MAX_DETAILS)
+                .map(bounded_issue)
+                .collect(),
+            retry_after: None,
         }
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// Replaces `secret` in `text`, and the start of it left at the end where a bounded text
+/// was cut in the middle of the secret: any start before a final `…`, and four characters
+/// or more otherwise (a body start is cut without a mark).
+fn redact_text(text: &mut String, secret: &str) {
+    if text.contains(secret) {
+        *text = text.replace(secret, REDACTED);
+    }
+    let (kept, ellipsis) = match text.strip_suffix('…') {
+        Some(kept) => (kept, true),
+        None => (text.as_str(), false),
+    };
+    let shortest = if ellipsis { 1 } else { 4 };
+    let cut = (shortest..secret.len())
+        .rev()
+        .filter(|&len| secret.is_char_boundary(len))
+        .find(|&len| kept.ends_with(&secret[..len]));
+    if let Some(len) = cut {
+        let start = kept.len() - len;
+        text.replace_range(start.., REDACTED);
+        if ellipsis {
+            text.push('…');
+        }
+    }
+}
+
+fn redact_map(map: &mut serde_json::Map<String, serde_json::Value>, secret: &str) {
+    let entries = std::mem::take(map);
+    *map = entries
+        .into_iter()
+        .map(|(mut key, mut value)| {
+            redact_text(&mut key, secret);
+            redact_value(&mut value, secret);
+            (key, value)
+        })
+        .collect();
+}
+
+fn redact_value(value: &mut serde_json::Value, secret: &str) {
+    match value {
+        serde_json::Value::String(text) => redact_text(text, secret),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secret)),
+        serde_json::Value::Object(map) => redact_map(map, secret),
+        _ => {}
+    }
+}
+
+/// At most `max` characters of `text`, with `…` when cut (line breaks kept: a pydantic
+/// message spans lines).
+fn bounded(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
+/// A validation issue whose texts are bounded; the echoed input is dropped when large.
+fn bounded_issue(mut issue: ValidationIssue) -> ValidationIssue {
+    issue.msg = one_line(&issue.msg, 300);
+    issue.type_ = one_line(&issue.type_, 100);
+    issue.loc.truncate(10);
+    for part in &mut issue.loc {
+        if let crate::types::LocationPart::String(text) = part {
+            *text = one_line(text, 60);
+        }
+    }
+    if issue
+        .input
+        .as_ref()
+        .is_some_and(|input| input.to_string().len() > MAX_MESSAGE_CHARS)
+    {
+        issue.input = None;
+    }
+    if serde_json::Value::Object(issue.ctx.clone())
+        .to_string()
+        .len()
+        > MAX_MESSAGE_CHARS
+    {
+        issue.ctx.clear();
+    }
+    issue
+}
+
+fn human_bytes(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+fn too_large_hint(status: Option<StatusCode>) -> &'static str {
+    match status {
+        Some(status) if !status.is_success() => "",
+        _ => "\n  hint: ask for less (a narrower search, one cube at a time) or raise the cap (ClientBuilder::max_response_bytes, the CLI's --max-response-size)",
     }
 }
 

@@ -65,9 +65,20 @@
 //!
 //! Reads, PUTs and DELETEs are retried on 429, 502, 503, 504 and broken connections, with
 //! exponential back-off and jitter, honouring `Retry-After`. POSTs that change state
-//! (`add_memories`, `chat`, ...) are retried only when the connection could not be opened,
-//! so a request the server may have received is never sent twice. No 4xx is retried except
-//! 429.
+//! (`add_memories`, `chat`, ...) are retried only when the connection could not be opened or
+//! the server refused them with a 429 or 503 carrying `Retry-After`, so a request the server
+//! may have acted on is never sent twice; [`Error::may_have_been_applied`] tells a caller
+//! which failures leave such a request in doubt. No 4xx is retried except 429, and an answer
+//! whose body stalled or passed the size cap is never asked for again.
+//!
+//! # Limits
+//!
+//! An answer's body is read up to [`DEFAULT_MAX_RESPONSE_BYTES`] (64 MiB, configurable with
+//! [`ClientBuilder::max_response_bytes`]; error answers up to [`MAX_ERROR_BODY_BYTES`]), and
+//! the timeout covers each try up to the body's last byte. Redirects are not followed unless
+//! [`ClientBuilder::follow_redirects`] asks for it, and then only within the base URL's
+//! origin. A credential echoed by the server is redacted from errors;
+//! [`Client::credential_in_cleartext`] says when it would cross the network unencrypted.
 //!
 //! After any 5xx answer the client opens fresh connections: the reference server resets its
 //! keep-alive connection after a 500, and a POST sent next on it would fail in a way that
@@ -77,6 +88,7 @@
 
 mod client;
 mod error;
+mod limit;
 pub mod loader;
 mod retry;
 pub mod text;
@@ -87,7 +99,10 @@ pub mod raw {
     include!(concat!(env!("OUT_DIR"), "/generated.rs"));
 }
 
-pub use client::{parse_base_url, Auth, AuthScheme, Client, ClientBuilder, Secret};
+pub use client::{
+    parse_base_url, Auth, AuthScheme, Client, ClientBuilder, Secret, DEFAULT_MAX_RESPONSE_BYTES,
+    MAX_ERROR_BODY_BYTES,
+};
 pub use error::{Error, Result};
 pub use raw::types;
 pub use retry::RetryPolicy;

@@ -13,8 +13,10 @@ use reqwest::StatusCode;
 ///
 /// Only idempotent operations (GET, PUT, DELETE and the read-only `search_memories`) are
 /// retried after the server may have seen the request: on 429, 502, 503, 504 and on broken
-/// or timed-out connections. A non-idempotent POST (adding memories, chat, ...) is retried
-/// only when the connection could not be opened at all, so it is never sent twice.
+/// connections or a timeout before the answer's head. A non-idempotent POST (adding
+/// memories, chat, ...) is retried only when the answer proves it was not taken (a 429 or
+/// 503 carrying `Retry-After`) or the connection could not be opened at all, so it is never
+/// stored twice. An answer whose body stalled or was too large is never asked for again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// How many times a request may be sent again after the first try.
@@ -72,6 +74,28 @@ pub(crate) enum Idempotency {
 /// The statuses worth another try: the server did not process the request.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)
+}
+
+/// Whether an error answer proves that the server did not act on the request, so that even
+/// a non-idempotent request may be sent again: a 429 or a 503 that says when to come back.
+///
+/// A 503 alone proves nothing: behind a proxy (Envoy, Istio) it also reports an upstream
+/// that reset the connection, possibly after storing the record. Such proxies do not send
+/// `Retry-After`; a server that deliberately sheds load does.
+pub(crate) fn proves_not_taken(status: StatusCode, has_retry_after: bool) -> bool {
+    has_retry_after && matches!(status.as_u16(), 429 | 503)
+}
+
+/// Whether an error answer may be retried for an operation of this kind.
+pub(crate) fn is_retryable_answer(
+    status: StatusCode,
+    has_retry_after: bool,
+    idempotency: Idempotency,
+) -> bool {
+    match idempotency {
+        Idempotency::Idempotent => is_retryable_status(status),
+        Idempotency::NonIdempotent => proves_not_taken(status, has_retry_after),
+    }
 }
 
 /// Whether a transport error may be retried for an operation of this kind.
@@ -136,5 +160,34 @@ mod tests {
         for code in [400, 401, 404, 409, 422, 500, 501] {
             assert!(!is_retryable_status(StatusCode::from_u16(code).unwrap()));
         }
+    }
+
+    #[test]
+    fn a_non_idempotent_request_is_retried_only_on_a_deliberate_refusal() {
+        let status = |code| StatusCode::from_u16(code).unwrap();
+        for code in [429, 503] {
+            assert!(is_retryable_answer(
+                status(code),
+                true,
+                Idempotency::NonIdempotent
+            ));
+            assert!(!is_retryable_answer(
+                status(code),
+                false,
+                Idempotency::NonIdempotent
+            ));
+        }
+        for code in [500, 502, 504] {
+            assert!(!is_retryable_answer(
+                status(code),
+                true,
+                Idempotency::NonIdempotent
+            ));
+        }
+        assert!(is_retryable_answer(
+            status(503),
+            false,
+            Idempotency::Idempotent
+        ));
     }
 }
