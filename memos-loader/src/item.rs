@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::records::ChatMessage;
+use crate::records::ChatMessage;
 
 /// Where a record came from: a file (or `<stdin>`) and its first and last line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::LoadError;
-use super::rangeset::RangeSet;
+use crate::error::LoadError;
+use crate::rangeset::RangeSet;
 
 const FORMAT: &str = "memos-load-checkpoint";
 const VERSION: u32 = 1;

@@ -10,26 +10,17 @@ use std::time::{Duration, Instant};
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::types;
-use crate::{Client, Error};
+use memos_api::types;
+use memos_api::{Client, Error, RetryPolicy};
 
-use super::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
-use super::error::LoadError;
-use super::input::fingerprint;
-use super::item::{InvalidRecord, Location, Payload, Record};
-use super::reconcile::{self, Plan};
-use super::setup::list_texts;
-use super::source::{Prepared, Source};
-use super::summary::{CancelToken, Event, FailedRecord, ProgressFn, Summary};
-
-/// Where records go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The acting user (must exist; see [`ensure_user`](super::ensure_user)).
-    pub user_id: String,
-    /// The cube (the user must reach it; see [`ensure_cube`](super::ensure_cube)).
-    pub cube_id: String,
-}
+use crate::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
+use crate::error::LoadError;
+use crate::input::fingerprint;
+use crate::item::{InvalidRecord, Location, Payload, Record};
+use crate::reconcile::{self, Plan};
+use crate::setup::{list_texts, Target};
+use crate::source::{Prepared, Source};
+use crate::summary::{CancelToken, Event, FailedRecord, ProgressFn, Summary};
 
 /// How an import runs.
 #[derive(Clone)]
@@ -315,10 +306,10 @@ impl ValidatedImport {
 /// Everything is read and validated first: with invalid records and without
 /// `skip_invalid`, the import fails before anything is sent. With a checkpoint, records an
 /// earlier run acknowledged are not sent again, and records it left in doubt are checked
-/// against the cube's memories first (see [`Reconciliation`](super::Reconciliation)).
+/// against the cube's memories first (see [`Reconciliation`](crate::Reconciliation)).
 ///
-/// The user and cube must exist ([`ensure_user`](super::ensure_user),
-/// [`ensure_cube`](super::ensure_cube)). Failed records do not make this return an error:
+/// The user and cube must exist ([`ensure_user`](crate::ensure_user),
+/// [`ensure_cube`](crate::ensure_cube)). Failed records do not make this return an error:
 /// they are counted in the [`Summary`] (see [`Summary::is_complete`]).
 pub async fn import(
     client: &Client,
@@ -649,6 +640,16 @@ fn request(target: &Target, payload: Payload) -> types::MemoryCreate {
     }
 }
 
+/// The waits between the tries of one record: 0.5 s, 1 s, 2 s, ... up to 32 s, with
+/// jitter, so that the retries of many records spread out. Only the back-off is used: how
+/// often is `LoadOptions::retries`, and what is retried is [`not_taken`].
+const RECORD_RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 0,
+    initial_backoff: Duration::from_millis(500),
+    max_backoff: Duration::from_secs(32),
+    max_retry_after: Duration::ZERO,
+};
+
 async fn send_record(
     client: Client,
     target: Arc<Target>,
@@ -680,12 +681,7 @@ async fn send_record(
                         error: &error,
                     });
                 }
-                // 0.5 s, 1 s, 2 s, ... with jitter, so retries of many records spread out.
-                let base = 500u64.saturating_mul(1 << attempt.min(6));
-                tokio::time::sleep(Duration::from_millis(
-                    base / 2 + fastrand::u64(0..=base / 2),
-                ))
-                .await;
+                tokio::time::sleep(RECORD_RETRY.delay(attempt)).await;
                 attempt += 1;
             }
             Err(err) => {

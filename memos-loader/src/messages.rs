@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::error::LoadError;
-use super::input::InputFile;
-use super::item::{InvalidRecord, Location, Parsed, Payload};
-use super::jsonscan::{JsonScanner, ScanError};
-use super::lines::LineReader;
-use super::records::ChatMessage;
-use super::source::ParsedReader;
+use crate::error::LoadError;
+use crate::input::InputFile;
+use crate::item::{InvalidRecord, Location, Parsed, Payload};
+use crate::jsonscan::{JsonScanner, ScanError};
+use crate::reader::ParsedReader;
+use crate::lines::LineReader;
+use crate::records::ChatMessage;
 
 /// How messages are read.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,10 +1,19 @@
 //! Making sure the user and the cube exist before an import, as the server requires: it
 //! rejects memories for an unknown user or a cube the user cannot reach.
 
-use crate::types::{self, MemoryCollection, UserRole};
-use crate::Client;
+use memos_api::types::{self, MemoryCollection, UserRole};
+use memos_api::Client;
 
-use super::error::LoadError;
+use crate::error::LoadError;
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The acting user (must exist; see [`ensure_user`]).
+    pub user_id: String,
+    /// The cube (the user must reach it; see [`ensure_cube`]).
+    pub cube_id: String,
+}
 
 /// What [`ensure_user`] or [`ensure_cube`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -80,7 +89,7 @@ async fn cube_reachable(
     client: &Client,
     user_id: &str,
     cube_id: &str,
-) -> Result<Result<(), crate::Error>, LoadError> {
+) -> Result<Result<(), memos_api::Error>, LoadError> {
     match client.list_memories(Some(cube_id), Some(user_id)).await {
         Ok(_) => Ok(Ok(())),
         // No answer at all: not a statement about the cube.
@@ -174,7 +183,7 @@ pub(crate) async fn list_texts(
     })
 }
 
-fn setup(what: &str, source: crate::Error, hint: Option<String>) -> LoadError {
+fn setup(what: &str, source: memos_api::Error, hint: Option<String>) -> LoadError {
     LoadError::Setup {
         what: what.to_owned(),
         source: Box::new(source),

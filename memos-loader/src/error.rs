@@ -2,12 +2,12 @@
 
 use std::path::PathBuf;
 
-use super::item::InvalidRecord;
+use crate::item::InvalidRecord;
 
 /// Why an import (or its set-up) could not be carried out.
 ///
 /// Failures of single records during an import are not errors: they are counted in the
-/// [`Summary`](super::Summary). These are the failures that stop the whole import, most of
+/// [`Summary`](crate::Summary). These are the failures that stop the whole import, most of
 /// them before anything is sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -46,7 +46,7 @@ pub enum LoadError {
         what: String,
         /// The server's answer (boxed: the client's error is large).
         #[source]
-        source: Box<crate::Error>,
+        source: Box<memos_api::Error>,
         /// What to do.
         hint: Option<String>,
     },
@@ -56,7 +56,7 @@ pub enum LoadError {
     Conflict(String),
     /// A request of the import itself (not of one record) failed.
     #[error(transparent)]
-    Api(Box<crate::Error>),
+    Api(Box<memos_api::Error>),
     /// The checkpoint file cannot be read or written.
     #[error("checkpoint {path}: {reason}")]
     Checkpoint {
@@ -85,8 +85,8 @@ pub enum LoadError {
     Options(String),
 }
 
-impl From<crate::Error> for LoadError {
-    fn from(err: crate::Error) -> Self {
+impl From<memos_api::Error> for LoadError {
+    fn from(err: memos_api::Error) -> Self {
         LoadError::Api(Box::new(err))
     }
 }

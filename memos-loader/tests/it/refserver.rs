@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use memos_api::loader::{
-    self, ContentOptions, DocumentOptions, Ensured, Input, LoadError, LoadOptions, MessageOptions,
-    Payload, Source, Summary, Target,
-};
 use memos_api::types::MemoryCollection;
 use memos_api::Client;
+use memos_loader as loader;
+use memos_loader::{
+    ContentOptions, DocumentOptions, Ensured, Input, LoadError, LoadOptions, MessageOptions,
+    Payload, Source, Summary, Target,
+};
 use memos_refserver::ReferenceServer;
 
 async fn server() -> Option<&'static ReferenceServer> {

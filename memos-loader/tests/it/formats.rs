@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use memos_api::loader::records::{MessagesLine, SessionArray};
-use memos_api::loader::{
-    self, ContentOptions, DocumentOptions, Event, Input, InvalidRecord, LoadError, LoadOptions,
+use memos_loader as loader;
+use memos_loader::records::{MessagesLine, SessionArray};
+use memos_loader::{
+    ContentOptions, DocumentOptions, Event, Input, InvalidRecord, LoadError, LoadOptions,
     MessageOptions, Payload, Record, Source,
 };
 

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::error::LoadError;
+use crate::error::LoadError;
 
 /// Where input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]

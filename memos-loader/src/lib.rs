@@ -58,6 +58,7 @@ mod jsonscan;
 mod lines;
 mod messages;
 mod rangeset;
+mod reader;
 mod reconcile;
 pub mod records;
 mod setup;
@@ -67,14 +68,15 @@ mod summary;
 pub use content::{ContentOptions, MAX_CHUNK_SIZE};
 pub use docs::DocumentOptions;
 pub use engine::{
-    import, import_server_dir, validate_source, LoadOptions, Target, ValidatedImport,
-    MAX_CONCURRENCY,
+    import, import_server_dir, validate_source, LoadOptions, ValidatedImport, MAX_CONCURRENCY,
 };
 pub use error::LoadError;
 pub use input::Input;
 pub use item::{InvalidRecord, Location, Payload, Record};
 pub use messages::MessageOptions;
-pub use setup::{ensure_cube, ensure_user, user_exists, verify_cube, verify_user, Ensured};
+pub use setup::{
+    ensure_cube, ensure_user, user_exists, verify_cube, verify_user, Ensured, Target,
+};
 pub use source::Source;
 pub use summary::{CancelToken, Event, FailedRecord, ProgressFn, Reconciliation, Summary};
 

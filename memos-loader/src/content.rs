@@ -3,7 +3,7 @@
 //! What one record is:
 //! * by default, a chunk: consecutive lines joined with `\n`, as many as fit in
 //!   `chunk_size` characters (blank lines at a chunk's edges dropped); documents pack whole
-//!   paragraphs instead (see [`chunk`](super::chunk));
+//!   paragraphs instead (see [`chunk`](crate::chunk));
 //! * with `per_line`, each non-blank line.
 //!
 //! A line longer than `chunk_size` is cut into pieces, each its own record. A line that is
@@ -13,12 +13,12 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufReader;
 
-use super::chunk::{split_long, Chunk, Chunker};
-use super::error::LoadError;
-use super::input::InputFile;
-use super::item::{InvalidRecord, Location, Parsed, Payload};
-use super::lines::{piece_text, LineReader};
-use super::source::ParsedReader;
+use crate::chunk::{split_long, Chunk, Chunker};
+use crate::error::LoadError;
+use crate::input::InputFile;
+use crate::item::{InvalidRecord, Location, Parsed, Payload};
+use crate::reader::ParsedReader;
+use crate::lines::{piece_text, LineReader};
 
 /// How content is cut into records.
 #[derive(Debug, Clone, PartialEq, Eq)]

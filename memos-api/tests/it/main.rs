@@ -1,0 +1,7 @@
+//! The integration tests of `memos-api`, in one binary (one link instead of one per file).
+
+mod common;
+mod e2e_reference_server;
+mod mock_errors;
+mod mock_operations;
+mod mock_retries;
