@@ -1,6 +1,6 @@
 //! Exit codes scripts can rely on (listed in `memos --help`), and turning errors into them.
 
-use memos_api::loader::LoadError;
+use memos_loader::LoadError;
 
 pub const OK: i32 = 0;
 pub const INCOMPLETE: i32 = 1;

@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use memos_api::loader::{
-    self, CancelToken, ContentOptions, DocumentOptions, Input, LoadError, LoadOptions,
-    MessageOptions, Source, Summary, Target,
-};
 use memos_api::Client;
+use memos_loader as loader;
+use memos_loader::{
+    CancelToken, ContentOptions, DocumentOptions, Input, LoadError, LoadOptions, MessageOptions,
+    Source, Summary, Target,
+};
 use serde_json::json;
 
 use crate::cli::{Global, LoadArgs, LoadCommand};

@@ -17,8 +17,8 @@ use crate::chunk::{split_long, Chunk, Chunker};
 use crate::error::LoadError;
 use crate::input::InputFile;
 use crate::item::{InvalidRecord, Location, Parsed, Payload};
-use crate::reader::ParsedReader;
 use crate::lines::{piece_text, LineReader};
+use crate::reader::ParsedReader;
 
 /// How content is cut into records.
 #[derive(Debug, Clone, PartialEq, Eq)]

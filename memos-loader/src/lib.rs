@@ -74,9 +74,7 @@ pub use error::LoadError;
 pub use input::Input;
 pub use item::{InvalidRecord, Location, Payload, Record};
 pub use messages::MessageOptions;
-pub use setup::{
-    ensure_cube, ensure_user, user_exists, verify_cube, verify_user, Ensured, Target,
-};
+pub use setup::{ensure_cube, ensure_user, user_exists, verify_cube, verify_user, Ensured, Target};
 pub use source::Source;
 pub use summary::{CancelToken, Event, FailedRecord, ProgressFn, Reconciliation, Summary};
 

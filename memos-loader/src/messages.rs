@@ -17,8 +17,8 @@ use crate::error::LoadError;
 use crate::input::InputFile;
 use crate::item::{InvalidRecord, Location, Parsed, Payload};
 use crate::jsonscan::{JsonScanner, ScanError};
-use crate::reader::ParsedReader;
 use crate::lines::LineReader;
+use crate::reader::ParsedReader;
 use crate::records::ChatMessage;
 
 /// How messages are read.
