@@ -330,7 +330,7 @@ fn too_many(count: Option<usize>, max: usize) -> String {
     let count = count.map_or_else(|| "more".to_owned(), |n| n.to_string());
     format!(
         "the session has {count} messages, more than the limit of {max}; split it (blank lines \
-         or a session field) or raise --max-session-messages"
+         or a session field) or raise the max_session_messages option"
     )
 }
 
