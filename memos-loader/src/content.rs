@@ -23,7 +23,7 @@ use crate::reader::ParsedReader;
 /// How content is cut into records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentOptions {
-    /// The most characters of one record (default 2000).
+    /// The most characters of one record (default 2000; 1 to 1,000,000).
     pub chunk_size: usize,
     /// One record per non-blank line instead of chunks.
     pub per_line: bool,
@@ -42,7 +42,7 @@ impl Default for ContentOptions {
 /// size always fits).
 pub(crate) const MAX_PIECE: usize = 4 * 1024 * 1024;
 /// The largest allowed chunk size, in characters.
-pub const MAX_CHUNK_SIZE: usize = 1_000_000;
+pub(crate) const MAX_CHUNK_SIZE: usize = 1_000_000;
 
 pub(crate) struct TextReader {
     file: InputFile,

@@ -21,7 +21,7 @@ use crate::reader::ParsedReader;
 /// How documents are cut into records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentOptions {
-    /// The most characters of one record (default 2000).
+    /// The most characters of one record (default 2000; 1 to 1,000,000).
     pub chunk_size: usize,
 }
 

@@ -27,8 +27,8 @@ use crate::summary::{CancelToken, Event, FailedRecord, ProgressFn, Summary};
 /// How an import runs.
 #[derive(Clone)]
 pub struct LoadOptions {
-    /// Requests in flight at once (default 4). The reference server handles one request at
-    /// a time, so more only helps servers that work in parallel.
+    /// Requests in flight at once (default 4; 1 to 1024). The reference server handles one
+    /// request at a time, so more only helps servers that work in parallel.
     pub concurrency: usize,
     /// Leave out invalid records (each is reported) instead of failing before sending.
     pub skip_invalid: bool,
@@ -88,7 +88,7 @@ impl LoadOptions {
 }
 
 /// The most concurrent requests allowed.
-pub const MAX_CONCURRENCY: usize = 1024;
+pub(crate) const MAX_CONCURRENCY: usize = 1024;
 
 /// Runs a blocking closure off the async threads.
 async fn blocking<T, F>(f: F) -> Result<T, LoadError>

@@ -53,7 +53,7 @@ impl Payload {
     }
 
     /// How many memories the reference server makes of it.
-    pub fn memory_count(&self) -> usize {
+    pub(crate) fn memory_count(&self) -> usize {
         match self {
             Payload::Messages(messages) => messages.len(),
             Payload::Content(_) => 1,

@@ -85,16 +85,14 @@ mod setup;
 mod source;
 mod summary;
 
-pub use content::{ContentOptions, MAX_CHUNK_SIZE};
+pub use content::ContentOptions;
 pub use docs::DocumentOptions;
-pub use engine::{
-    import, import_server_dir, validate_source, LoadOptions, ValidatedImport, MAX_CONCURRENCY,
-};
+pub use engine::{import, import_server_dir, validate_source, LoadOptions, ValidatedImport};
 pub use error::{Hint, LoadError};
 pub use input::Input;
 pub use item::{InvalidRecord, Location, Payload, Record};
 pub use messages::MessageOptions;
-pub use setup::{ensure_cube, ensure_user, user_exists, verify_cube, verify_user, Ensured, Target};
+pub use setup::{ensure_cube, ensure_user, verify_cube, verify_user, Ensured, Target};
 pub use source::Source;
 pub use summary::{CancelToken, Event, FailedRecord, ProgressFn, Reconciliation, Summary};
 

@@ -26,7 +26,7 @@ pub enum Ensured {
 }
 
 /// Whether `user_id` is an active user of the server.
-pub async fn user_exists(client: &Client, user_id: &str) -> Result<bool, LoadError> {
+pub(crate) async fn user_exists(client: &Client, user_id: &str) -> Result<bool, LoadError> {
     let users = client
         .list_users()
         .await

@@ -41,7 +41,7 @@ pub enum Source {
 
 impl Source {
     /// `messages`, `content` or `documents`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Source::Messages { .. } => "messages",
             Source::Content { .. } => "content",
