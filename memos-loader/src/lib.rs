@@ -39,7 +39,7 @@
 //! [`LoadError::hint`] tells a front end which remedy applies, so that it can word it in its
 //! own terms (the `memos` command names its flags).
 //!
-//! # The three import patterns, and what one record is
+//! # The import patterns, and what one record is
 //!
 //! | pattern | input | one record | request |
 //! |---|---|---|---|
@@ -57,10 +57,6 @@
 //!   (then every skipped record is reported).
 //! * **Flat memory**: input is streamed, a few records per request in flight are held; the
 //!   checkpoint stores ranges.
-//! * **Resume** (with a checkpoint): an import stopped at any point (Ctrl-C, `kill -9`, lost
-//!   network) and run again sends nothing that was acknowledged and loses nothing; records
-//!   whose answer never came are reconciled against the cube's memories (see
-//!   [`Reconciliation`]). A finished import run again sends nothing.
 //! * **No duplicates from retries**: a record is sent again within a run only after a 429
 //!   or 503 (the server did not take it).
 
