@@ -572,7 +572,7 @@ impl Client {
             let delay = match failure.retry_after {
                 Some(wait) if wait > policy.max_retry_after => return Err(failure.error),
                 Some(wait) => wait,
-                None => policy.backoff(attempt),
+                None => policy.delay(attempt),
             };
             tokio::time::sleep(delay).await;
             attempt += 1;

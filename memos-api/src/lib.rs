@@ -48,8 +48,9 @@
 //!   Every struct has a `builder()`.
 //! * [`raw`] is the whole generated client, for callers that need response headers or want
 //!   no retries.
-//! * [`loader`] imports chat sessions, command output and documents in bulk, with bounded
-//!   concurrency, validation before sending and a crash-safe resume.
+//!
+//! Bulk imports (chat sessions, command output, documents, with a crash-safe resume) are
+//! the `memos-loader` crate, built on this client's public API.
 //!
 //! The generated client uses progenitor's *builder* interface style: most MemOS requests have
 //! several optional fields and an optional acting `user_id`, and named setters read better
@@ -89,7 +90,6 @@
 mod client;
 mod error;
 mod limit;
-pub mod loader;
 mod retry;
 pub mod text;
 

@@ -49,9 +49,10 @@ impl RetryPolicy {
         }
     }
 
-    /// The delay before retry number `attempt` (0-based): exponential, with full jitter so
-    /// that many clients do not retry in step.
-    pub(crate) fn backoff(&self, attempt: u32) -> Duration {
+    /// The delay before retry number `attempt` (0-based): `initial_backoff` doubled per
+    /// attempt, capped at `max_backoff`, then jittered to between half and all of it so
+    /// that many clients (or many records of one import) do not retry in step.
+    pub fn delay(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.min(16));
         let ceiling = self
             .initial_backoff
@@ -129,11 +130,11 @@ mod tests {
     fn backoff_grows_and_stays_under_the_cap() {
         let policy = RetryPolicy::default();
         for attempt in 0..20 {
-            let delay = policy.backoff(attempt);
+            let delay = policy.delay(attempt);
             assert!(delay <= policy.max_backoff, "attempt {attempt}: {delay:?}");
         }
         // With full jitter the delay is at least half the ceiling.
-        assert!(policy.backoff(3) >= Duration::from_millis(800));
+        assert!(policy.delay(3) >= Duration::from_millis(800));
     }
 
     #[test]

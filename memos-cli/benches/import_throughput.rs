@@ -27,8 +27,9 @@ use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
 use axum::Router;
-use memos_api::loader::{self, ContentOptions, Input, LoadOptions, Source, Target};
 use memos_api::Client;
+use memos_loader as loader;
+use memos_loader::{ContentOptions, Input, LoadOptions, Source, Target};
 use serde_json::{json, Value};
 
 const OK: &str = r#"{"code":200,"message":"Memories added successfully","data":null}"#;

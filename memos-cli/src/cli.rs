@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use memos_api::AuthScheme;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,7 +65,12 @@ pub struct Global {
     pub token: Option<String>,
     /// How the token is sent: `Authorization: Bearer <token>` or `Authorization: Token <key>`
     /// (the hosted service's API keys).
-    #[arg(long, global = true, value_enum, default_value_t = AuthScheme::Bearer)]
+    #[arg(
+        long,
+        global = true,
+        default_value = "bearer",
+        value_parser = auth_scheme_parser(),
+    )]
     pub auth: AuthScheme,
     /// The longest one request may take, in seconds.
     #[arg(long, global = true, default_value_t = 60, value_name = "SECONDS")]
@@ -76,10 +83,11 @@ pub struct Global {
     pub quiet: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AuthScheme {
-    Bearer,
-    Token,
+/// `--auth` takes the client's own scheme names; listing them as possible values keeps them
+/// in `--help` and in the error for a wrong one.
+fn auth_scheme_parser() -> impl clap::builder::TypedValueParser<Value = AuthScheme> {
+    PossibleValuesParser::new(AuthScheme::ALL.map(AuthScheme::name))
+        .try_map(|name| name.parse::<AuthScheme>())
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,13 +1,14 @@
 //! The everyday commands: users, cubes, memories, search and chat, each one call (or two)
 //! of the client, printed as a table or as JSON.
 
+use memos_api::text::one_line;
 use memos_api::types::{self, MemoryCollection, MemoryItem, MemoryList, UserRole};
 use memos_api::Client;
 use serde_json::json;
 
 use crate::cli::{CubesCommand, Global, MemoriesCommand, Role, UsersCommand};
 use crate::exit::{self, Failure};
-use crate::output::{excerpt, print_json, table};
+use crate::output::{print_json, table};
 
 /// Prints a sentence for people, or `{"ok": true, ...}` for scripts.
 fn done(global: &Global, sentence: String, value: serde_json::Value) {
@@ -175,7 +176,7 @@ fn memory_table(rows: &[(String, MemoryItem)]) -> String {
         t.add_row(vec![
             cube.clone(),
             m.id.clone(),
-            excerpt(&m.memory, 80),
+            one_line(&m.memory, 80),
             m.metadata.source.clone().unwrap_or_default(),
             m.metadata.updated_at.clone().unwrap_or_default(),
         ]);

@@ -1,6 +1,6 @@
 //! Exit codes scripts can rely on (listed in `memos --help`), and turning errors into them.
 
-use memos_api::loader::LoadError;
+use memos_loader::{Hint, LoadError};
 
 pub const OK: i32 = 0;
 pub const INCOMPLETE: i32 = 1;
@@ -50,12 +50,77 @@ impl From<LoadError> for Failure {
             LoadError::Malformed { .. } | LoadError::InvalidInput { .. } => INVALID_INPUT,
             LoadError::Setup { source, .. } => api_code(source),
             LoadError::Api(source) => api_code(source),
-            LoadError::Conflict(_) => SERVER_ERROR,
+            LoadError::UnknownUser { .. } | LoadError::Conflict(_) => SERVER_ERROR,
             LoadError::Checkpoint { .. } => CHECKPOINT,
             LoadError::StoredNothing { .. } => INCOMPLETE,
             LoadError::Options(_) => USAGE,
             _ => SERVER_ERROR,
         };
-        Failure::new(code, err.to_string())
+        Failure::new(code, load_message(&err))
+    }
+}
+
+/// The loader's error as this command's users need it: its hint names flags and commands
+/// where the loader names options and functions.
+fn load_message(err: &LoadError) -> String {
+    match err.hint() {
+        Some(hint) => format!("{}\n  hint: {}", err.message(), flag_hint(&hint)),
+        None => err.message(),
+    }
+}
+
+fn flag_hint(hint: &Hint) -> String {
+    match hint {
+        Hint::SkipInvalid => "fix them, or pass --skip-invalid to import the valid records and \
+                              report the others"
+            .to_owned(),
+        Hint::CreateUser { user_id } => format!(
+            "create it with `memos users create {user_id}`, or pass --create to the load command"
+        ),
+        Hint::RegisterCube { user_id, cube_id } => format!(
+            "register it with `memos cubes register {cube_id} --user {user_id} --path DIR`, or \
+             pass --create --cube-path DIR to the load command (DIR is a folder on the server \
+             holding the cube's config.json)"
+        ),
+        Hint::ImportLocalDocuments => {
+            "import the files from this machine instead: memos load docs PATH".to_owned()
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loader_hints_name_the_flags() {
+        let failure = Failure::from(LoadError::InvalidInput {
+            count: 1,
+            first: Vec::new(),
+        });
+        assert_eq!(failure.code, INVALID_INPUT);
+        assert!(
+            failure.message.contains("pass --skip-invalid"),
+            "{}",
+            failure.message
+        );
+        assert!(
+            !failure.message.contains("skip_invalid"),
+            "{}",
+            failure.message
+        );
+
+        let failure = Failure::from(LoadError::UnknownUser {
+            user_id: "alice".into(),
+        });
+        assert!(
+            failure.message.ends_with(
+                "\n  hint: create it with `memos users create alice`, or pass --create to the \
+                 load command"
+            ),
+            "{}",
+            failure.message
+        );
     }
 }

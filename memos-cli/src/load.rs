@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use memos_api::loader::{
-    self, CancelToken, ContentOptions, DocumentOptions, Input, LoadError, LoadOptions,
+use memos_api::Client;
+use memos_loader as loader;
+use memos_loader::{
+    CancelToken, ContentOptions, DocumentOptions, Hint, Input, LoadError, LoadOptions,
     MessageOptions, Source, Summary, Target,
 };
-use memos_api::Client;
 use serde_json::json;
 
 use crate::cli::{Global, LoadArgs, LoadCommand};
@@ -133,11 +134,11 @@ async fn setup(client: &Client, args: &LoadArgs) -> Result<(), Failure> {
                     LoadError::Setup { what, source, .. } => LoadError::Setup {
                         what,
                         source,
-                        hint: Some(
+                        hint: Some(Hint::Text(
                             "to register the cube, add --cube-path DIR (its folder on the \
                              server, holding config.json)"
                                 .to_owned(),
-                        ),
+                        )),
                     },
                     other => other,
                 })?,

@@ -11,9 +11,9 @@ mod progress;
 use std::time::Duration;
 
 use clap::Parser;
-use memos_api::Client;
+use memos_api::{AuthScheme, Client};
 
-use cli::{AuthScheme, Cli, Command};
+use cli::{Cli, Command};
 use exit::Failure;
 
 fn main() {

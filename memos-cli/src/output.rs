@@ -26,34 +26,3 @@ pub fn table(header: &[&str]) -> Table {
     table.set_header(header.to_vec());
     table
 }
-
-/// The first `max` characters of a one-line rendering of `text`.
-pub fn excerpt(text: &str, max: usize) -> String {
-    let flat: String = text
-        .chars()
-        .map(|c| {
-            if c == '\n' || c == '\r' || c == '\t' {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    if flat.chars().count() <= max {
-        return flat;
-    }
-    let mut cut: String = flat.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excerpts_are_one_line_and_bounded() {
-        assert_eq!(excerpt("a\nb", 10), "a b");
-        assert_eq!(excerpt("abcdef", 4), "abc…");
-    }
-}

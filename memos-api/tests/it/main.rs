@@ -1,5 +1,10 @@
-//! Client tests against hostile servers (one binary; see each module).
+//! The integration tests of `memos-api`, in one binary (one link instead of one per file).
 
+mod common;
 mod defects;
+mod e2e_reference_server;
 mod hostile_server;
+mod mock_errors;
+mod mock_operations;
+mod mock_retries;
 mod support;

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use memos_api::loader::records as loader;
 use memos_conformance::report;
+use memos_loader::records as loader;
 
 use super::{Spec, PREAMBLE};
 

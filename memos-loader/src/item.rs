@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use super::records::ChatMessage;
+use crate::records::ChatMessage;
 
 /// Where a record came from: a file (or `<stdin>`) and its first and last line (1-based).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -53,7 +53,7 @@ impl Payload {
     }
 
     /// How many memories the reference server makes of it.
-    pub fn memory_count(&self) -> usize {
+    pub(crate) fn memory_count(&self) -> usize {
         match self {
             Payload::Messages(messages) => messages.len(),
             Payload::Content(_) => 1,

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::LoadError;
-use super::rangeset::RangeSet;
+use crate::error::LoadError;
+use crate::rangeset::RangeSet;
 
 const FORMAT: &str = "memos-load-checkpoint";
 const VERSION: u32 = 1;
@@ -114,7 +114,7 @@ impl Checkpoint {
         };
         let data: CheckpointData = serde_json::from_slice(&text).map_err(|err| {
             fail(format!(
-                "it is not a checkpoint of `memos load` ({err}); name another file, or delete \
+                "it is not a checkpoint of the loader ({err}); name another file, or delete \
                  this one to start over"
             ))
         })?;
@@ -127,7 +127,7 @@ impl Checkpoint {
         let other = |what: &str, theirs: &str, ours: &str| {
             fail(format!(
                 "it belongs to another import: its {what} is {theirs}, this import's is {ours}; \
-                 use another --resume file, or delete this one to start over (records it \
+                 use another checkpoint file, or delete this one to start over (records it \
                  acknowledged would then be sent again)"
             ))
         };
@@ -152,7 +152,7 @@ impl Checkpoint {
             return Err(fail(format!(
                 "the input changed since it was written ({} records then, {} now, or the files' \
                  content differs); an import can only resume over the same input. Use another \
-                 --resume file, or delete this one to start over",
+                 checkpoint file, or delete this one to start over",
                 data.records_total, expected.records_total
             )));
         }

@@ -1,7 +1,7 @@
 //! The `memos` command as a person or a script meets it: help, exit codes, error messages,
 //! JSON output, and each command against the real reference server.
 
-mod common;
+use crate::common;
 
 use common::{dead_url, expect_code, json, run, server, stored, text};
 

@@ -1,7 +1,7 @@
 //! The shapes of the loader's input files, as serde types with JSON Schemas.
 //!
-//! These types document (and `cargo xtask` publishes as JSON Schema) what `memos load
-//! messages` accepts. The loader itself reads input through `serde_json::Value` and checks
+//! These types document (and `cargo xtask` publishes as JSON Schema) what a messages import
+//! (`Source::Messages`, `memos load messages`) accepts. The loader itself reads input through `serde_json::Value` and checks
 //! it field by field, so that an error can name the field and the line; the tests keep the
 //! two in agreement.
 //!

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use tokio::sync::Notify;
 
-use super::item::{InvalidRecord, Location};
+use crate::item::{InvalidRecord, Location};
 
 /// Something that happened during an import, for progress displays.
 #[derive(Debug)]

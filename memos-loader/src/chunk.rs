@@ -134,7 +134,7 @@ impl Chunker {
     /// Adds a piece of a line too long to keep whole (see [`LineReader`]): it is cut like
     /// an over-long line, after flushing what came before.
     ///
-    /// [`LineReader`]: super::lines::LineReader
+    /// [`LineReader`]: crate::lines::LineReader
     pub(crate) fn fragment(&mut self, line: u64, text: &str, out: &mut Vec<Chunk>) {
         self.flush(out);
         self.long_line(line, text, out);

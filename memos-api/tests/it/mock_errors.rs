@@ -2,7 +2,7 @@
 //! (or a proxy in front of it) really sends: the accessors, the `Display` text people read,
 //! and that no credential ever shows in any output.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

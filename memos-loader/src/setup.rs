@@ -1,10 +1,19 @@
 //! Making sure the user and the cube exist before an import, as the server requires: it
 //! rejects memories for an unknown user or a cube the user cannot reach.
 
-use crate::types::{self, MemoryCollection, UserRole};
-use crate::Client;
+use memos_api::types::{self, MemoryCollection, UserRole};
+use memos_api::Client;
 
-use super::error::LoadError;
+use crate::error::{Hint, LoadError};
+
+/// Where records go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The acting user (must exist; see [`ensure_user`]).
+    pub user_id: String,
+    /// The cube (the user must reach it; see [`ensure_cube`]).
+    pub cube_id: String,
+}
 
 /// What [`ensure_user`] or [`ensure_cube`] found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -17,7 +26,7 @@ pub enum Ensured {
 }
 
 /// Whether `user_id` is an active user of the server.
-pub async fn user_exists(client: &Client, user_id: &str) -> Result<bool, LoadError> {
+pub(crate) async fn user_exists(client: &Client, user_id: &str) -> Result<bool, LoadError> {
     let users = client
         .list_users()
         .await
@@ -51,7 +60,7 @@ pub async fn ensure_user(client: &Client, user_id: &str) -> Result<Ensured, Load
         None => {
             return Err(LoadError::Conflict(format!(
                 "cannot create user {user_id:?}: the server says the id exists with another \
-                 name, yet it is not among the active users; check `memos users list`"
+                 name, yet it is not among the active users; check the server's list of users"
             )))
         }
     }
@@ -69,10 +78,9 @@ pub async fn verify_user(client: &Client, user_id: &str) -> Result<(), LoadError
     if user_exists(client, user_id).await? {
         return Ok(());
     }
-    Err(LoadError::Conflict(format!(
-        "user {user_id:?} does not exist on the server\n  hint: create it with `memos users \
-         create {user_id}`, or pass --create to the load command"
-    )))
+    Err(LoadError::UnknownUser {
+        user_id: user_id.to_owned(),
+    })
 }
 
 /// Whether `user_id` can read `cube_id`; `Ok(Err(..))` holds the server's refusal.
@@ -80,7 +88,7 @@ async fn cube_reachable(
     client: &Client,
     user_id: &str,
     cube_id: &str,
-) -> Result<Result<(), crate::Error>, LoadError> {
+) -> Result<Result<(), memos_api::Error>, LoadError> {
     match client.list_memories(Some(cube_id), Some(user_id)).await {
         Ok(_) => Ok(Ok(())),
         // No answer at all: not a statement about the cube.
@@ -115,10 +123,10 @@ pub async fn ensure_cube(
             setup(
                 &format!("registering cube {cube_id:?} for user {user_id:?} from {server_dir:?}"),
                 source,
-                Some(format!(
+                Some(Hint::Text(format!(
                     "{server_dir:?} must be a folder on the server (not this machine) that \
                      holds the cube's config.json, and the user must exist"
-                )),
+                ))),
             )
         })?;
     match cube_reachable(client, user_id, cube_id).await? {
@@ -139,11 +147,10 @@ pub async fn verify_cube(client: &Client, user_id: &str, cube_id: &str) -> Resul
         Err(source) => Err(setup(
             &format!("user {user_id:?} cannot reach cube {cube_id:?}"),
             source,
-            Some(format!(
-                "register it with `memos cubes register {cube_id} --user {user_id} --path DIR`, \
-                 or pass --create --cube-path DIR to the load command (DIR is a folder on the \
-                 server holding the cube's config.json)"
-            )),
+            Some(Hint::RegisterCube {
+                user_id: user_id.to_owned(),
+                cube_id: cube_id.to_owned(),
+            }),
         )),
     }
 }
@@ -174,7 +181,7 @@ pub(crate) async fn list_texts(
     })
 }
 
-fn setup(what: &str, source: crate::Error, hint: Option<String>) -> LoadError {
+fn setup(what: &str, source: memos_api::Error, hint: Option<Hint>) -> LoadError {
     LoadError::Setup {
         what: what.to_owned(),
         source: Box::new(source),

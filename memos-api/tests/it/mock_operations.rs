@@ -2,7 +2,7 @@
 //! (method, path, query, headers, body) and the typed value it makes of the reference server's
 //! success answer. Each request test runs once with a bearer token and once with an API key.
 
-mod common;
+use crate::common;
 
 use common::{body, no_body, query_is, Cred};
 use httpmock::prelude::*;

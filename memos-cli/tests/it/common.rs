@@ -1,5 +1,4 @@
 //! Helpers shared by the `memos` command tests.
-#![allow(dead_code)] // each test binary uses a different subset
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,7 +1,21 @@
-//! The data loader: bulk imports of chat sessions, text and documents into a cube.
+//! Bulk imports into a [MemOS](https://github.com/MemTensor/MemOS) cube: chat sessions,
+//! text such as command output, and documents, sent through [`memos_api::Client`] with
+//! bounded concurrency, validated before anything is sent, and resumable after a crash.
+//!
+//! There are three input kinds ([`Source`]): **messages** (chat sessions from JSONL, a JSON
+//! array of sessions or OpenAI-style `{"messages": [...]}` files; one record per session),
+//! **content** (files or standard input cut into chunks of lines, or one record per line)
+//! and **documents** (files and folders on this machine cut into chunks of paragraphs).
+//! [`import_server_dir`] is the fourth way in, for a folder on the *server*.
+//!
+//! With a checkpoint file ([`LoadOptions::checkpoint`]) an import is exactly-once across
+//! runs: an import stopped at any point (Ctrl-C, `kill -9`, a lost network) and started
+//! again sends nothing the server acknowledged, and checks the records whose answer never
+//! came against the cube's memories before sending them again ([`Reconciliation`]), so
+//! nothing is lost and nothing is stored twice; a finished import run again sends nothing.
 //!
 //! ```no_run
-//! use memos_api::loader::{self, Input, LoadOptions, MessageOptions, Source, Target};
+//! use memos_loader::{self as loader, Input, LoadOptions, MessageOptions, Source, Target};
 //!
 //! # async fn demo(client: memos_api::Client) -> Result<(), loader::LoadError> {
 //! loader::ensure_user(&client, "alice").await?;
@@ -21,7 +35,11 @@
 //! # Ok(()) }
 //! ```
 //!
-//! # The three import patterns, and what one record is
+//! Errors ([`LoadError`]) name library options (`skip_invalid`, [`ensure_user`], ...);
+//! [`LoadError::hint`] tells a front end which remedy applies, so that it can word it in its
+//! own terms (the `memos` command names its flags).
+//!
+//! # The import patterns, and what one record is
 //!
 //! | pattern | input | one record | request |
 //! |---|---|---|---|
@@ -39,12 +57,10 @@
 //!   (then every skipped record is reported).
 //! * **Flat memory**: input is streamed, a few records per request in flight are held; the
 //!   checkpoint stores ranges.
-//! * **Resume** (with a checkpoint): an import stopped at any point (Ctrl-C, `kill -9`, lost
-//!   network) and run again sends nothing that was acknowledged and loses nothing; records
-//!   whose answer never came are reconciled against the cube's memories (see
-//!   [`Reconciliation`]). A finished import run again sends nothing.
 //! * **No duplicates from retries**: a record is sent again within a run only after a 429
 //!   or 503 (the server did not take it).
+
+#![warn(missing_docs)]
 
 mod checkpoint;
 mod chunk;
@@ -58,23 +74,21 @@ mod jsonscan;
 mod lines;
 mod messages;
 mod rangeset;
+mod reader;
 mod reconcile;
 pub mod records;
 mod setup;
 mod source;
 mod summary;
 
-pub use content::{ContentOptions, MAX_CHUNK_SIZE};
+pub use content::ContentOptions;
 pub use docs::DocumentOptions;
-pub use engine::{
-    import, import_server_dir, validate_source, LoadOptions, Target, ValidatedImport,
-    MAX_CONCURRENCY,
-};
-pub use error::LoadError;
+pub use engine::{import, import_server_dir, validate_source, LoadOptions, ValidatedImport};
+pub use error::{Hint, LoadError};
 pub use input::Input;
 pub use item::{InvalidRecord, Location, Payload, Record};
 pub use messages::MessageOptions;
-pub use setup::{ensure_cube, ensure_user, user_exists, verify_cube, verify_user, Ensured};
+pub use setup::{ensure_cube, ensure_user, verify_cube, verify_user, Ensured, Target};
 pub use source::Source;
 pub use summary::{CancelToken, Event, FailedRecord, ProgressFn, Reconciliation, Summary};
 

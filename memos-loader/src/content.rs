@@ -3,7 +3,7 @@
 //! What one record is:
 //! * by default, a chunk: consecutive lines joined with `\n`, as many as fit in
 //!   `chunk_size` characters (blank lines at a chunk's edges dropped); documents pack whole
-//!   paragraphs instead (see [`chunk`](super::chunk));
+//!   paragraphs instead (see [`chunk`](crate::chunk));
 //! * with `per_line`, each non-blank line.
 //!
 //! A line longer than `chunk_size` is cut into pieces, each its own record. A line that is
@@ -13,17 +13,17 @@ use std::collections::VecDeque;
 use std::fs::File;
 use std::io::BufReader;
 
-use super::chunk::{split_long, Chunk, Chunker};
-use super::error::LoadError;
-use super::input::InputFile;
-use super::item::{InvalidRecord, Location, Parsed, Payload};
-use super::lines::{piece_text, LineReader};
-use super::source::ParsedReader;
+use crate::chunk::{split_long, Chunk, Chunker};
+use crate::error::LoadError;
+use crate::input::InputFile;
+use crate::item::{InvalidRecord, Location, Parsed, Payload};
+use crate::lines::{piece_text, LineReader};
+use crate::reader::ParsedReader;
 
 /// How content is cut into records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContentOptions {
-    /// The most characters of one record (default 2000).
+    /// The most characters of one record (default 2000; 1 to 1,000,000).
     pub chunk_size: usize,
     /// One record per non-blank line instead of chunks.
     pub per_line: bool,
@@ -42,7 +42,7 @@ impl Default for ContentOptions {
 /// size always fits).
 pub(crate) const MAX_PIECE: usize = 4 * 1024 * 1024;
 /// The largest allowed chunk size, in characters.
-pub const MAX_CHUNK_SIZE: usize = 1_000_000;
+pub(crate) const MAX_CHUNK_SIZE: usize = 1_000_000;
 
 pub(crate) struct TextReader {
     file: InputFile,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::error::LoadError;
+use crate::error::LoadError;
 
 /// Where input comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,8 +86,8 @@ pub(crate) fn check_file(path: &Path) -> Result<(), LoadError> {
     if meta.is_dir() {
         return Err(LoadError::Read {
             path: path.to_path_buf(),
-            reason: "is a directory; name the files in it (or use `memos load docs` for a \
-                     folder of documents)"
+            reason: "is a directory; name the files in it or import the folder as \
+                     documents instead"
                 .to_owned(),
         });
     }

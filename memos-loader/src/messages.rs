@@ -13,13 +13,13 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use super::error::LoadError;
-use super::input::InputFile;
-use super::item::{InvalidRecord, Location, Parsed, Payload};
-use super::jsonscan::{JsonScanner, ScanError};
-use super::lines::LineReader;
-use super::records::ChatMessage;
-use super::source::ParsedReader;
+use crate::error::LoadError;
+use crate::input::InputFile;
+use crate::item::{InvalidRecord, Location, Parsed, Payload};
+use crate::jsonscan::{JsonScanner, ScanError};
+use crate::lines::LineReader;
+use crate::reader::ParsedReader;
+use crate::records::ChatMessage;
 
 /// How messages are read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -330,7 +330,7 @@ fn too_many(count: Option<usize>, max: usize) -> String {
     let count = count.map_or_else(|| "more".to_owned(), |n| n.to_string());
     format!(
         "the session has {count} messages, more than the limit of {max}; split it (blank lines \
-         or a session field) or raise --max-session-messages"
+         or a session field) or raise the max_session_messages option"
     )
 }
 

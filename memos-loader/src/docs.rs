@@ -6,22 +6,22 @@
 //! left out and symbolic links to folders are not followed. Every file must be UTF-8 text
 //! (plain text, Markdown, source code, ...); any other file is an invalid record.
 //!
-//! [`import_server_dir`]: super::import_server_dir
+//! [`import_server_dir`]: crate::import_server_dir
 
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::content::TextReader;
-use super::error::LoadError;
-use super::input::{describe_io, InputFile};
-use super::item::{InvalidRecord, Location, Parsed};
-use super::source::ParsedReader;
+use crate::content::TextReader;
+use crate::error::LoadError;
+use crate::input::{describe_io, InputFile};
+use crate::item::{InvalidRecord, Location, Parsed};
+use crate::reader::ParsedReader;
 
 /// How documents are cut into records.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DocumentOptions {
-    /// The most characters of one record (default 2000).
+    /// The most characters of one record (default 2000; 1 to 1,000,000).
     pub chunk_size: usize,
 }
 

@@ -21,14 +21,13 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use crate::Client;
+use memos_api::Client;
 
-use super::checkpoint::Checkpoint;
-use super::engine::Target;
-use super::error::LoadError;
-use super::setup::list_texts;
-use super::source::Prepared;
-use super::summary::Reconciliation;
+use crate::checkpoint::Checkpoint;
+use crate::error::LoadError;
+use crate::setup::{list_texts, Target};
+use crate::source::Prepared;
+use crate::summary::Reconciliation;
 
 /// What to do with the records in doubt.
 #[derive(Debug, Default)]

@@ -2,7 +2,7 @@
 //! waits. Failures that change over time use a mock created first that answers only the first
 //! requests (`common::first_n_requests`), with the success mock created after it.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant, SystemTime};
 

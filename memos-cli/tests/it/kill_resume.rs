@@ -4,7 +4,7 @@
 //! time started again with the same command. Afterwards the cube must hold exactly the
 //! input's messages: every text as often as in the input, N memories for N messages.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::process::Stdio;

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use memos_api::loader::{
-    self, ContentOptions, DocumentOptions, Ensured, Input, LoadError, LoadOptions, MessageOptions,
-    Payload, Source, Summary, Target,
-};
 use memos_api::types::MemoryCollection;
 use memos_api::Client;
+use memos_loader as loader;
+use memos_loader::{
+    ContentOptions, DocumentOptions, Ensured, Hint, Input, LoadError, LoadOptions, MessageOptions,
+    Payload, Source, Summary, Target,
+};
 use memos_refserver::ReferenceServer;
 
 async fn server() -> Option<&'static ReferenceServer> {
@@ -110,7 +111,7 @@ async fn ensure_user_and_cube_are_idempotent_and_verify_explains() {
 
     assert!(matches!(
         loader::verify_user(&client, user).await,
-        Err(LoadError::Conflict(_))
+        Err(LoadError::UnknownUser { .. })
     ));
     assert_eq!(
         loader::ensure_user(&client, user).await.unwrap(),
@@ -122,12 +123,14 @@ async fn ensure_user_and_cube_are_idempotent_and_verify_explains() {
     );
     loader::verify_user(&client, user).await.unwrap();
 
-    let err = loader::verify_cube(&client, user, cube)
-        .await
-        .unwrap_err()
-        .to_string();
+    let err = loader::verify_cube(&client, user, cube).await.unwrap_err();
     assert!(
-        err.contains("cannot reach cube") && err.contains("--cube-path"),
+        matches!(err.hint(), Some(Hint::RegisterCube { .. })),
+        "{err}"
+    );
+    let err = err.to_string();
+    assert!(
+        err.contains("cannot reach cube") && err.contains("ensure_cube"),
         "{err}"
     );
     assert_eq!(
@@ -267,7 +270,8 @@ async fn doc_path_stores_nothing_and_is_reported_as_a_failure() {
         LoadError::StoredNothing { before, after, .. } => assert_eq!((*before, *after), (0, 0)),
         other => panic!("expected StoredNothing, got {other}"),
     }
-    assert!(err.to_string().contains("memos load docs PATH"), "{err}");
+    assert_eq!(err.hint(), Some(Hint::ImportLocalDocuments));
+    assert!(err.to_string().contains("from this machine"), "{err}");
     // An empty folder is refused by the server itself.
     let empty = server.empty_dir().display().to_string();
     let err = loader::import_server_dir(&client, &target, &empty, &LoadOptions::default())

@@ -7,35 +7,28 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
-use crate::types;
-use crate::{Client, Error};
+use memos_api::types;
+use memos_api::{Client, Error, RetryPolicy};
 
-use super::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
-use super::error::LoadError;
-use super::input::fingerprint;
-use super::item::{InvalidRecord, Location, Payload, Record};
-use super::reconcile::{self, Plan};
-use super::setup::list_texts;
-use super::source::{Prepared, Source};
-use super::summary::{CancelToken, Event, FailedRecord, ProgressFn, Summary};
-
-/// Where records go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    /// The acting user (must exist; see [`ensure_user`](super::ensure_user)).
-    pub user_id: String,
-    /// The cube (the user must reach it; see [`ensure_cube`](super::ensure_cube)).
-    pub cube_id: String,
-}
+use crate::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
+use crate::error::LoadError;
+use crate::input::fingerprint;
+use crate::item::{InvalidRecord, Location, Payload, Record};
+use crate::rangeset::RangeSet;
+use crate::reconcile::{self, Plan};
+use crate::setup::{list_texts, Target};
+use crate::source::{Prepared, Source};
+use crate::summary::{CancelToken, Event, FailedRecord, ProgressFn, Summary};
 
 /// How an import runs.
 #[derive(Clone)]
 pub struct LoadOptions {
-    /// Requests in flight at once (default 4). The reference server handles one request at
-    /// a time, so more only helps servers that work in parallel.
+    /// Requests in flight at once (default 4; 1 to 1024). The reference server handles one
+    /// request at a time, so more only helps servers that work in parallel.
     pub concurrency: usize,
     /// Leave out invalid records (each is reported) instead of failing before sending.
     pub skip_invalid: bool,
@@ -95,7 +88,7 @@ impl LoadOptions {
 }
 
 /// The most concurrent requests allowed.
-pub const MAX_CONCURRENCY: usize = 1024;
+pub(crate) const MAX_CONCURRENCY: usize = 1024;
 
 /// Runs a blocking closure off the async threads.
 async fn blocking<T, F>(f: F) -> Result<T, LoadError>
@@ -315,10 +308,10 @@ impl ValidatedImport {
 /// Everything is read and validated first: with invalid records and without
 /// `skip_invalid`, the import fails before anything is sent. With a checkpoint, records an
 /// earlier run acknowledged are not sent again, and records it left in doubt are checked
-/// against the cube's memories first (see [`Reconciliation`](super::Reconciliation)).
+/// against the cube's memories first (see [`Reconciliation`](crate::Reconciliation)).
 ///
-/// The user and cube must exist ([`ensure_user`](super::ensure_user),
-/// [`ensure_cube`](super::ensure_cube)). Failed records do not make this return an error:
+/// The user and cube must exist ([`ensure_user`](crate::ensure_user),
+/// [`ensure_cube`](crate::ensure_cube)). Failed records do not make this return an error:
 /// they are counted in the [`Summary`] (see [`Summary::is_complete`]).
 pub async fn import(
     client: &Client,
@@ -388,21 +381,48 @@ async fn send_all(
     prepared: &Prepared,
     options: &LoadOptions,
     checkpoint: &mut Option<Checkpoint>,
-    mut plan: Plan,
+    plan: Plan,
     summary: &mut Summary,
 ) -> Result<(), LoadError> {
-    let concurrency = options.concurrency;
     // Records travel from the reader thread in batches: one wake-up per batch, not per
     // record. The channel holds a few batches, so memory stays flat.
-    let (tx, mut rx) = mpsc::channel::<Result<Vec<Record>, LoadError>>(4);
-    let batch_size = (concurrency * 2).clamp(16, 256);
+    let (tx, mut rx) = mpsc::channel::<Batch>(4);
+    let batch_size = (options.concurrency * 2).clamp(16, 256);
     let skip = checkpoint
         .as_ref()
         .map(|ck| ck.acked.clone())
         .unwrap_or_default();
-    let reader_prepared = prepared.clone();
-    let reader = tokio::task::spawn_blocking(move || {
-        let mut pass = reader_prepared.pass();
+    let reader = spawn_reader(prepared.clone(), skip, batch_size, tx);
+
+    let mut sending = Sending::new(client, target, options, checkpoint, plan, summary);
+    // The loop returns early only on checkpoint errors; the write in flight is waited for
+    // below in every case, so that no two writes of the file overlap.
+    let looped = sending.run(&mut rx).await;
+    let waited = sending.saver.wait().await;
+    if looped.is_ok() {
+        sending.release_unsent();
+    }
+    let fatal = sending.fatal.take();
+    drop(rx);
+    let _ = reader.await;
+    looped?;
+    waited?;
+    fatal.map_or(Ok(()), Err)
+}
+
+/// What the reader thread hands over: a batch of records, or the error that ended reading.
+type Batch = Result<Vec<Record>, LoadError>;
+
+/// Reads the valid records not in `skip` on a blocking thread and sends them in batches of
+/// `batch_size`, until the input ends, reading fails or the receiver is gone.
+fn spawn_reader(
+    prepared: Prepared,
+    skip: RangeSet,
+    batch_size: usize,
+    tx: mpsc::Sender<Batch>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::task::spawn_blocking(move || {
+        let mut pass = prepared.pass();
         let mut batch = Vec::with_capacity(batch_size);
         loop {
             match pass.next_item() {
@@ -435,165 +455,240 @@ async fn send_all(
                 return;
             }
         }
-    });
+    })
+}
 
-    let target = Arc::new(target.clone());
-    let window = window(concurrency);
-    let mut saver = Saver::new(checkpoint.as_ref().map_or(0, |ck| ck.data.sent_below));
-    let mut queued: VecDeque<Record> = VecDeque::new();
-    let mut inflight = FuturesUnordered::new();
-    let mut input_done = false;
-    let mut stopping = false;
-    let mut fatal: Option<LoadError> = None;
-    let mut consecutive_failures = 0u32;
-    let mut dirty = false;
-    // One past the highest record sent in this run.
-    let mut next_unsent = 0u64;
-    let cancelled = options.cancel.cancelled();
-    tokio::pin!(cancelled);
+/// What woke the sending loop.
+enum Wake {
+    /// The import was cancelled.
+    Cancelled,
+    /// A request finished.
+    Answered(Outcome),
+    /// The reader handed over a batch, an error, or (`None`) the end of the input.
+    Read(Option<Batch>),
+}
 
-    // The loop returns early only on checkpoint errors; the write in flight is waited for
-    // below in every case, so that no two writes of the file overlap.
-    let looped: Result<(), LoadError> = async {
+/// The state of [`send_all`]'s loop: records read but not yet sent, requests in flight,
+/// and what the summary and the checkpoint must learn.
+struct Sending<'a> {
+    client: &'a Client,
+    target: Arc<Target>,
+    options: &'a LoadOptions,
+    checkpoint: &'a mut Option<Checkpoint>,
+    plan: Plan,
+    summary: &'a mut Summary,
+    saver: Saver,
+    /// See [`window`].
+    window: u64,
+    queued: VecDeque<Record>,
+    inflight: FuturesUnordered<BoxFuture<'static, Outcome>>,
+    input_done: bool,
+    stopping: bool,
+    /// The read error that stopped the import.
+    fatal: Option<LoadError>,
+    consecutive_failures: u32,
+    /// Acknowledgements not yet saved.
+    dirty: bool,
+    /// One past the highest record sent in this run.
+    next_unsent: u64,
+}
+
+impl<'a> Sending<'a> {
+    fn new(
+        client: &'a Client,
+        target: &Target,
+        options: &'a LoadOptions,
+        checkpoint: &'a mut Option<Checkpoint>,
+        plan: Plan,
+        summary: &'a mut Summary,
+    ) -> Self {
+        let saver = Saver::new(checkpoint.as_ref().map_or(0, |ck| ck.data.sent_below));
+        Self {
+            client,
+            target: Arc::new(target.clone()),
+            options,
+            checkpoint,
+            plan,
+            summary,
+            saver,
+            window: window(options.concurrency),
+            queued: VecDeque::new(),
+            inflight: FuturesUnordered::new(),
+            input_done: false,
+            stopping: false,
+            fatal: None,
+            consecutive_failures: 0,
+            dirty: false,
+            next_unsent: 0,
+        }
+    }
+
+    /// Sends, and takes in answers and batches, until nothing is left to do. Returns early
+    /// only on checkpoint errors.
+    async fn run(&mut self, rx: &mut mpsc::Receiver<Batch>) -> Result<(), LoadError> {
+        let cancelled = self.options.cancel.cancelled();
+        tokio::pin!(cancelled);
         loop {
-            while !stopping && inflight.len() < concurrency {
-                let Some(mut record) = queued.pop_front() else {
-                    break;
-                };
-                if let Some(ck) = checkpoint.as_mut() {
-                    cover(ck, &mut saver, record.index, window).await?;
-                }
-                if let Some(keep) = plan.partial.remove(&record.index) {
-                    if let Payload::Messages(messages) = &mut record.payload {
-                        let mut position = 0;
-                        messages.retain(|_| {
-                            let kept = keep.contains(&position);
-                            position += 1;
-                            kept
-                        });
-                    }
-                }
-                summary.records_sent += 1;
-                next_unsent = next_unsent.max(record.index + 1);
-                let (index, location) = (record.index, record.location.clone());
-                // A task per request, so that requests run on every worker thread.
-                let task = tokio::spawn(send_record(
-                    client.clone(),
-                    target.clone(),
-                    record,
-                    options.retries,
-                    options.progress.clone(),
-                ));
-                inflight.push(async move {
-                    task.await.unwrap_or_else(|err| Outcome {
-                        index,
-                        location,
-                        result: Err(FailedSend {
-                            error: format!("the request task failed: {err}"),
-                            answer_lost: true,
-                        }),
-                    })
-                });
-            }
-            let need_more =
-                queued.is_empty() && !input_done && !stopping && inflight.len() < concurrency;
-            if !need_more && inflight.is_empty() {
+            self.start_requests().await?;
+            let need_more = self.queued.is_empty()
+                && !self.input_done
+                && !self.stopping
+                && self.inflight.len() < self.options.concurrency;
+            if !need_more && self.inflight.is_empty() {
                 return Ok(());
             }
-            tokio::select! {
+            let wake = tokio::select! {
                 biased;
-                () = &mut cancelled, if !stopping => {
-                    stopping = true;
-                    summary.interrupted = true;
-                    options.emit(&Event::Stopping { reason: "interrupted" });
+                () = &mut cancelled, if !self.stopping => Wake::Cancelled,
+                Some(outcome) = self.inflight.next(), if !self.inflight.is_empty() => {
+                    Wake::Answered(outcome)
                 }
-                Some(outcome) = inflight.next(), if !inflight.is_empty() => {
-                    let outcome: Outcome = outcome;
-                    let index = outcome.index;
-                    match outcome.result {
-                        Ok(()) => {
-                            consecutive_failures = 0;
-                            summary.records_acked += 1;
-                            if let Some(ck) = checkpoint.as_mut() {
-                                ck.acked.insert(index);
-                                dirty = true;
-                            }
-                            options.emit(&Event::Acked { index });
-                        }
-                        Err(failed) => {
-                            consecutive_failures += 1;
-                            summary.failed += 1;
-                            if failed.answer_lost {
-                                summary.answer_lost += 1;
-                            }
-                            options.emit(&Event::Failed {
-                                index,
-                                location: &outcome.location,
-                                error: &failed.error,
-                            });
-                            let limit = options.max_consecutive_failures;
-                            if limit > 0 && consecutive_failures >= limit && !stopping {
-                                stopping = true;
-                                let reason = format!(
-                                    "stopped after {consecutive_failures} records in a row failed; \
-                                     the last error: {}",
-                                    failed.error
-                                );
-                                options.emit(&Event::Stopping { reason: &reason });
-                                summary.stopped_early = Some(reason);
-                            }
-                            if summary.failures.len() < options.max_details {
-                                summary.failures.push(FailedRecord {
-                                    index,
-                                    location: outcome.location,
-                                    error: failed.error,
-                                    answer_lost: failed.answer_lost,
-                                });
-                            }
-                        }
-                    }
-                }
-                batch = rx.recv(), if need_more => match batch {
-                    None => input_done = true,
-                    Some(Ok(records)) => queued.extend(records),
-                    Some(Err(err)) => {
-                        fatal = Some(err);
-                        stopping = true;
-                    }
-                },
-            }
-            if let Some(ck) = checkpoint.as_ref() {
-                saver.collect().await?;
-                // Acknowledgements are saved at least every second.
-                if dirty && !saver.busy() && saver.since_last_start() >= Duration::from_secs(1) {
-                    saver.start(ck)?;
-                    dirty = false;
+                batch = rx.recv(), if need_more => Wake::Read(batch),
+            };
+            match wake {
+                Wake::Cancelled => self.cancel(),
+                Wake::Answered(outcome) => self.take_outcome(outcome),
+                Wake::Read(None) => self.input_done = true,
+                Wake::Read(Some(Ok(records))) => self.queued.extend(records),
+                Wake::Read(Some(Err(err))) => {
+                    self.fatal = Some(err);
+                    self.stopping = true;
                 }
             }
+            self.save_acks().await?;
         }
     }
-    .await;
-    let waited = saver.wait().await;
-    if looped.is_ok() {
-        if let Some(ck) = checkpoint.as_mut() {
-            // Nothing is in flight: records at or above `next_unsent` were not sent by this
-            // run, so the final save need not leave them in doubt (except sessions planned
-            // to be sent in part, whose other messages are on the server).
-            let floor = plan
-                .partial
-                .keys()
-                .map(|&index| index + 1)
-                .fold(next_unsent, u64::max);
-            ck.data.sent_below = ck.data.sent_below.min(floor);
+
+    /// Starts requests for queued records until `concurrency` are in flight.
+    async fn start_requests(&mut self) -> Result<(), LoadError> {
+        while !self.stopping && self.inflight.len() < self.options.concurrency {
+            let Some(mut record) = self.queued.pop_front() else {
+                break;
+            };
+            if let Some(ck) = self.checkpoint.as_mut() {
+                cover(ck, &mut self.saver, record.index, self.window).await?;
+            }
+            if let Some(keep) = self.plan.partial.remove(&record.index) {
+                if let Payload::Messages(messages) = &mut record.payload {
+                    let mut position = 0;
+                    messages.retain(|_| {
+                        let kept = keep.contains(&position);
+                        position += 1;
+                        kept
+                    });
+                }
+            }
+            self.summary.records_sent += 1;
+            self.next_unsent = self.next_unsent.max(record.index + 1);
+            let (index, location) = (record.index, record.location.clone());
+            // A task per request, so that requests run on every worker thread.
+            let task = tokio::spawn(send_record(
+                self.client.clone(),
+                self.target.clone(),
+                record,
+                self.options.retries,
+                self.options.progress.clone(),
+            ));
+            self.inflight.push(Box::pin(async move {
+                task.await.unwrap_or_else(|err| Outcome {
+                    index,
+                    location,
+                    result: Err(FailedSend {
+                        error: format!("the request task failed: {err}"),
+                        answer_lost: true,
+                    }),
+                })
+            }));
+        }
+        Ok(())
+    }
+
+    /// Stops sending new records; those in flight are still waited for.
+    fn cancel(&mut self) {
+        self.stopping = true;
+        self.summary.interrupted = true;
+        self.options.emit(&Event::Stopping {
+            reason: "interrupted",
+        });
+    }
+
+    /// Counts one answer, and stops after too many failures in a row.
+    fn take_outcome(&mut self, outcome: Outcome) {
+        let index = outcome.index;
+        let failed = match outcome.result {
+            Ok(()) => {
+                self.consecutive_failures = 0;
+                self.summary.records_acked += 1;
+                if let Some(ck) = self.checkpoint.as_mut() {
+                    ck.acked.insert(index);
+                    self.dirty = true;
+                }
+                self.options.emit(&Event::Acked { index });
+                return;
+            }
+            Err(failed) => failed,
+        };
+        self.consecutive_failures += 1;
+        self.summary.failed += 1;
+        if failed.answer_lost {
+            self.summary.answer_lost += 1;
+        }
+        self.options.emit(&Event::Failed {
+            index,
+            location: &outcome.location,
+            error: &failed.error,
+        });
+        let limit = self.options.max_consecutive_failures;
+        if limit > 0 && self.consecutive_failures >= limit && !self.stopping {
+            self.stopping = true;
+            let reason = format!(
+                "stopped after {} records in a row failed; the last error: {}",
+                self.consecutive_failures, failed.error
+            );
+            self.options.emit(&Event::Stopping { reason: &reason });
+            self.summary.stopped_early = Some(reason);
+        }
+        if self.summary.failures.len() < self.options.max_details {
+            self.summary.failures.push(FailedRecord {
+                index,
+                location: outcome.location,
+                error: failed.error,
+                answer_lost: failed.answer_lost,
+            });
         }
     }
-    drop(rx);
-    let _ = reader.await;
-    looped?;
-    waited?;
-    match fatal {
-        Some(err) => Err(err),
-        None => Ok(()),
+
+    /// Notes a finished checkpoint write, and starts one for new acknowledgements at most
+    /// once a second.
+    async fn save_acks(&mut self) -> Result<(), LoadError> {
+        let Some(ck) = self.checkpoint.as_ref() else {
+            return Ok(());
+        };
+        self.saver.collect().await?;
+        if self.dirty
+            && !self.saver.busy()
+            && self.saver.since_last_start() >= Duration::from_secs(1)
+        {
+            self.saver.start(ck)?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Once nothing is in flight: records at or above `next_unsent` were not sent by this
+    /// run, so the final save need not leave them in doubt (except sessions planned to be
+    /// sent in part, whose other messages are on the server).
+    fn release_unsent(&mut self) {
+        let Some(ck) = self.checkpoint.as_mut() else {
+            return;
+        };
+        let floor = self
+            .plan
+            .partial
+            .keys()
+            .map(|&index| index + 1)
+            .fold(self.next_unsent, u64::max);
+        ck.data.sent_below = ck.data.sent_below.min(floor);
     }
 }
 
@@ -649,6 +744,16 @@ fn request(target: &Target, payload: Payload) -> types::MemoryCreate {
     }
 }
 
+/// The waits between the tries of one record: 0.5 s, 1 s, 2 s, ... up to 32 s, with
+/// jitter, so that the retries of many records spread out. Only the back-off is used: how
+/// often is `LoadOptions::retries`, and what is retried is [`not_taken`].
+const RECORD_RETRY: RetryPolicy = RetryPolicy {
+    max_retries: 0,
+    initial_backoff: Duration::from_millis(500),
+    max_backoff: Duration::from_secs(32),
+    max_retry_after: Duration::ZERO,
+};
+
 async fn send_record(
     client: Client,
     target: Arc<Target>,
@@ -680,12 +785,7 @@ async fn send_record(
                         error: &error,
                     });
                 }
-                // 0.5 s, 1 s, 2 s, ... with jitter, so retries of many records spread out.
-                let base = 500u64.saturating_mul(1 << attempt.min(6));
-                tokio::time::sleep(Duration::from_millis(
-                    base / 2 + fastrand::u64(0..=base / 2),
-                ))
-                .await;
+                tokio::time::sleep(RECORD_RETRY.delay(attempt)).await;
                 attempt += 1;
             }
             Err(err) => {

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use httpmock::prelude::*;
-use memos_api::loader::{self, ContentOptions, Input, LoadOptions, Source, Summary, Target};
 use memos_api::{Client, RetryPolicy};
+use memos_loader as loader;
+use memos_loader::{ContentOptions, Input, LoadOptions, Source, Summary, Target};
 use serde_json::{json, Value};
 
 const OK_BODY: &str = r#"{"code":200,"message":"Memories added successfully","data":null}"#;

@@ -5,12 +5,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::content::{ContentOptions, TextReader, MAX_CHUNK_SIZE};
-use super::docs::{self, DocumentOptions};
-use super::error::LoadError;
-use super::input::{self, check_file, Input, InputFile};
-use super::item::{InvalidRecord, Parsed, Record};
-use super::messages::{self, MessageOptions};
+use crate::content::{ContentOptions, TextReader, MAX_CHUNK_SIZE};
+use crate::docs::{self, DocumentOptions};
+use crate::error::LoadError;
+use crate::input::{self, check_file, Input, InputFile};
+use crate::item::{InvalidRecord, Parsed, Record};
+use crate::messages::{self, MessageOptions};
+use crate::reader::ParsedReader;
 
 /// What to import: one of the three import patterns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +41,7 @@ pub enum Source {
 
 impl Source {
     /// `messages`, `content` or `documents`.
-    pub fn kind(&self) -> &'static str {
+    pub(crate) fn kind(&self) -> &'static str {
         match self {
             Source::Messages { .. } => "messages",
             Source::Content { .. } => "content",
@@ -175,11 +176,6 @@ impl Prepared {
             Options::Documents(o) => Box::new(docs::open(file, o)?),
         })
     }
-}
-
-/// Reads one file's records and invalid records, in order.
-pub(crate) trait ParsedReader: Send {
-    fn next_parsed(&mut self) -> Result<Option<Parsed>, LoadError>;
 }
 
 /// One pass over all files: valid records numbered from 0, and invalid records.

@@ -1,8 +1,6 @@
 //! Shared pieces of the httpmock tests: credentials, clients, matchers and bodies copied from
 //! the reference server (compact JSON, as it sends them).
 
-#![allow(dead_code)] // Each test binary uses a different part of this module.
-
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

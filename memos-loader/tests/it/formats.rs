@@ -5,9 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use memos_api::loader::records::{MessagesLine, SessionArray};
-use memos_api::loader::{
-    self, ContentOptions, DocumentOptions, Event, Input, InvalidRecord, LoadError, LoadOptions,
+use memos_loader as loader;
+use memos_loader::records::{MessagesLine, SessionArray};
+use memos_loader::{
+    ContentOptions, DocumentOptions, Event, Hint, Input, InvalidRecord, LoadError, LoadOptions,
     MessageOptions, Payload, Record, Source,
 };
 
@@ -534,7 +535,8 @@ async fn validation_fails_before_sending_or_reports_every_skipped_record() {
         text.contains(&format!("{}:3: missing field 'content'", path.display())),
         "{text}"
     );
-    assert!(text.contains("--skip-invalid"), "{text}");
+    assert!(text.contains("skip_invalid"), "{text}");
+    assert_eq!(err.hint(), Some(Hint::SkipInvalid));
 
     let seen = Arc::new(Mutex::new(Vec::new()));
     let sink = seen.clone();

@@ -1,0 +1,6 @@
+//! The integration tests of the `memos` command, in one binary (one link instead of one per
+//! file).
+
+mod cli;
+mod common;
+mod kill_resume;
