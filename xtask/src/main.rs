@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use xtask::{check, codegen, drift, schemathesis, util};
+use xtask::{check, codegen, drift, schemathesis};
 
 #[derive(Parser)]
 #[command(
@@ -27,8 +27,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Compare a server's OpenAPI document with openapi/memos.yaml (exit 1 on any finding
-    /// that openapi/drift-allowlist.yaml does not allow).
+    /// Compare a server's OpenAPI document (by default the reference server's, checked in
+    /// under openapi/reference/) with openapi/memos.yaml (exit 1 on any finding that
+    /// openapi/drift-allowlist.yaml does not allow).
     Drift {
         #[command(flatten)]
         source: Source,
@@ -45,9 +46,10 @@ enum Command {
     Schemathesis(schemathesis::Args),
 }
 
-/// Where the server's document comes from: exactly one of the two.
+/// Where the server's document comes from: at most one of the two; neither means the
+/// checked-in reference document (`drift::REFERENCE_DOC`).
 #[derive(Args)]
-#[group(required = true, multiple = false)]
+#[group(required = false, multiple = false)]
 struct Source {
     /// Fetch URL/openapi.json from a running server.
     #[arg(long, value_name = "URL")]
@@ -76,7 +78,7 @@ fn main() -> ExitCode {
 
 /// `Ok(false)` is a check that ran and failed (already reported).
 fn run(cli: Cli) -> anyhow::Result<bool> {
-    let root = util::workspace_root();
+    let root = memos_refserver::workspace_root();
     match cli.command {
         Command::Codegen { check: true } => {
             let stale = codegen::check(&root)?;
@@ -106,7 +108,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let (source, doc) = match (source.server, source.file) {
                 (Some(url), _) => drift::fetch(&url)?,
                 (None, Some(path)) => (path.display().to_string(), drift::load_file(&path)?),
-                (None, None) => anyhow::bail!("give --server URL or --file PATH"),
+                (None, None) => drift::load_reference(&root)?,
             };
             let report = drift::run(&root, &source, &doc)?;
             match format {
@@ -120,7 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(true)
         }
         Command::Check => {
-            let steps = check::run(&root, check::Missing::from_env());
+            let steps = check::run(&root);
             for step in &steps {
                 let verdict = if step.ok { "ok" } else { "FAILED" };
                 out(&format!("== {}: {verdict}\n", step.name));

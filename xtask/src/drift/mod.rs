@@ -4,6 +4,9 @@
 //! Both are read into one model ([`model`]), compared ([`compare`]), and every difference is
 //! classified as breaking, additive or documentation for the client generated from our spec.
 //! Deliberate differences are named in the allow-list ([`allowlist`]); anything else fails.
+//!
+//! The server's document comes from a running server, a file, or by default the reference
+//! server's own document checked in at [`REFERENCE_DOC`].
 
 pub mod allowlist;
 pub mod compare;
@@ -51,6 +54,19 @@ impl Report {
     pub fn ok(&self) -> bool {
         self.failures().next().is_none() && self.problems.is_empty()
     }
+}
+
+/// The reference server's own OpenAPI document (what `memos.api.start_api:app` of PyPI
+/// `MemoryOS==2.0.10` serves at `/openapi.json`), relative to the workspace root. Named by
+/// server version so that a newer server's document sits beside it rather than over it; see
+/// `openapi/reference/README.md` for how to refresh it.
+pub const REFERENCE_DOC: &str = "openapi/reference/memos-v1-MemoryOS-2.0.10.openapi.json";
+
+/// Reads the reference document under `root`: its path relative to `root` (the report's
+/// source) and the document.
+pub fn load_reference(root: &Path) -> anyhow::Result<(String, Value)> {
+    let doc = load_file(&root.join(REFERENCE_DOC))?;
+    Ok((REFERENCE_DOC.to_owned(), doc))
 }
 
 /// Reads a server document from a file: JSON, or YAML if it does not parse as JSON.
