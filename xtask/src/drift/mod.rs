@@ -13,6 +13,7 @@ pub mod compare;
 pub mod finding;
 pub mod model;
 mod render;
+mod report;
 
 use std::path::Path;
 use std::time::Duration;
@@ -23,38 +24,10 @@ use serde_json::Value;
 pub use allowlist::{AllowList, ALLOWLIST_PATH};
 pub use finding::{Class, Finding, Kind};
 pub use render::{render_json, render_table};
+pub use report::Report;
 
 use crate::codegen::SPEC_PATH;
 use crate::util;
-
-/// The result of one comparison.
-#[derive(Debug)]
-pub struct Report {
-    /// Where the server's document came from (a file path or a URL).
-    pub source: String,
-    pub findings: Vec<Finding>,
-    /// For each finding, the 1-based number of the allow-list entry that allows it.
-    pub allowed_by: Vec<Option<usize>>,
-    pub allow_list: AllowList,
-    /// Stale allow-list entries.
-    pub problems: Vec<String>,
-}
-
-impl Report {
-    /// The findings no allow-list entry covers.
-    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .zip(&self.allowed_by)
-            .filter(|(_, allowed)| allowed.is_none())
-            .map(|(finding, _)| finding)
-    }
-
-    /// True when every finding is allow-listed and the allow-list has nothing stale.
-    pub fn ok(&self) -> bool {
-        self.failures().next().is_none() && self.problems.is_empty()
-    }
-}
 
 /// The reference server's own OpenAPI document (what `memos.api.start_api:app` of PyPI
 /// `MemoryOS==2.0.10` serves at `/openapi.json`), relative to the workspace root. Named by

@@ -6,7 +6,9 @@ use std::fmt::Write as _;
 use memos_api::text::one_line;
 use serde_json::json;
 
-use super::{Class, Finding, Report, ALLOWLIST_PATH};
+use super::allowlist::ALLOWLIST_PATH;
+use super::finding::{Class, Finding};
+use super::report::Report;
 
 /// Characters of a SPEC or SERVER cell; `--format json` has the whole text.
 const MAX_CELL: usize = 48;
