@@ -14,15 +14,16 @@
 //! # Ok(()) }
 //! ```
 //!
-//! In a test, skip (or, with `CI=true`, fail) when Python is missing:
+//! In a test, skip (or, in CI, fail) when Python is missing; [`testing::shared_or_skip`]
+//! does this in one call:
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use memos_refserver::ReferenceServer;
+//! use memos_refserver::{testing, ReferenceServer};
 //!
 //! let server = match ReferenceServer::shared().await {
 //!     Ok(server) => server,
-//!     Err(e) if e.is_python_missing() && std::env::var("CI").as_deref() != Ok("true") => {
+//!     Err(e) if e.is_python_missing() && !testing::in_ci() => {
 //!         eprintln!("skipped: {e}");
 //!         return;
 //!     }
@@ -39,8 +40,8 @@
 //! and users; use `start()` for tests that reconfigure the server or need it empty.
 //!
 //! The server needs `POST /configure` before anything else works; `start()` does it
-//! as `root` with [`ReferenceServer::configure_body`]. The notes in
-//! `shared/reference/memos-v1-server.md` describe the server's behaviour.
+//! as `root` with [`ReferenceServer::configure_body`]. How the server behaves on the wire,
+//! defects included, is written down in the project's spec, `openapi/memos.yaml`.
 
 #![warn(missing_docs)]
 
@@ -61,5 +62,6 @@ pub use error::Error;
 pub use fake_llm::{FakeLlm, RecordedRequest, RequestKind};
 pub use server::{ReferenceServer, StartOptions, StartTimings, APP};
 pub use venv::{
-    ensure_venv, ensure_venv_with, InstallAction, InstallOptions, InstallReport, VenvSpec,
+    ensure_venv, ensure_venv_with, workspace_root, InstallAction, InstallOptions, InstallReport,
+    VenvSpec,
 };

@@ -8,29 +8,6 @@ use anyhow::Context as _;
 
 use crate::{codegen, drift, lint};
 
-/// The reference server's own OpenAPI document, relative to the workspace root (the shared
-/// folder sits beside the repository, in CI too).
-pub const REFERENCE_DOC: &str = "../shared/reference/memos-v1-openapi.json";
-
-/// Whether a check that cannot run (a missing input) fails or is skipped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
-    /// CI: everything must run.
-    Fail,
-    /// A developer's machine: say so and go on.
-    Skip,
-}
-
-impl Missing {
-    /// `Fail` when the environment says CI (`CI=true`, as CI sets it).
-    pub fn from_env() -> Missing {
-        match std::env::var("CI") {
-            Ok(value) if value.eq_ignore_ascii_case("true") || value == "1" => Missing::Fail,
-            _ => Missing::Skip,
-        }
-    }
-}
-
 /// One step's outcome.
 #[derive(Debug)]
 pub struct Step {
@@ -41,14 +18,15 @@ pub struct Step {
 }
 
 /// Runs every step under `root`; see [`Step`]. Never stops early.
-pub fn run(root: &Path, missing: Missing) -> Vec<Step> {
+///
+/// Every input is in the repository (the reference document included), so nothing is
+/// skipped: a missing input fails its step, on a developer's machine as in CI.
+pub fn run(root: &Path) -> Vec<Step> {
     vec![
         step("codegen --check", || codegen_step(root)),
         step("spec lint", || lint_step(root)),
         step("pending snapshots", || snapshot_step(root)),
-        step("drift against the reference document", || {
-            drift_step(root, missing)
-        }),
+        step("drift against the reference document", || drift_step(root)),
     ]
 }
 
@@ -127,24 +105,9 @@ pub fn pending_snapshots(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn drift_step(root: &Path, missing: Missing) -> anyhow::Result<(bool, String)> {
-    let path = root.join(REFERENCE_DOC);
-    if !path.exists() {
-        let message = format!(
-            "the reference document {} does not exist (expected at {REFERENCE_DOC} from the \
-             workspace root)",
-            path.display()
-        );
-        return Ok(match missing {
-            Missing::Fail => (
-                false,
-                format!("{message}; CI=true, so this is an error: lay out shared/ beside the repository\n"),
-            ),
-            Missing::Skip => (true, format!("skipped: {message}; CI would fail here\n")),
-        });
-    }
-    let doc = drift::load_file(&path)?;
-    let report = drift::run(root, &path.display().to_string(), &doc)?;
+fn drift_step(root: &Path) -> anyhow::Result<(bool, String)> {
+    let (source, doc) = drift::load_reference(root)?;
+    let report = drift::run(root, &source, &doc)?;
     Ok(if report.ok() {
         (true, String::new())
     } else {

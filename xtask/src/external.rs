@@ -18,7 +18,27 @@ use anyhow::Context as _;
 use memos_refserver::VenvSpec;
 use serde_json::Value;
 
-use crate::check::{step, Missing, Step};
+use crate::check::{step, Step};
+
+/// Whether an external tool that is not installed fails the run or is skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// CI: everything must run.
+    Fail,
+    /// A developer's machine: say so and go on.
+    Skip,
+}
+
+impl Missing {
+    /// `Fail` under CI (see [`memos_refserver::testing::in_ci`]), `Skip` elsewhere.
+    pub fn from_env() -> Missing {
+        if memos_refserver::testing::in_ci() {
+            Missing::Fail
+        } else {
+            Missing::Skip
+        }
+    }
+}
 use crate::codegen::SPEC_PATH;
 use crate::util;
 

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use xtask::{check, codegen, drift, external, schemathesis, util};
+use xtask::{check, codegen, drift, external, schemathesis};
 
 #[derive(Parser)]
 #[command(
@@ -27,8 +27,9 @@ enum Command {
         #[arg(long)]
         check: bool,
     },
-    /// Compare a server's OpenAPI document with openapi/memos.yaml (exit 1 on any finding
-    /// that openapi/drift-allowlist.yaml does not allow).
+    /// Compare a server's OpenAPI document (by default the reference server's, checked in
+    /// under openapi/reference/) with openapi/memos.yaml (exit 1 on any finding that
+    /// openapi/drift-allowlist.yaml does not allow).
     Drift {
         #[command(flatten)]
         source: Source,
@@ -48,9 +49,10 @@ enum Command {
     Schemathesis(schemathesis::Args),
 }
 
-/// Where the server's document comes from: exactly one of the two.
+/// Where the server's document comes from: at most one of the two; neither means the
+/// checked-in reference document (`drift::REFERENCE_DOC`).
 #[derive(Args)]
-#[group(required = true, multiple = false)]
+#[group(required = false, multiple = false)]
 struct Source {
     /// Fetch URL/openapi.json from a running server.
     #[arg(long, value_name = "URL")]
@@ -79,7 +81,7 @@ fn main() -> ExitCode {
 
 /// `Ok(false)` is a check that ran and failed (already reported).
 fn run(cli: Cli) -> anyhow::Result<bool> {
-    let root = util::workspace_root();
+    let root = memos_refserver::workspace_root();
     match cli.command {
         Command::Codegen { check: true } => {
             let stale = codegen::check(&root)?;
@@ -109,7 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let (source, doc) = match (source.server, source.file) {
                 (Some(url), _) => drift::fetch(&url)?,
                 (None, Some(path)) => (path.display().to_string(), drift::load_file(&path)?),
-                (None, None) => anyhow::bail!("give --server URL or --file PATH"),
+                (None, None) => drift::load_reference(&root)?,
             };
             let report = drift::run(&root, &source, &doc)?;
             match format {
@@ -123,11 +125,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(true)
         }
         Command::Check => Ok(report(
-            &check::run(&root, check::Missing::from_env()),
+            &check::run(&root),
             "check",
         )),
         Command::LintExternal => Ok(report(
-            &external::run(&root, check::Missing::from_env()),
+            &external::run(&root, external::Missing::from_env()),
             "lint-external",
         )),
     }

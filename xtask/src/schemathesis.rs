@@ -17,6 +17,7 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
+use memos_api::text::one_line;
 use memos_refserver::{ReferenceServer, StartOptions, VenvSpec};
 use serde::Deserialize;
 
@@ -27,6 +28,9 @@ const SCHEMATHESIS: VenvSpec = VenvSpec {
 };
 const CONFIG: &str = "openapi/schemathesis.toml";
 const EXPECTED: &str = "openapi/schemathesis-expected.yaml";
+/// Characters of a finding's message shown in the summary (the whole message is in the
+/// JUnit report).
+const MAX_MESSAGE: usize = 90;
 
 /// Options of `cargo xtask schemathesis`.
 #[derive(Debug, Clone, clap::Args)]
@@ -356,7 +360,7 @@ impl Verdict {
                 finding.check,
                 finding.operation,
                 status(finding.status),
-                shorten(&finding.message),
+                one_line(&finding.message, MAX_MESSAGE),
                 reason
             );
         }
@@ -372,7 +376,7 @@ impl Verdict {
                 finding.operation,
                 finding.title,
                 status(finding.status),
-                shorten(&finding.message)
+                one_line(&finding.message, MAX_MESSAGE)
             );
         }
         if self.unexpected.is_empty() {
@@ -398,16 +402,6 @@ impl Verdict {
             self.unexpected.len()
         );
         out
-    }
-}
-
-fn shorten(message: &str) -> String {
-    let line = message.lines().next().unwrap_or_default();
-    if line.chars().count() > 90 {
-        let cut: String = line.chars().take(90).collect();
-        format!("{cut}...")
-    } else {
-        line.to_owned()
     }
 }
 
@@ -490,6 +484,27 @@ Reproduce with:
     }
 
     #[test]
+    fn a_long_message_is_shown_on_one_bounded_line() {
+        let finding = Finding {
+            operation: "POST /chat".into(),
+            check: "ST101".into(),
+            title: "Server error".into(),
+            status: Some(500),
+            message: format!("Traceback:\n{}", "x".repeat(200)),
+        };
+        let verdict = classify(&[finding], &[]).unwrap();
+        let rendered = verdict.render();
+        let line = rendered
+            .lines()
+            .find(|line| line.contains("POST /chat"))
+            .unwrap();
+        assert!(
+            line.ends_with(&format!("Traceback: {}…", "x".repeat(78))),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn a_report_with_errors_is_refused() {
         let xml = REPORT.replacen(
             "errors=\"0\" failures=\"2\" skipped",
@@ -501,7 +516,7 @@ Reproduce with:
 
     #[test]
     fn the_checked_in_expected_list_parses() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let root = memos_refserver::workspace_root();
         let entries = load_expected(&root.join(EXPECTED)).unwrap();
         assert!(entries.iter().all(|e| !e.reason.is_empty()));
     }

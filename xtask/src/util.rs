@@ -1,21 +1,13 @@
-//! Small helpers shared by the commands: paths, file reading with context, hashing, diffs.
+//! Small helpers shared by the commands: file reading with context, hashing, diffs.
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context as _;
 use sha2::{Digest as _, Sha256};
 
 /// The command that regenerates every checked-in artefact; quoted in every staleness message.
 pub const CODEGEN_COMMAND: &str = "cargo xtask codegen";
-
-/// The workspace root: xtask lives one level below it.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask's manifest dir has a parent")
-        .to_path_buf()
-}
 
 /// Reads a text file, naming it in the error.
 pub fn read_text(path: &Path) -> anyhow::Result<String> {

@@ -4,12 +4,16 @@
 //! Both are read into one model ([`model`]), compared ([`compare`]), and every difference is
 //! classified as breaking, additive or documentation for the client generated from our spec.
 //! Deliberate differences are named in the allow-list ([`allowlist`]); anything else fails.
+//!
+//! The server's document comes from a running server, a file, or by default the reference
+//! server's own document checked in at [`REFERENCE_DOC`].
 
 pub mod allowlist;
 pub mod compare;
 pub mod finding;
 pub mod model;
 mod render;
+mod report;
 
 use std::path::Path;
 use std::time::Duration;
@@ -20,37 +24,22 @@ use serde_json::Value;
 pub use allowlist::{AllowList, ALLOWLIST_PATH};
 pub use finding::{Class, Finding, Kind};
 pub use render::{render_json, render_table};
+pub use report::Report;
 
 use crate::codegen::SPEC_PATH;
 use crate::util;
 
-/// The result of one comparison.
-#[derive(Debug)]
-pub struct Report {
-    /// Where the server's document came from (a file path or a URL).
-    pub source: String,
-    pub findings: Vec<Finding>,
-    /// For each finding, the 1-based number of the allow-list entry that allows it.
-    pub allowed_by: Vec<Option<usize>>,
-    pub allow_list: AllowList,
-    /// Stale allow-list entries.
-    pub problems: Vec<String>,
-}
+/// The reference server's own OpenAPI document (what `memos.api.start_api:app` of PyPI
+/// `MemoryOS==2.0.10` serves at `/openapi.json`), relative to the workspace root. Named by
+/// server version so that a newer server's document sits beside it rather than over it; see
+/// `openapi/reference/README.md` for how to refresh it.
+pub const REFERENCE_DOC: &str = "openapi/reference/memos-v1-MemoryOS-2.0.10.openapi.json";
 
-impl Report {
-    /// The findings no allow-list entry covers.
-    pub fn failures(&self) -> impl Iterator<Item = &Finding> {
-        self.findings
-            .iter()
-            .zip(&self.allowed_by)
-            .filter(|(_, allowed)| allowed.is_none())
-            .map(|(finding, _)| finding)
-    }
-
-    /// True when every finding is allow-listed and the allow-list has nothing stale.
-    pub fn ok(&self) -> bool {
-        self.failures().next().is_none() && self.problems.is_empty()
-    }
+/// Reads the reference document under `root`: its path relative to `root` (the report's
+/// source) and the document.
+pub fn load_reference(root: &Path) -> anyhow::Result<(String, Value)> {
+    let doc = load_file(&root.join(REFERENCE_DOC))?;
+    Ok((REFERENCE_DOC.to_owned(), doc))
 }
 
 /// Reads a server document from a file: JSON, or YAML if it does not parse as JSON.

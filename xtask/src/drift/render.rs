@@ -3,10 +3,14 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use memos_api::text::one_line;
 use serde_json::json;
 
-use super::{Class, Finding, Report, ALLOWLIST_PATH};
+use super::allowlist::ALLOWLIST_PATH;
+use super::finding::{Class, Finding};
+use super::report::Report;
 
+/// Characters of a SPEC or SERVER cell; `--format json` has the whole text.
 const MAX_CELL: usize = 48;
 
 /// The table. Unless `verbose`, allow-listed documentation findings are folded into one row
@@ -39,8 +43,8 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
             finding.kind.name(),
             finding.operation(),
             finding.place(),
-            cell(&finding.spec),
-            cell(&finding.server),
+            one_line(&finding.spec, MAX_CELL),
+            one_line(&finding.server, MAX_CELL),
         ]);
     }
     for ((entry, kind), findings) in &folded {
@@ -175,15 +179,4 @@ pub fn render_json(report: &Report) -> String {
         "allow_list_problems": report.problems,
     });
     serde_json::to_string_pretty(&value).unwrap_or_default()
-}
-
-/// A table cell: one line, cut to a readable width.
-fn cell(text: &str) -> String {
-    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() <= MAX_CELL {
-        return text;
-    }
-    let mut cut: String = text.chars().take(MAX_CELL - 1).collect();
-    cut.push('…');
-    cut
 }

@@ -1,7 +1,7 @@
-//! `check`'s own steps: pending snapshots, and the reference document being absent.
+//! `check`'s own steps: pending snapshots, and every step running even after one fails.
 
 use tempfile::TempDir;
-use xtask::check::{self, Missing};
+use xtask::check;
 
 #[test]
 fn pending_snapshots_are_found_outside_target() {
@@ -31,54 +31,54 @@ fn pending_snapshots_are_found_outside_target() {
     );
 }
 
-/// A tree with a fresh spec, README and artefacts, but no reference document beside it.
-fn tree_without_reference() -> TempDir {
+/// A tree with the spec, README, allow-list and reference document, and fresh artefacts.
+fn fresh_tree() -> TempDir {
     let dir = TempDir::new().unwrap();
-    let root = dir.path().join("main");
-    std::fs::create_dir(&root).unwrap();
     crate::copy_into(
-        &root,
+        dir.path(),
         &[
             xtask::codegen::SPEC_PATH,
             xtask::codegen::README_PATH,
             xtask::drift::ALLOWLIST_PATH,
+            xtask::drift::REFERENCE_DOC,
         ],
     );
-    xtask::codegen::write(&root).unwrap();
+    xtask::codegen::write(dir.path()).unwrap();
     dir
 }
 
 #[test]
-fn a_missing_reference_is_skipped_locally_and_fails_in_ci() {
-    let dir = tree_without_reference();
-    let root = dir.path().join("main");
-
-    let steps = check::run(&root, Missing::Skip);
+fn a_fresh_tree_passes_every_step() {
+    let dir = fresh_tree();
+    let steps = check::run(dir.path());
     assert!(steps.iter().all(|s| s.ok), "{steps:#?}");
-    let drift = steps.iter().find(|s| s.name.starts_with("drift")).unwrap();
-    assert!(drift.output.starts_with("skipped:"), "{}", drift.output);
+    assert_eq!(steps.len(), 4, "{steps:#?}");
+}
 
-    let steps = check::run(&root, Missing::Fail);
+#[test]
+fn a_missing_reference_document_fails_the_drift_step() {
+    let dir = fresh_tree();
+    std::fs::remove_file(dir.path().join(xtask::drift::REFERENCE_DOC)).unwrap();
+
+    let steps = check::run(dir.path());
     let failed: Vec<_> = steps.iter().filter(|s| !s.ok).collect();
     assert_eq!(failed.len(), 1, "{steps:#?}");
-    assert!(failed[0].output.contains("CI=true"), "{}", failed[0].output);
+    assert!(failed[0].name.starts_with("drift"), "{steps:#?}");
+    assert!(
+        failed[0].output.contains(xtask::drift::REFERENCE_DOC),
+        "{}",
+        failed[0].output
+    );
 }
 
 #[test]
 fn every_step_runs_even_when_the_first_fails() {
-    let dir = tree_without_reference();
-    let root = dir.path().join("main");
+    let dir = fresh_tree();
+    let root = dir.path();
     std::fs::remove_file(root.join(xtask::codegen::CLIENT_PATH)).unwrap();
     std::fs::write(root.join("x.snap.new"), "").unwrap();
-    let reference = dir.path().join("shared/reference/memos-v1-openapi.json");
-    std::fs::create_dir_all(reference.parent().unwrap()).unwrap();
-    std::fs::copy(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/memos-v1-openapi.json"),
-        &reference,
-    )
-    .unwrap();
 
-    let steps = check::run(&root, Missing::Fail);
+    let steps = check::run(root);
     let verdicts: Vec<_> = steps.iter().map(|s| (s.name, s.ok)).collect();
     assert_eq!(
         verdicts,

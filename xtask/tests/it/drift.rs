@@ -1,14 +1,13 @@
 //! `drift` passes against the reference document and fails, with the right class, on each
 //! kind of planted drift. The spec and allow-list are the real ones; the server document is a
-//! copy of the reference (tests/data) with one difference planted.
+//! copy of the reference server's own document (`drift::REFERENCE_DOC`) with one difference
+//! planted.
 
 use serde_json::{json, Value};
 use xtask::drift::{self, Class, Finding, Kind, Report};
 
 fn reference() -> Value {
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/memos-v1-openapi.json");
-    drift::load_file(&path).unwrap()
+    drift::load_reference(&crate::workspace()).unwrap().1
 }
 
 fn run(doc: &Value) -> Report {
@@ -50,20 +49,6 @@ fn the_reference_document_passes() {
         "nothing allow-listed?"
     );
     assert!(table.contains("drift: ok"), "{table}");
-}
-
-#[test]
-fn the_shared_reference_is_the_fixture() {
-    // The fixture keeps these tests hermetic; this keeps it honest where shared/ exists.
-    let shared = crate::workspace().join(xtask::check::REFERENCE_DOC);
-    if shared.exists() {
-        assert_eq!(
-            drift::load_file(&shared).unwrap(),
-            reference(),
-            "update tests/data from {}",
-            shared.display()
-        );
-    }
 }
 
 #[test]

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 /// The real workspace root.
 pub fn workspace() -> PathBuf {
-    xtask::util::workspace_root()
+    memos_refserver::workspace_root()
 }
 
 /// Copies files (relative paths) from the real workspace into `root`.

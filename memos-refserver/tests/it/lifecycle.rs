@@ -1,17 +1,15 @@
 //! Starting and stopping: a private server is cleaned up on drop, and the binary's
 //! uvicorn child never outlives it, whether the binary is stopped or killed.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::ok;
-use memos_refserver::testing::skip_for_missing_python;
-use memos_refserver::{ReferenceServer, StartOptions};
+use crate::ok;
+use memos_refserver::testing::{skip_for_missing_python, start_or_skip};
+use memos_refserver::StartOptions;
 use reqwest::Method;
 
 /// Whether a process exists and is not a zombie (Linux `/proc`).
@@ -42,10 +40,8 @@ async fn private_server_is_cleaned_up_on_drop() {
         cube_count: 1,
         ..StartOptions::default()
     };
-    let server = match ReferenceServer::start(options).await {
-        Ok(s) => s,
-        Err(e) if skip_for_missing_python(&e) => return,
-        Err(e) => panic!("{e}"),
+    let Some(server) = start_or_skip(options).await else {
+        return;
     };
     let pid = server.pid();
     let root = server.temp_root().to_path_buf();
@@ -54,7 +50,7 @@ async fn private_server_is_cleaned_up_on_drop() {
     assert!(server.cube_dirs()[0].join("config.json").is_file());
 
     // Re-configuring with the recorded body works (and is allowed on a private server).
-    let http = common::http();
+    let http = crate::http();
     ok(
         &http,
         Method::POST,
@@ -147,7 +143,7 @@ async fn binary_stops_cleanly_on_sigterm_and_its_server_dies_on_sigkill() {
     let Some(mut bin) = start_binary() else {
         return;
     };
-    let http = common::http();
+    let http = crate::http();
     let users = ok(&http, Method::GET, &format!("{}/users", bin.base_url), None).await;
     assert!(users.to_string().contains("\"root\""), "{users}");
 

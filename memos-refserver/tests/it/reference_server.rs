@@ -1,9 +1,7 @@
 //! Tests against the process-wide shared reference server. Each test uses its own
 //! cube ids and users, since they run concurrently on one server.
 
-mod common;
-
-use common::{memory_texts, ok, shared};
+use crate::{memory_texts, ok, shared};
 use memos_refserver::RequestKind;
 use reqwest::Method;
 use serde_json::json;
@@ -11,7 +9,7 @@ use serde_json::json;
 #[tokio::test]
 async fn users_lists_root_after_configure() {
     let Some(server) = shared().await else { return };
-    let http = common::http();
+    let http = crate::http();
     let users = ok(
         &http,
         Method::GET,
@@ -31,7 +29,7 @@ async fn users_lists_root_after_configure() {
 #[tokio::test]
 async fn added_memory_content_is_listed() {
     let Some(server) = shared().await else { return };
-    let http = common::http();
+    let http = crate::http();
     let base = server.base_url();
     let dir = server.cube_dirs()[1].to_string_lossy().into_owned();
     ok(
@@ -55,7 +53,7 @@ async fn added_memory_content_is_listed() {
 #[tokio::test]
 async fn chat_answers_through_the_fake_llm() {
     let Some(server) = shared().await else { return };
-    let http = common::http();
+    let http = crate::http();
     let base = server.base_url();
     // A user of its own, so the memory count does not depend on other tests' cubes.
     ok(
@@ -109,7 +107,7 @@ async fn chat_answers_through_the_fake_llm() {
 #[tokio::test]
 async fn one_cube_dir_serves_many_ids_and_users() {
     let Some(server) = shared().await else { return };
-    let http = common::http();
+    let http = crate::http();
     let base = server.base_url();
     let dir = server.cube_dirs()[3].to_string_lossy().into_owned();
     ok(
@@ -160,7 +158,7 @@ async fn one_cube_dir_serves_many_ids_and_users() {
 #[tokio::test]
 async fn fake_llm_serves_models_and_embeddings() {
     let Some(server) = shared().await else { return };
-    let http = common::http();
+    let http = crate::http();
     let llm = server.fake_llm_url();
     let models = http
         .get(format!("{llm}/models"))

@@ -1,5 +1,11 @@
-//! Helpers shared by the integration tests.
-#![allow(dead_code)] // each test binary uses a different subset
+//! memos-refserver's integration tests, in one binary (one link instead of one per file),
+//! and the helpers they share.
+//!
+//! The tests of `reference_server` share the process-wide server; those of `lifecycle`
+//! start their own servers and the `memos-reference-server` binary.
+
+mod lifecycle;
+mod reference_server;
 
 use memos_refserver::ReferenceServer;
 use serde_json::Value;
