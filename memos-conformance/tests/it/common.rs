@@ -4,7 +4,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use memos_conformance::snapshot::{self, CaseSnapshot};
 
-#[allow(dead_code)]
 /// `.snap.new` and `.pending-snap` files in the snapshot directory.
 pub fn leftover_snapshot_files() -> Vec<String> {
     std::fs::read_dir(snapshot::source_dir())
@@ -18,7 +17,6 @@ pub fn leftover_snapshot_files() -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[allow(dead_code)]
 /// Asserts every snapshot with insta, collecting every mismatch before failing.
 pub fn assert_snapshots(snapshots: &[CaseSnapshot]) {
     let mut settings = insta::Settings::clone_current();
