@@ -10,7 +10,8 @@ use std::time::Duration;
 use memos_api::text::one_line;
 use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite, XmlString};
 
-use super::{CaseReport, JunitKind, Outcome, Report};
+use super::model::{CaseReport, Report};
+use super::outcome::{JunitKind, Outcome};
 
 /// The JUnit document.
 pub(super) fn render(report: &Report) -> String {

@@ -8,7 +8,8 @@ use std::time::Duration;
 use memos_api::text::one_line;
 use memos_api::AuthScheme;
 
-use super::{CaseReport, Finding, Mode, Outcome, Report, NOT_RUN};
+use super::model::{CaseReport, Finding, Mode, Report, NOT_RUN};
+use super::outcome::Outcome;
 use crate::exchange::human_duration;
 
 /// The whole text report.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use memos_api::Auth;
 
 use super::conclude::{Ran, Raw};
-use super::{RunOptions, Target};
+use super::options::{RunOptions, Target};
 use crate::case_state::CaseShared;
 use crate::cases::Case;
 use crate::context::{namespace, Ctx, RunShared, Settings};
