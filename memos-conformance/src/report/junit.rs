@@ -75,14 +75,7 @@ fn status(case: &CaseReport, reason: &str) -> TestCaseStatus {
         JunitKind::Failure => {
             let mut detail = format!("{}\n{reason}\n", case.purpose);
             for c in &case.failed_checks {
-                let _ = writeln!(
-                    detail,
-                    "step {} {}: {}: {}",
-                    c.step,
-                    c.request,
-                    c.kind.name(),
-                    c.detail
-                );
+                let _ = writeln!(detail, "{}: {}", c.at(), c.detail);
             }
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status

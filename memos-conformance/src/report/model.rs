@@ -94,6 +94,14 @@ pub struct FailedCheck {
     pub detail: String,
 }
 
+impl FailedCheck {
+    /// Where and which check: `step 2 POST /users: status_documented`; the reports
+    /// follow it with `: ` and the detail, cut or not.
+    pub(crate) fn at(&self) -> String {
+        format!("step {} {}: {}", self.step, self.request, self.kind.name())
+    }
+}
+
 /// One exchange, briefly.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ExchangeSummary {

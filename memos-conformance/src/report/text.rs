@@ -113,10 +113,8 @@ fn failures(out: &mut String, cases: &[CaseReport]) {
         for check in case.failed_checks.iter().take(4) {
             let _ = writeln!(
                 out,
-                "      step {} {}: {}: {}",
-                check.step,
-                check.request,
-                check.kind.name(),
+                "      {}: {}",
+                check.at(),
                 one_line(&check.detail, 300)
             );
         }

@@ -139,13 +139,7 @@ fn checked(
     } else {
         String::new()
     };
-    let reason = format!(
-        "step {} {}: {}: {}{more}",
-        first.step,
-        first.request,
-        first.kind.name(),
-        first.detail
-    );
+    let reason = format!("{}: {}{more}", first.at(), first.detail);
     (Outcome::Fail, Some(reason), finding)
 }
 

@@ -8,7 +8,6 @@
 //! Without Python the test fails with a clear message when `CI=true` and is skipped
 //! (with the reason printed) otherwise.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use memos_api::{Auth, AuthScheme, Secret};
@@ -81,22 +80,7 @@ async fn the_whole_suite_against_the_reference_server() {
         failed.join("\n"),
         server.log_tail(40)
     );
-    let listed: BTreeSet<&str> = memos_conformance::known_defects(memos_conformance::REFERENCE_KEY)
-        .expect("the reference list")
-        .defects
-        .iter()
-        .map(|d| d.case)
-        .collect();
-    let known: BTreeSet<&str> = report
-        .cases
-        .iter()
-        .filter(|c| c.outcome == Outcome::KnownDefect)
-        .map(|c| c.name.as_str())
-        .collect();
-    assert_eq!(
-        known, listed,
-        "exactly the listed known defects fail on the reference server"
-    );
+    common::assert_exactly_the_listed_defects_fail(report, "on the reference server");
     assert_eq!(report.summary.skipped, 0);
 
     a_configured_token_is_sent_and_never_shown(&server).await;

@@ -8,7 +8,9 @@ use std::time::Instant;
 use memos_conformance::snapshot;
 use memos_conformance::{Format, Outcome, RunOptions};
 
-use crate::common::{assert_snapshots, leftover_snapshot_files};
+use crate::common::{
+    assert_exactly_the_listed_defects_fail, assert_snapshots, leftover_snapshot_files,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_suite_passes_against_the_embedded_mock() {
@@ -50,19 +52,7 @@ async fn the_whole_suite_passes_against_the_embedded_mock() {
         report.target.defect_list.as_deref(),
         Some(memos_conformance::REFERENCE_KEY)
     );
-    let listed: BTreeSet<&str> = memos_conformance::known_defects(memos_conformance::REFERENCE_KEY)
-        .expect("the reference list")
-        .defects
-        .iter()
-        .map(|d| d.case)
-        .collect();
-    let known: BTreeSet<&str> = report
-        .cases
-        .iter()
-        .filter(|c| c.outcome == Outcome::KnownDefect)
-        .map(|c| c.name.as_str())
-        .collect();
-    assert_eq!(known, listed, "exactly the listed known defects fail");
+    assert_exactly_the_listed_defects_fail(report, "against the mock");
 
     // Every case has a snapshot, and every snapshot a case.
     let cases: BTreeSet<String> = memos_conformance::cases()
