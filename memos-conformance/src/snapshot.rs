@@ -1,8 +1,8 @@
 //! Snapshot files: one per case in `memos-conformance/snapshots/<case>.snap`, in insta's
 //! file format, holding the case's normalised exchanges as indented JSON.
 //!
-//! The same files are the expectation (compared with insta by the tests) and the mock
-//! (replayed by [`crate::mock`]). They are embedded in the binary at build time.
+//! The same files are the expectation (compared with insta by the tests) and what the
+//! embedded mock replays. They are embedded in the binary at build time.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
