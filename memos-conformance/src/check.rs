@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::exchange::{human_duration, ReceivedResponse, SentRequest};
+use memos_api::text::one_line;
+
+use crate::exchange::{ReceivedResponse, SentRequest};
 use crate::spec::Operation;
 
 /// The kinds of check run on every exchange.
@@ -161,7 +163,7 @@ pub fn check_exchange(
                 CheckKind::BodyMatchesSchema,
                 format!(
                     "the body is not JSON ({e}); it starts with {:?}",
-                    shorten(&String::from_utf8_lossy(&response.body), 80)
+                    one_line(&String::from_utf8_lossy(&response.body), 80)
                 ),
             ));
             return checks;
@@ -200,7 +202,7 @@ pub fn check_exchange(
 }
 
 fn message_suffix(body: &[u8]) -> String {
-    message_of(body).map_or_else(String::new, |m| format!(": {:?}", shorten(&m, 200)))
+    message_of(body).map_or_else(String::new, |m| format!(": {:?}", one_line(&m, 200)))
 }
 
 /// The envelope's `message`, or a `detail` (string, or the first issue's `msg` and
@@ -209,7 +211,7 @@ pub fn message_of(body: &[u8]) -> Option<String> {
     let value: serde_json::Value = match serde_json::from_slice(body) {
         Ok(v) => v,
         Err(_) if body.is_empty() => return None,
-        Err(_) => return Some(shorten(&String::from_utf8_lossy(body), 120)),
+        Err(_) => return Some(one_line(&String::from_utf8_lossy(body), 120)),
     };
     if let Some(m) = value.get("message").and_then(|m| m.as_str()) {
         return Some(m.to_owned());
@@ -242,17 +244,6 @@ pub fn message_of(body: &[u8]) -> Option<String> {
     }
 }
 
-/// One line of at most `max` characters: newlines folded, the rest cut with `…`.
-pub fn shorten(text: &str, max: usize) -> String {
-    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if folded.chars().count() <= max {
-        folded
-    } else {
-        let cut: String = folded.chars().take(max.saturating_sub(1)).collect();
-        format!("{cut}…")
-    }
-}
-
 /// How an exchange is named in messages: `POST /memories` or, for path templates,
 /// `DELETE /memories/{mem_cube_id}/{memory_id}`.
 pub fn describe_request(operation: Option<&Operation>, sent: &SentRequest) -> String {
@@ -266,16 +257,11 @@ pub fn describe_request(operation: Option<&Operation>, sent: &SentRequest) -> St
 pub fn describe_outcome(outcome: &Result<ReceivedResponse, String>) -> String {
     match outcome {
         Ok(r) => match message_of(&r.body) {
-            Some(m) => format!("{} {:?}", r.status, shorten(&m, 160)),
+            Some(m) => format!("{} {:?}", r.status, one_line(&m, 160)),
             None => r.status.to_string(),
         },
         Err(e) => format!("no answer: {e}"),
     }
-}
-
-/// `1.5 s` / `250 ms` (re-exported for the report).
-pub fn duration_text(d: std::time::Duration) -> String {
-    human_duration(d)
 }
 
 #[cfg(test)]
@@ -388,7 +374,5 @@ mod tests {
             .as_deref(),
             Some("missing at body.query")
         );
-        assert_eq!(shorten("a\n  b", 10), "a b");
-        assert_eq!(shorten("abcdef", 4), "abc…");
     }
 }

@@ -5,10 +5,11 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
+use crate::case_state::{CaseShared, OwnedCube};
 use crate::check::{describe_outcome, describe_request, message_of};
 use crate::exchange::Req;
 use crate::proxy::Proxy;
-use crate::recorder::{Exchange, Recorder};
+use crate::recorder::Exchange;
 use crate::report::Finding;
 
 /// How a case ends early.
@@ -54,8 +55,6 @@ pub struct Settings {
     pub allow_configure: bool,
     /// `--destructive`.
     pub destructive: bool,
-    /// Replaying the embedded mock.
-    pub mock: bool,
 }
 
 /// What cases of one run share.
@@ -63,61 +62,6 @@ pub struct Settings {
 pub struct RunShared {
     /// `info.title info.version` of the server's `/openapi.json`, once read.
     pub server_version: Mutex<Option<String>>,
-}
-
-/// A cube the case registered, to unload afterwards.
-#[derive(Debug, Clone)]
-struct OwnedCube {
-    id: String,
-    user: String,
-    loaded: bool,
-}
-
-/// The part of a case's state the runner keeps when the case itself is cancelled.
-pub struct CaseShared {
-    /// The recorder.
-    pub recorder: Recorder,
-    cubes: Mutex<Vec<OwnedCube>>,
-}
-
-impl CaseShared {
-    /// Shares a recorder.
-    pub fn new(recorder: Recorder) -> Arc<CaseShared> {
-        Arc::new(CaseShared {
-            recorder,
-            cubes: Mutex::new(Vec::new()),
-        })
-    }
-
-    fn cubes(&self) -> std::sync::MutexGuard<'_, Vec<OwnedCube>> {
-        self.cubes.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Empties and unloads every cube the case registered and did not unload; best
-    /// effort, each step recorded as cleanup.
-    pub async fn cleanup(&self) {
-        self.recorder.start_cleanup();
-        let cubes: Vec<OwnedCube> = self.cubes().iter().filter(|c| c.loaded).cloned().collect();
-        for cube in cubes {
-            self.recorder
-                .send(
-                    Req::delete(&["memories", &cube.id])
-                        .query("user_id", &cube.user)
-                        .label("cleanup: delete the cube's memories"),
-                )
-                .await;
-            self.recorder
-                .send(
-                    Req::delete(&["mem_cubes", &cube.id])
-                        .query("user_id", &cube.user)
-                        .label("cleanup: unregister the cube"),
-                )
-                .await;
-            for c in self.cubes().iter_mut().filter(|c| c.id == cube.id) {
-                c.loaded = false;
-            }
-        }
-    }
 }
 
 /// A memory as listed.
@@ -185,18 +129,13 @@ impl Ctx {
             .unwrap_or_else(|e| e.into_inner()) = Some(version);
     }
 
-    /// Whether a credential is configured.
-    pub fn has_credentials(&self) -> bool {
-        self.shared.recorder.transport().credentials().is_some()
-    }
-
     /// The configured credential's scheme.
-    pub fn credential_scheme(&self) -> Option<crate::exchange::AuthScheme> {
+    pub fn credential_scheme(&self) -> Option<memos_api::AuthScheme> {
         self.shared
             .recorder
             .transport()
             .credentials()
-            .map(|c| c.scheme)
+            .map(memos_api::Auth::scheme)
     }
 
     /// Every exchange of the case so far.
@@ -360,7 +299,7 @@ impl Ctx {
         let url = self.proxy.as_ref().map(Proxy::base_url).unwrap_or_default();
         let credentials = self.shared.recorder.transport().credentials().cloned();
         memos_api::Client::builder(url)
-            .auth(credentials.map(|c| c.to_client_auth()))
+            .auth(credentials)
             .timeout(self.shared.recorder.transport().timeout())
             .retry_policy(memos_api::RetryPolicy::none())
             .build()
@@ -482,19 +421,6 @@ impl Exchange {
                 self.name(),
                 describe_outcome(&self.outcome)
             )),
-        }
-    }
-
-    /// Exactly this status.
-    pub fn expect_status(&self, status: u16) -> Result<(), Stop> {
-        if self.status() == Some(status) {
-            Ok(())
-        } else {
-            fail(format!(
-                "{} answered {}; expected {status}",
-                self.name(),
-                describe_outcome(&self.outcome)
-            ))
         }
     }
 }

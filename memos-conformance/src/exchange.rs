@@ -2,9 +2,9 @@
 //! and recorded byte for byte (request and response), so every exchange can be checked
 //! against the spec and snapshotted.
 
-use std::fmt;
 use std::time::{Duration, Instant};
 
+use memos_api::{Auth, AuthScheme, Secret};
 use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use reqwest::Method;
 use url::Url;
@@ -24,79 +24,13 @@ pub const KEPT_RESPONSE_HEADERS: &[&str] = &[
     "retry-after",
 ];
 
-/// A credential. Its `Debug` output is redacted and it has no `Display`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a credential.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub(crate) fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// How the token is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum AuthScheme {
-    /// `Authorization: Bearer <token>`.
-    Bearer,
-    /// `Authorization: Token <key>` (the hosted service).
-    Token,
-}
-
-impl AuthScheme {
-    /// The scheme word in the header.
-    pub fn word(self) -> &'static str {
-        match self {
-            AuthScheme::Bearer => "Bearer",
-            AuthScheme::Token => "Token",
-        }
-    }
-}
-
-/// The configured credential.
-#[derive(Debug, Clone)]
-pub struct Credentials {
-    /// How it is sent.
-    pub scheme: AuthScheme,
-    /// The token itself.
-    pub token: Secret,
-}
-
-impl Credentials {
-    fn header_value(&self) -> Result<HeaderValue, String> {
-        let mut value = HeaderValue::from_str(&format!(
-            "{} {}",
-            self.scheme.word(),
-            self.token.expose()
-        ))
-        .map_err(|_| {
-            "the token contains characters not allowed in an HTTP header; check how it was copied"
-                .to_owned()
-        })?;
-        value.set_sensitive(true);
-        Ok(value)
-    }
-
-    /// The memos-api equivalent, for the typed client.
-    pub fn to_client_auth(&self) -> memos_api::Auth {
-        let secret = memos_api::Secret::new(self.token.expose());
-        match self.scheme {
-            AuthScheme::Bearer => memos_api::Auth::Bearer(secret),
-            AuthScheme::Token => memos_api::Auth::Token(secret),
-        }
-    }
+/// The configured credential's `Authorization` value. The message never echoes the
+/// token, and keeps the suite's wording (the operator copied it, the operator fixes it).
+fn credential_header(auth: &Auth) -> Result<HeaderValue, String> {
+    auth.header_value().map_err(|_| {
+        "the token contains characters not allowed in an HTTP header; check how it was copied"
+            .to_owned()
+    })
 }
 
 /// Which credential a request carries.
@@ -284,25 +218,17 @@ pub struct Transport {
     http: SharedClient,
     loopback: bool,
     base: Url,
-    credentials: Option<Credentials>,
+    credentials: Option<Auth>,
     timeout: Duration,
 }
 
 impl Transport {
-    /// A transport for `base_url` with a per-request `timeout`.
-    pub fn new(
-        base_url: &str,
-        credentials: Option<Credentials>,
-        timeout: Duration,
-    ) -> Result<Transport, String> {
-        Transport::with_client(base_url, credentials, timeout, None)
-    }
-
-    /// Like [`Transport::new`], reusing `shared` when given (it must have been made by
-    /// [`Transport::shared_client`] for the same kind of host and timeout).
+    /// A transport for `base_url` with a per-request `timeout`, reusing `shared` when
+    /// given (it must have been made by [`Transport::shared_client`] for the same kind of
+    /// host and timeout).
     pub fn with_client(
         base_url: &str,
-        credentials: Option<Credentials>,
+        credentials: Option<Auth>,
         timeout: Duration,
         shared: Option<SharedClient>,
     ) -> Result<Transport, String> {
@@ -313,7 +239,7 @@ impl Transport {
             None => Transport::shared_client(base_url, timeout)?,
         };
         if let Some(c) = &credentials {
-            c.header_value()?;
+            credential_header(c)?;
         }
         Ok(Transport {
             http,
@@ -339,7 +265,7 @@ impl Transport {
     }
 
     /// The configured credential.
-    pub fn credentials(&self) -> Option<&Credentials> {
+    pub fn credentials(&self) -> Option<&Auth> {
         self.credentials.as_ref()
     }
 
@@ -387,7 +313,7 @@ impl Transport {
             AuthMode::Configured => self
                 .credentials
                 .as_ref()
-                .map(|c| format!("{} <redacted>", c.scheme.word())),
+                .map(|c| format!("{} <redacted>", c.scheme().word())),
             AuthMode::Omit => None,
             AuthMode::Wrong => Some(format!("{} <wrong token>", self.wrong_scheme().word())),
             AuthMode::Passthrough(value) => Some(redact_authorization(value.expose())),
@@ -408,7 +334,7 @@ impl Transport {
     fn wrong_scheme(&self) -> AuthScheme {
         self.credentials
             .as_ref()
-            .map_or(AuthScheme::Bearer, |c| c.scheme)
+            .map_or(AuthScheme::Bearer, Auth::scheme)
     }
 
     /// Sends a prepared request; `Err` is a one-line reason (timeout, refused, too big).
@@ -433,7 +359,7 @@ impl Transport {
         match &req.auth {
             AuthMode::Configured => {
                 if let Some(c) = &self.credentials {
-                    builder = builder.header(AUTHORIZATION, c.header_value()?);
+                    builder = builder.header(AUTHORIZATION, credential_header(c)?);
                 }
             }
             AuthMode::Omit => {}
@@ -580,8 +506,13 @@ mod tests {
 
     #[test]
     fn paths_are_encoded_under_the_base_path() {
-        let t = Transport::new("http://127.0.0.1:1/api/", None, Duration::from_secs(1))
-            .expect("transport");
+        let t = Transport::with_client(
+            "http://127.0.0.1:1/api/",
+            None,
+            Duration::from_secs(1),
+            None,
+        )
+        .expect("transport");
         let req = Req::get(&["memories", "a b", "x/y"]).query("user_id", "u 1");
         let (sent, url) = t.prepare(&req).expect("prepare");
         assert_eq!(sent.path, "/memories/a%20b/x%2Fy");
@@ -601,12 +532,14 @@ mod tests {
 
     #[test]
     fn secrets_never_show() {
-        let creds = Credentials {
-            scheme: AuthScheme::Token,
-            token: Secret::new("s3cr3t"),
-        };
-        let t = Transport::new("http://127.0.0.1:1", Some(creds), Duration::from_secs(1))
-            .expect("transport");
+        let creds = Auth::new(AuthScheme::Token, Secret::new("s3cr3t"));
+        let t = Transport::with_client(
+            "http://127.0.0.1:1",
+            Some(creds),
+            Duration::from_secs(1),
+            None,
+        )
+        .expect("transport");
         assert!(!format!("{t:?}").contains("s3cr3t"));
         let (sent, _) = t.prepare(&Req::get(&["users"])).expect("prepare");
         assert_eq!(sent.authorization.as_deref(), Some("Token <redacted>"));

@@ -4,23 +4,24 @@
 //! conforms to `openapi/memos.yaml`, and tells CI whether the client still matches the
 //! real reference server.
 //!
-//! * [`cases`]: named cases grouped by endpoint: each operation's success path with the
-//!   state it must leave, the error paths, auth, and security probes (warnings).
-//! * [`check`]: the checks every exchange gets: answered, not a server error, status
-//!   documented, content type documented, body valid against the spec's JSON Schema,
-//!   envelope `code` equal to the status.
-//! * [`snapshot`], [`normalize`], [`mock`]: each case's exchanges, normalised, are
-//!   recorded from the reference server into `snapshots/<case>.snap`; insta verifies
-//!   them and the embedded mock replays them.
-//! * [`defects`]: known defects of a server version; a run passes when only those fail.
-//! * [`runner`] and [`report`]: running with timeouts, and the text, JSON and JUnit
-//!   reports.
+//! The suite is a list of named [`cases`], grouped by endpoint: each operation's success
+//! path with the state it must leave, the error paths, auth, and security probes
+//! (warnings). Every exchange is also checked against the spec ([`CheckKind`]): answered,
+//! not a server error, status and content type documented, body valid against the
+//! spec's JSON Schema, envelope `code` equal to the status. Each case's exchanges,
+//! normalised, are recorded from the reference server into `snapshots/<case>.snap`
+//! ([`snapshot`]); the tests compare them with insta and the embedded mock replays them.
+//! A server version's known defects fail as [`Outcome::KnownDefect`] and do not fail the
+//! run.
+//!
+//! [`run`] runs the cases selected by [`RunOptions`] against a [`Target`] and returns
+//! the [`Report`] (text, JSON or JUnit, see [`Format`]) and the snapshots.
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use memos_conformance::{report::Format, runner};
+//! use memos_conformance::{run, Format, RunOptions};
 //!
-//! let output = runner::run(runner::RunOptions::mock()).await;
+//! let output = run(RunOptions::mock()).await;
 //! print!("{}", output.report.render(Format::Text));
 //! assert!(output.report.summary.success);
 //! # }
@@ -28,18 +29,27 @@
 
 #![warn(missing_docs)]
 
-pub mod cases;
-pub mod check;
-pub mod context;
-pub mod defects;
-pub mod exchange;
-pub mod json;
-pub mod mock;
-pub mod normalize;
-pub mod proxy;
-pub mod recorder;
+mod case_state;
+mod cases;
+mod check;
+mod context;
+mod defects;
+mod exchange;
+mod json;
+mod mock;
+mod normalize;
+mod proxy;
+mod recorder;
 pub mod report;
-pub mod runner;
-pub mod schema;
+mod runner;
+mod schema;
 pub mod snapshot;
-pub mod spec;
+mod spec;
+
+pub use cases::{all as cases, Case};
+pub use check::CheckKind;
+pub use defects::{list_for as known_defects, DefectList, KnownDefect, REFERENCE_KEY};
+pub use exchange::parse_base_url;
+pub use json::Json;
+pub use report::{CaseReport, Format, Outcome, Report};
+pub use runner::{run, select, RunOptions, RunOutput, Target};

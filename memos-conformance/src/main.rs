@@ -7,11 +7,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
-use memos_conformance::exchange::{AuthScheme, Credentials, Secret};
-use memos_conformance::report::Format;
-use memos_conformance::runner::{self, RunOptions, Target};
+use memos_api::{Auth, AuthScheme, Secret};
 use memos_conformance::snapshot::{self, SnapshotSet};
+use memos_conformance::{Format, RunOptions, Target};
 
 /// Checks a MemOS REST server against openapi/memos.yaml: every operation's success
 /// path and the state it leaves, the error paths, the response checks (status, content
@@ -33,8 +33,8 @@ struct Args {
     token: Option<Secret>,
 
     /// How the token is sent: `Authorization: Bearer <T>` or `Authorization: Token <T>`.
-    #[arg(long, value_enum, default_value = "bearer")]
-    auth: AuthArg,
+    #[arg(long, default_value = "bearer", value_parser = auth_scheme_parser())]
+    auth: AuthScheme,
 
     /// A cube directory that exists on the server (holding a cube config.json); needed
     /// to register cubes. Repeatable; the first one is used.
@@ -113,16 +113,16 @@ Examples:
   memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/demo
   memos-conformance --base-url https://memos.example/api --token \"$T\" --auth token --format junit --output memos.xml";
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-enum AuthArg {
-    Bearer,
-    Token,
+/// `bearer` or `token`, listed in `--help` and in the error for anything else.
+fn auth_scheme_parser() -> impl TypedValueParser<Value = AuthScheme> {
+    PossibleValuesParser::new(AuthScheme::ALL.map(AuthScheme::name))
+        .try_map(|name| name.parse::<AuthScheme>())
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.list {
-        for case in memos_conformance::cases::all() {
+        for case in memos_conformance::cases() {
             println!("{:<55} {}", case.name, case.purpose);
         }
         return ExitCode::SUCCESS;
@@ -147,7 +147,7 @@ fn main() -> ExitCode {
     // The runner keeps to --run-timeout itself; this is the last resort.
     let hard_limit = options.run_timeout + Duration::from_secs(60);
     let output = match runtime
-        .block_on(async { tokio::time::timeout(hard_limit, runner::run(options)).await })
+        .block_on(async { tokio::time::timeout(hard_limit, memos_conformance::run(options)).await })
     {
         Ok(o) => o,
         Err(_) => {
@@ -212,7 +212,7 @@ fn parse_secret(value: &str) -> Result<Secret, String> {
 fn options(args: &Args) -> Result<RunOptions, String> {
     let mut options = match (&args.base_url, &args.snapshots) {
         (Some(url), _) => {
-            memos_conformance::exchange::parse_base_url(url)?;
+            memos_conformance::parse_base_url(url)?;
             RunOptions::live(url.clone())
         }
         (None, Some(dir)) => RunOptions::new(Target::Mock(SnapshotSet::from_dir(dir)?)),
@@ -227,13 +227,7 @@ fn options(args: &Args) -> Result<RunOptions, String> {
         eprintln!("note: without --base-url the suite replays the embedded mock; server options are ignored");
     }
     if let Some(token) = &args.token {
-        options.credentials = Some(Credentials {
-            scheme: match args.auth {
-                AuthArg::Bearer => AuthScheme::Bearer,
-                AuthArg::Token => AuthScheme::Token,
-            },
-            token: token.clone(),
-        });
+        options.auth = Some(Auth::new(args.auth, token.clone()));
     }
     options.cube_paths = args.cube_paths.clone();
     options.doc_path = args.doc_path.clone();
@@ -266,7 +260,7 @@ fn options(args: &Args) -> Result<RunOptions, String> {
     options.case_timeout = Duration::from_secs(args.case_timeout);
     options.run_timeout = Duration::from_secs(args.run_timeout);
     options.server_version = args.server_version.clone();
-    if !args.cases.is_empty() && runner::select(&args.cases).len() <= 1 {
+    if !args.cases.is_empty() && memos_conformance::select(&args.cases).len() <= 1 {
         return Err(format!(
             "no case matches {:?}; list the cases with --list",
             args.cases

@@ -9,10 +9,11 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use memos_api::Secret;
 use tokio::task::JoinHandle;
 
-use crate::context::CaseShared;
-use crate::exchange::{AuthMode, Body, PathSpec, Req, Secret, MAX_BODY_BYTES};
+use crate::case_state::CaseShared;
+use crate::exchange::{AuthMode, Body, PathSpec, Req, MAX_BODY_BYTES};
 
 /// The label of exchanges sent by the typed client.
 pub const TYPED_CLIENT_LABEL: &str = "memos_api::Client";

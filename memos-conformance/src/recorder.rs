@@ -93,11 +93,6 @@ impl Recorder {
         self.lock().cleanup = true;
     }
 
-    /// Normalises free text with the case's placeholders (for reasons in snapshots).
-    pub fn normalise_text(&self, text: &str) -> String {
-        self.lock().normaliser.text(text)
-    }
-
     /// Every exchange so far.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.lock().exchanges.clone()

@@ -9,10 +9,13 @@
 
 use std::fmt;
 
+use memos_api::text::one_line;
 use serde_json::{json, Map, Value};
 
 /// How many validation errors are reported per body.
 const MAX_ERRORS: usize = 5;
+/// The longest validation message kept: 200 characters and the `…` of a cut.
+const MAX_MESSAGE_CHARS: usize = 201;
 
 /// The `components.schemas` of an OpenAPI document, converted, as a `$defs` object.
 pub fn convert_components(doc: &Value) -> Value {
@@ -159,16 +162,7 @@ impl CompiledSchema {
             .map(|e| {
                 let at = e.instance_path.to_string();
                 let at = if at.is_empty() { "/".to_owned() } else { at };
-                let mut message = e.to_string();
-                if message.len() > 200 {
-                    let cut = (0..=200)
-                        .rev()
-                        .find(|i| message.is_char_boundary(*i))
-                        .unwrap_or(0);
-                    message.truncate(cut);
-                    message.push('…');
-                }
-                format!("{at}: {message}")
+                format!("{at}: {}", one_line(&e.to_string(), MAX_MESSAGE_CHARS))
             })
             .collect()
     }

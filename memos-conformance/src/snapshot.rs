@@ -1,8 +1,8 @@
 //! Snapshot files: one per case in `memos-conformance/snapshots/<case>.snap`, in insta's
 //! file format, holding the case's normalised exchanges as indented JSON.
 //!
-//! The same files are the expectation (compared with insta by the tests) and the mock
-//! (replayed by [`crate::mock`]). They are embedded in the binary at build time.
+//! The same files are the expectation (compared with insta by the tests) and what the
+//! embedded mock replays. They are embedded in the binary at build time.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -103,7 +103,7 @@ fn is_empty_object(json: &Json) -> bool {
 }
 
 /// The bytes of a body as the snapshot holds it (compact JSON or the text).
-pub fn body_bytes(body: &Option<Json>, body_text: &Option<String>) -> Option<Vec<u8>> {
+pub(crate) fn body_bytes(body: &Option<Json>, body_text: &Option<String>) -> Option<Vec<u8>> {
     match (body, body_text) {
         (Some(json), _) => Some(json.to_compact().into_bytes()),
         (None, Some(text)) => Some(text.clone().into_bytes()),
@@ -113,7 +113,7 @@ pub fn body_bytes(body: &Option<Json>, body_text: &Option<String>) -> Option<Vec
 
 impl SnapRequest {
     /// One line for messages: `POST /users {"user_id":...}`.
-    pub fn one_line(&self) -> String {
+    pub(crate) fn one_line(&self) -> String {
         let mut out = format!("{} {}", self.method, self.path);
         if let Json::Object(pairs) = &self.query {
             let q: Vec<String> = pairs
@@ -127,7 +127,7 @@ impl SnapRequest {
         }
         if let Some(bytes) = body_bytes(&self.body, &self.body_text) {
             out.push(' ');
-            out.push_str(&crate::check::shorten(
+            out.push_str(&memos_api::text::one_line(
                 &String::from_utf8_lossy(&bytes),
                 160,
             ));
@@ -143,14 +143,14 @@ impl CaseSnapshot {
     }
 
     /// Parses a snapshot file (insta's header, then the JSON).
-    pub fn parse_file(text: &str) -> Result<CaseSnapshot, String> {
+    pub(crate) fn parse_file(text: &str) -> Result<CaseSnapshot, String> {
         let body = strip_insta_header(text);
         serde_json::from_str(body).map_err(|e| format!("not a conformance snapshot: {e}"))
     }
 }
 
 /// The content of an insta snapshot file without its `---` header.
-pub fn strip_insta_header(text: &str) -> &str {
+pub(crate) fn strip_insta_header(text: &str) -> &str {
     let text = text.trim_start_matches('\u{feff}');
     if let Some(rest) = text.strip_prefix("---\n") {
         if let Some(end) = rest.find("\n---\n") {
@@ -160,16 +160,18 @@ pub fn strip_insta_header(text: &str) -> &str {
     text.trim()
 }
 
+/// The `source` line of insta's header in every recorded file. Insta compares only the
+/// contents, so the path the files were first recorded from stays, and re-recording does
+/// not touch the 89 headers (the assertion now lives in `tests/it/common.rs`).
+const INSTA_SOURCE: &str = "memos-conformance/tests/common/mod.rs";
+
 /// The text of a snapshot file as insta writes it.
-pub fn file_text(snapshot: &CaseSnapshot) -> String {
-    format!(
-        "---\nsource: memos-conformance/tests/common/mod.rs\n---\n{}\n",
-        snapshot.render()
-    )
+pub(crate) fn file_text(snapshot: &CaseSnapshot) -> String {
+    format!("---\nsource: {INSTA_SOURCE}\n---\n{}\n", snapshot.render())
 }
 
 /// The file name of a case's snapshot.
-pub fn file_name(case: &str) -> String {
+pub(crate) fn file_name(case: &str) -> String {
     format!("{case}.snap")
 }
 

@@ -42,7 +42,7 @@ pub struct Case {
     /// One line: what the case checks.
     pub purpose: &'static str,
     /// The case itself.
-    pub run: for<'a> fn(&'a mut Ctx) -> CaseFuture<'a>,
+    pub(crate) run: for<'a> fn(&'a mut Ctx) -> CaseFuture<'a>,
 }
 
 impl std::fmt::Debug for Case {

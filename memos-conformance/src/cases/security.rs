@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::cases::get_memory::user_cube_memory;
 use crate::cases::{case, Case};
-use crate::check::{describe_outcome, shorten};
+use crate::check::describe_outcome;
 use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
 use crate::exchange::{AuthMode, Req};
 use crate::report::Finding;
@@ -259,7 +259,7 @@ async fn errors_leak_internals(ctx: &mut Ctx) -> CaseResult {
             "{} answered {} with {:?}; it shows {}",
             ex.name(),
             ex.status().unwrap_or_default(),
-            shorten(&message, 160),
+            memos_api::text::one_line(&message, 160),
             found.join(", ")
         ),
     )

@@ -5,12 +5,12 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use memos_conformance::report::{Format, Outcome};
-use memos_conformance::runner::{self, RunOptions};
 use memos_conformance::snapshot;
+use memos_conformance::{Format, Outcome, RunOptions};
 
-mod common;
-use common::{assert_snapshots, leftover_snapshot_files};
+use crate::common::{
+    assert_exactly_the_listed_defects_fail, assert_snapshots, leftover_snapshot_files,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_suite_passes_against_the_embedded_mock() {
@@ -22,7 +22,7 @@ async fn the_whole_suite_passes_against_the_embedded_mock() {
     );
 
     let started = Instant::now();
-    let output = runner::run(RunOptions::mock()).await;
+    let output = memos_conformance::run(RunOptions::mock()).await;
     let elapsed = started.elapsed();
     let report = &output.report;
     println!("{}", report.render(Format::Text));
@@ -50,25 +50,12 @@ async fn the_whole_suite_passes_against_the_embedded_mock() {
     );
     assert_eq!(
         report.target.defect_list.as_deref(),
-        Some(memos_conformance::defects::REFERENCE_KEY)
+        Some(memos_conformance::REFERENCE_KEY)
     );
-    let listed: BTreeSet<&str> =
-        memos_conformance::defects::list_for(memos_conformance::defects::REFERENCE_KEY)
-            .expect("the reference list")
-            .defects
-            .iter()
-            .map(|d| d.case)
-            .collect();
-    let known: BTreeSet<&str> = report
-        .cases
-        .iter()
-        .filter(|c| c.outcome == Outcome::KnownDefect)
-        .map(|c| c.name.as_str())
-        .collect();
-    assert_eq!(known, listed, "exactly the listed known defects fail");
+    assert_exactly_the_listed_defects_fail(report, "against the mock");
 
     // Every case has a snapshot, and every snapshot a case.
-    let cases: BTreeSet<String> = memos_conformance::cases::all()
+    let cases: BTreeSet<String> = memos_conformance::cases()
         .iter()
         .map(|c| c.name.to_owned())
         .collect();

@@ -1,10 +1,32 @@
 //! Helpers shared by the suite tests.
 
+use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use memos_conformance::snapshot::{self, CaseSnapshot};
+use memos_conformance::{Outcome, Report};
 
-#[allow(dead_code)]
+/// Asserts that the cases failing as known defects are exactly those the reference
+/// server's list names (`against` says where the run was, for the message).
+pub fn assert_exactly_the_listed_defects_fail(report: &Report, against: &str) {
+    let listed: BTreeSet<&str> = memos_conformance::known_defects(memos_conformance::REFERENCE_KEY)
+        .expect("the reference list")
+        .defects
+        .iter()
+        .map(|d| d.case)
+        .collect();
+    let known: BTreeSet<&str> = report
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::KnownDefect)
+        .map(|c| c.name.as_str())
+        .collect();
+    assert_eq!(
+        known, listed,
+        "exactly the listed known defects fail {against}"
+    );
+}
+
 /// `.snap.new` and `.pending-snap` files in the snapshot directory.
 pub fn leftover_snapshot_files() -> Vec<String> {
     std::fs::read_dir(snapshot::source_dir())
@@ -18,7 +40,6 @@ pub fn leftover_snapshot_files() -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[allow(dead_code)]
 /// Asserts every snapshot with insta, collecting every mismatch before failing.
 pub fn assert_snapshots(snapshots: &[CaseSnapshot]) {
     let mut settings = insta::Settings::clone_current();

@@ -5,11 +5,9 @@
 use std::time::{Duration, Instant};
 
 use httpmock::{Method, MockServer};
-use memos_conformance::check::CheckKind;
-use memos_conformance::exchange::{AuthScheme, Credentials, Secret};
-use memos_conformance::report::{CaseReport, Format, Outcome, Report};
-use memos_conformance::runner::{self, RunOptions, Target};
+use memos_api::{Auth, AuthScheme, Secret};
 use memos_conformance::snapshot::{self, SnapshotSet};
+use memos_conformance::{CaseReport, CheckKind, Format, Outcome, Report, RunOptions, Target};
 use serde_json::json;
 
 const PREFIX: &str = "conf-test";
@@ -53,7 +51,8 @@ async fn answering_everything(status: u16, content_type: &str, body: &str) -> Mo
 
 async fn list_users_against(status: u16, content_type: &str, body: &str) -> CaseReport {
     let server = answering_everything(status, content_type, body).await;
-    let output = runner::run(options(&server, &["get_current_user.returns_current_user"])).await;
+    let output =
+        memos_conformance::run(options(&server, &["get_current_user.returns_current_user"])).await;
     let report = output.report;
     assert!(!report.summary.success, "{}", report.render(Format::Text));
     case(&report, "get_current_user.returns_current_user").clone()
@@ -157,7 +156,7 @@ async fn a_stalled_server_fails_each_case_within_the_time_limits() {
     let mut opts = options(&server, &[]);
     opts.request_timeout = Duration::from_millis(500);
     let started = Instant::now();
-    let report = runner::run(opts).await.report;
+    let report = memos_conformance::run(opts).await.report;
     let elapsed = started.elapsed();
     assert!(elapsed < Duration::from_secs(5), "the run took {elapsed:?}");
     assert!(!report.summary.success);
@@ -212,7 +211,7 @@ async fn a_slow_case_is_cut_at_the_case_timeout() {
     let mut opts = options(&server, &["create_user.duplicate_keeps_existing"]);
     opts.case_timeout = Duration::from_secs(1);
     let started = Instant::now();
-    let report = runner::run(opts).await.report;
+    let report = memos_conformance::run(opts).await.report;
     assert!(
         started.elapsed() < Duration::from_secs(8),
         "took {:?}",
@@ -242,7 +241,7 @@ async fn a_server_that_is_down_fails_fast_with_a_clear_summary() {
     let mut opts = RunOptions::live(format!("http://127.0.0.1:{port}"));
     opts.request_timeout = Duration::from_secs(2);
     let started = Instant::now();
-    let report = runner::run(opts).await.report;
+    let report = memos_conformance::run(opts).await.report;
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(report.summary.failed, report.summary.total);
     let text = report.render(Format::Text);
@@ -262,7 +261,7 @@ async fn an_error_path_that_succeeds_fails() {
         r#"{"code":200,"message":"ok","data":[]}"#,
     )
     .await;
-    let report = runner::run(options(&server, &["create_user.rejects_invalid_role"]))
+    let report = memos_conformance::run(options(&server, &["create_user.rejects_invalid_role"]))
         .await
         .report;
     let c = case(&report, "create_user.rejects_invalid_role");
@@ -311,7 +310,7 @@ async fn a_server_that_forgets_what_was_added_fails_the_state_check() {
                 .body(empty);
         })
         .await;
-    let report = runner::run(options(&server, &["add_memories.content_is_listed"]))
+    let report = memos_conformance::run(options(&server, &["add_memories.content_is_listed"]))
         .await
         .report;
     let c = case(&report, "add_memories.content_is_listed");
@@ -359,7 +358,7 @@ async fn a_known_defect_that_passes_is_reported_as_fixed() {
         r#"{"code":400,"message":"User does not exist","data":null}"#,
     )
     .await;
-    let report = runner::run(options(&server, &["chat.rejects_unknown_user"]))
+    let report = memos_conformance::run(options(&server, &["chat.rejects_unknown_user"]))
         .await
         .report;
     assert_eq!(
@@ -382,7 +381,7 @@ async fn a_known_defect_fails_as_listed_and_the_run_passes() {
         r#"{"code":200,"message":"Chat response generated","data":"hi"}"#,
     )
     .await;
-    let report = runner::run(options(&server, &["chat.rejects_unknown_user"]))
+    let report = memos_conformance::run(options(&server, &["chat.rejects_unknown_user"]))
         .await
         .report;
     let c = case(&report, "chat.rejects_unknown_user");
@@ -393,7 +392,7 @@ async fn a_known_defect_fails_as_listed_and_the_run_passes() {
 #[tokio::test]
 async fn a_known_defect_that_fails_differently_is_a_failure() {
     let server = reference_like(500, r#"{"code":500,"message":"new breakage","data":null}"#).await;
-    let report = runner::run(options(&server, &["chat.rejects_unknown_user"]))
+    let report = memos_conformance::run(options(&server, &["chat.rejects_unknown_user"]))
         .await
         .report;
     let c = case(&report, "chat.rejects_unknown_user");
@@ -432,7 +431,7 @@ async fn the_mock_refuses_a_request_that_differs_from_the_recording() {
         SnapshotSet::from_dir(dir.path()).expect("dir"),
     ));
     opts.patterns = vec![name.into()];
-    let report = runner::run(opts).await.report;
+    let report = memos_conformance::run(opts).await.report;
     let c = case(&report, name);
     assert_eq!(c.outcome, Outcome::Fail);
     assert!(
@@ -474,11 +473,8 @@ async fn a_server_that_requires_auth_gets_the_configured_scheme() {
             &server,
             &["auth.*", "security.unauthenticated_requests_accepted"],
         );
-        opts.credentials = Some(Credentials {
-            scheme,
-            token: Secret::new(secret),
-        });
-        let output = runner::run(opts).await;
+        opts.auth = Some(Auth::new(scheme, Secret::new(secret)));
+        let output = memos_conformance::run(opts).await;
         let report = &output.report;
         for name in [
             "auth.configured_scheme_is_sent",
@@ -517,7 +513,7 @@ async fn reports_render_in_every_format() {
         r#"{"code":500,"message":"a <b> & \"c\"","data":null}"#,
     )
     .await;
-    let report = runner::run(options(&server, &["get_current_user.*"]))
+    let report = memos_conformance::run(options(&server, &["get_current_user.*"]))
         .await
         .report;
     let json: serde_json::Value =

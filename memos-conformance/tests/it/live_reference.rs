@@ -2,22 +2,20 @@
 //! the fake LLM): every case passes or fails as a listed known defect, and the
 //! normalised exchanges equal the snapshot files.
 //!
-//! Record mode: `MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test
+//! Record mode: `MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test it
 //! live_reference` rewrites `memos-conformance/snapshots/` from the live server.
 //!
 //! Without Python the test fails with a clear message when `CI=true` and is skipped
 //! (with the reason printed) otherwise.
 
-use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use memos_conformance::exchange::{AuthScheme, Credentials, Secret};
-use memos_conformance::report::{Format, Outcome};
-use memos_conformance::runner::{self, RunOptions};
+use memos_api::{Auth, AuthScheme, Secret};
 use memos_conformance::snapshot;
+use memos_conformance::{Format, Outcome, RunOptions};
 use memos_refserver::{ReferenceServer, StartOptions};
 
-mod common;
+use crate::common;
 
 async fn start_reference() -> Option<ReferenceServer> {
     memos_refserver::testing::start_or_skip(StartOptions::default()).await
@@ -44,7 +42,7 @@ async fn the_whole_suite_against_the_reference_server() {
         return;
     };
     let started = Instant::now();
-    let output = runner::run(live_options(&server)).await;
+    let output = memos_conformance::run(live_options(&server)).await;
     let elapsed = started.elapsed();
     let report = &output.report;
     println!("{}", report.render(Format::Text));
@@ -82,23 +80,7 @@ async fn the_whole_suite_against_the_reference_server() {
         failed.join("\n"),
         server.log_tail(40)
     );
-    let listed: BTreeSet<&str> =
-        memos_conformance::defects::list_for(memos_conformance::defects::REFERENCE_KEY)
-            .expect("the reference list")
-            .defects
-            .iter()
-            .map(|d| d.case)
-            .collect();
-    let known: BTreeSet<&str> = report
-        .cases
-        .iter()
-        .filter(|c| c.outcome == Outcome::KnownDefect)
-        .map(|c| c.name.as_str())
-        .collect();
-    assert_eq!(
-        known, listed,
-        "exactly the listed known defects fail on the reference server"
-    );
+    common::assert_exactly_the_listed_defects_fail(report, "on the reference server");
     assert_eq!(report.summary.skipped, 0);
 
     a_configured_token_is_sent_and_never_shown(&server).await;
@@ -125,11 +107,8 @@ async fn a_configured_token_is_sent_and_never_shown(server: &ReferenceServer) {
     for scheme in [AuthScheme::Bearer, AuthScheme::Token] {
         let mut options = live_options(server);
         options.patterns = vec!["auth.*".into(), "client.list_users".into()];
-        options.credentials = Some(Credentials {
-            scheme,
-            token: Secret::new(secret),
-        });
-        let output = runner::run(options).await;
+        options.auth = Some(Auth::new(scheme, Secret::new(secret)));
+        let output = memos_conformance::run(options).await;
         let report = &output.report;
         let case = |name: &str| {
             report

@@ -1,0 +1,46 @@
+//! The report of a run: the model ([`Report`] and the types it holds, serialised as the
+//! JSON report, whose JSON Schema is generated from them) and its two other renderings:
+//! a text table for people and JUnit XML for CI.
+
+mod junit;
+mod model;
+mod outcome;
+mod text;
+
+pub(crate) use model::NOT_RUN;
+pub use model::{
+    CaseReport, ExchangeSummary, FailedCheck, Finding, Format, Mode, Report, Summary, Target,
+};
+pub use outcome::Outcome;
+
+impl Report {
+    /// Renders the report.
+    pub fn render(&self, format: Format) -> String {
+        match format {
+            Format::Text => text::render(self),
+            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+            Format::Junit => junit::render(self),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_json_report_has_a_schema() {
+        let schema = serde_json::to_value(schemars::schema_for!(Report)).expect("schema");
+        let text = schema.to_string();
+        for name in [
+            "summary",
+            "cases",
+            "failed_checks",
+            "known_defect",
+            "body_matches_schema",
+            "defect_fixed",
+        ] {
+            assert!(text.contains(name), "the schema lacks {name}");
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! The text report for people: what ran against what, one table row per case, then
+//! the failures, security findings, fixed defects and notes in detail, and the summary
+//! line.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use memos_api::text::one_line;
+use memos_api::AuthScheme;
+
+use super::model::{CaseReport, Finding, Mode, Report, NOT_RUN};
+use super::outcome::Outcome;
+use crate::exchange::human_duration;
+
+/// The whole text report.
+pub(super) fn render(report: &Report) -> String {
+    let mut out = String::new();
+    header(&mut out, report);
+    table(&mut out, &report.cases);
+    failures(&mut out, &report.cases);
+    findings(&mut out, &report.cases);
+    fixed_defects(&mut out, &report.cases);
+    notes(&mut out, report);
+    let _ = writeln!(out, "\n{}", report.summary.line());
+    out
+}
+
+/// What was tested, with which version, list and permissions.
+fn header(out: &mut String, report: &Report) {
+    let t = &report.target;
+    let _ = match t.mode {
+        Mode::Mock => writeln!(
+            out,
+            "memos-conformance against the embedded mock (replaying the snapshots recorded from the reference server)"
+        ),
+        Mode::Live => writeln!(out, "memos-conformance against {}", t.base_url),
+    };
+    let _ = writeln!(
+        out,
+        "server version: {}; known-defect list: {}",
+        t.server_version.as_deref().unwrap_or("unknown"),
+        t.defect_list.as_deref().unwrap_or("none")
+    );
+    let _ = writeln!(
+        out,
+        "run prefix: {}; auth: {}; --allow-configure: {}; --destructive: {}; cube paths: {}; doc path: {}",
+        t.run_prefix,
+        t.auth.map_or("none", AuthScheme::word),
+        yes_no(t.allow_configure),
+        yes_no(t.destructive),
+        t.cube_paths,
+        yes_no(t.doc_path)
+    );
+    out.push('\n');
+}
+
+/// One row per case: name, result, time, reason.
+fn table(out: &mut String, cases: &[CaseReport]) {
+    let width = cases
+        .iter()
+        .map(|c| c.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let _ = writeln!(
+        out,
+        "{:<width$}  {:<12}  {:>8}  REASON",
+        "CASE", "RESULT", "TIME"
+    );
+    for case in cases {
+        let reason = match (&case.finding, &case.reason) {
+            (Some(f), _) => f.title.clone(),
+            (None, Some(r)) => one_line(r, 150),
+            (None, None) => String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "{:<width$}  {:<12}  {:>8}  {}",
+            case.name,
+            case.outcome.label(),
+            human_duration(Duration::from_millis(case.duration_ms)),
+            reason
+        );
+    }
+}
+
+fn is_not_run(case: &CaseReport) -> bool {
+    case.reason
+        .as_deref()
+        .is_some_and(|r| r.starts_with(NOT_RUN))
+}
+
+/// The failed cases with their first failed checks; cases not run are only counted
+/// (the notes say why).
+fn failures(out: &mut String, cases: &[CaseReport]) {
+    let failed: Vec<&CaseReport> = cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Fail && !is_not_run(c))
+        .collect();
+    let not_run = cases.iter().filter(|c| is_not_run(c)).count();
+    if failed.is_empty() && not_run == 0 {
+        return;
+    }
+    out.push_str("\nFailures:\n");
+    if not_run > 0 {
+        let _ = writeln!(out, "  {not_run} cases were not run (see the notes below)");
+    }
+    for case in failed {
+        let _ = writeln!(out, "  {} — {}", case.name, case.purpose);
+        if let Some(r) = &case.reason {
+            let _ = writeln!(out, "      {}", one_line(r, 400));
+        }
+        for check in case.failed_checks.iter().take(4) {
+            let _ = writeln!(
+                out,
+                "      {}: {}",
+                check.at(),
+                one_line(&check.detail, 300)
+            );
+        }
+    }
+}
+
+/// Security findings with their risk and fix.
+fn findings(out: &mut String, cases: &[CaseReport]) {
+    let found: Vec<(&str, &Finding)> = cases
+        .iter()
+        .filter_map(|c| c.finding.as_ref().map(|f| (c.name.as_str(), f)))
+        .collect();
+    if found.is_empty() {
+        return;
+    }
+    out.push_str("\nSecurity findings (warnings, not failures):\n");
+    for (name, f) in found {
+        let _ = writeln!(out, "  {name}: {}", f.title);
+        let _ = writeln!(out, "      risk: {}", f.risk);
+        let _ = writeln!(out, "      fix:  {}", f.fix);
+    }
+}
+
+/// Listed known defects that passed: the list can shrink.
+fn fixed_defects(out: &mut String, cases: &[CaseReport]) {
+    let fixed: Vec<&CaseReport> = cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::DefectFixed)
+        .collect();
+    if fixed.is_empty() {
+        return;
+    }
+    out.push_str("\nKnown defects that no longer reproduce (remove them from the list):\n");
+    for case in fixed {
+        let _ = writeln!(
+            out,
+            "  {}: listed as \"{}\"",
+            case.name,
+            case.known_defect.as_deref().unwrap_or_default()
+        );
+    }
+}
+
+/// The run's notes, then every case's cleanup problems.
+fn notes(out: &mut String, report: &Report) {
+    let cleanup: Vec<String> = report
+        .cases
+        .iter()
+        .flat_map(|c| {
+            c.cleanup_problems
+                .iter()
+                .map(move |p| format!("{}: {p}", c.name))
+        })
+        .collect();
+    if cleanup.is_empty() && report.notes.is_empty() {
+        return;
+    }
+    out.push_str("\nNotes:\n");
+    for note in report.notes.iter().chain(cleanup.iter()) {
+        let _ = writeln!(out, "  {}", one_line(note, 300));
+    }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}

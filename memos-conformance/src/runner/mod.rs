@@ -1,0 +1,326 @@
+//! Runs the selected cases against a live server or the embedded mock, with timeouts
+//! per request, per case and for the whole run, and turns what happened into the
+//! report and the snapshots.
+//!
+//! [`run`] prepares the run, then [`Progress`] takes the cases one by one: it stops the
+//! run at its time limit or when the server stops answering, learns the server version
+//! (and so the known-defect list) from the first case, and collects the rows that
+//! [`conclude`] makes of each case that [`case`] ran.
+
+mod case;
+mod conclude;
+mod options;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use memos_api::Auth;
+
+use crate::cases::{self, Case, SERVER_VERSION_CASE};
+use crate::context::{RunShared, Settings};
+use crate::defects::{self, DefectList};
+use crate::exchange::human_duration;
+use crate::json::Json;
+use crate::normalize::{cube_path_placeholder, DOC_PATH_PLACEHOLDER, MOCK_RUN_PREFIX};
+use crate::report::{CaseReport, Mode, Outcome, Report, Summary, Target as ReportTarget, NOT_RUN};
+use crate::snapshot::{CaseSnapshot, SnapshotSet};
+use crate::spec::Spec;
+use case::CaseRunner;
+use conclude::{conclude, millis};
+pub use options::{RunOptions, RunOutput, Target};
+
+/// The case whose recorded configure body the mock run sends.
+const CONFIGURE_CASE: &str = "configure.applies_valid_config";
+/// Consecutive cases whose first request got no answer before the run gives up.
+const DEAD_SERVER_CASES: usize = 3;
+
+/// The cases `patterns` select, with the server-version case always first.
+pub fn select(patterns: &[String]) -> Vec<Case> {
+    cases::all()
+        .into_iter()
+        .filter(|c| {
+            c.name == SERVER_VERSION_CASE
+                || patterns.is_empty()
+                || patterns.iter().any(|p| cases::matches(p, c.name))
+        })
+        .collect()
+}
+
+/// Runs the suite.
+pub async fn run(options: RunOptions) -> RunOutput {
+    let started = Instant::now();
+    let deadline = started + options.run_timeout;
+    let selected = select(&options.patterns);
+    let settings = Arc::new(settings(&options));
+    // The mock was recorded without credentials and must be replayed without them.
+    let auth = match options.target {
+        Target::Mock(_) => None,
+        Target::Live(_) => options.auth.clone(),
+    };
+    let mut progress = Progress::new(report_target(&options, &settings, auth.as_ref()));
+    let spec = match Spec::embedded() {
+        Ok(spec) => spec,
+        Err(e) => {
+            progress.give_up(
+                &selected,
+                format!("the embedded OpenAPI document cannot be used: {e}"),
+            );
+            return progress.finish(started);
+        }
+    };
+    progress.use_requested_defect_list(options.server_version.as_deref());
+    let runner = CaseRunner {
+        options: &options,
+        client: CaseRunner::shared_client(&options),
+        spec,
+        settings,
+        run_shared: Arc::new(RunShared::default()),
+        auth,
+    };
+    for case in &selected {
+        progress.next(&runner, case, deadline).await;
+    }
+    progress.note_remaining_users();
+    progress.finish(started)
+}
+
+/// What the cases get: the mock's settings, or what the operator gave.
+fn settings(options: &RunOptions) -> Settings {
+    let run_prefix = options.run_prefix.clone();
+    match &options.target {
+        Target::Mock(snapshots) => mock_settings(
+            &run_prefix.unwrap_or_else(|| MOCK_RUN_PREFIX.to_owned()),
+            snapshots,
+        ),
+        Target::Live(_) => Settings {
+            run_prefix: run_prefix.unwrap_or_else(|| {
+                format!("conf-{}", &uuid::Uuid::new_v4().simple().to_string()[..8])
+            }),
+            cube_paths: options.cube_paths.clone(),
+            doc_path: options.doc_path.clone(),
+            configure_body: options.configure_body.clone(),
+            allow_configure: options.allow_configure,
+            destructive: options.destructive,
+        },
+    }
+}
+
+/// The mock run's settings: the placeholders the recording was normalised to, and
+/// every permission (the snapshots were recorded with all of them).
+fn mock_settings(run_prefix: &str, snapshots: &SnapshotSet) -> Settings {
+    let configure_body = snapshots.get(CONFIGURE_CASE).ok().and_then(|s| {
+        s.exchanges
+            .iter()
+            .find(|e| e.request.method == "POST" && e.request.path == "/configure")
+            .and_then(|e| e.request.body.as_ref())
+            .map(Json::to_value)
+    });
+    Settings {
+        run_prefix: run_prefix.to_owned(),
+        cube_paths: vec![cube_path_placeholder(0)],
+        doc_path: Some(DOC_PATH_PLACEHOLDER.to_owned()),
+        configure_body,
+        allow_configure: true,
+        destructive: true,
+    }
+}
+
+/// The report's account of what is tested and how, before the server version is known.
+fn report_target(options: &RunOptions, settings: &Settings, auth: Option<&Auth>) -> ReportTarget {
+    let (mode, base_url) = match &options.target {
+        Target::Mock(_) => (Mode::Mock, "embedded mock".to_owned()),
+        Target::Live(url) => (Mode::Live, url.trim_end_matches('/').to_owned()),
+    };
+    ReportTarget {
+        mode,
+        base_url,
+        server_version: None,
+        defect_list: None,
+        run_prefix: settings.run_prefix.clone(),
+        auth: auth.map(Auth::scheme),
+        allow_configure: settings.allow_configure,
+        destructive: settings.destructive,
+        cube_paths: settings.cube_paths.len(),
+        doc_path: settings.doc_path.is_some(),
+        configure_body: settings.configure_body.is_some(),
+    }
+}
+
+/// The run so far: the report's rows, the snapshots, the notes, and whether (and why)
+/// the remaining cases are not run.
+struct Progress {
+    target: ReportTarget,
+    /// The known-defect list applied: the one asked for, else the server version's.
+    defect_list: Option<&'static DefectList>,
+    /// `--server-version` was given, so the server's own version does not choose the list.
+    list_requested: bool,
+    notes: Vec<String>,
+    reports: Vec<CaseReport>,
+    snapshots: Vec<CaseSnapshot>,
+    stopped: Option<String>,
+    unanswered_in_a_row: usize,
+}
+
+impl Progress {
+    fn new(target: ReportTarget) -> Progress {
+        Progress {
+            target,
+            defect_list: None,
+            list_requested: false,
+            notes: Vec::new(),
+            reports: Vec::new(),
+            snapshots: Vec::new(),
+            stopped: None,
+            unanswered_in_a_row: 0,
+        }
+    }
+
+    /// Applies the list `--server-version` names, with a note when there is none.
+    fn use_requested_defect_list(&mut self, key: Option<&str>) {
+        let Some(key) = key else {
+            return;
+        };
+        self.list_requested = true;
+        self.defect_list = defects::list_for(key);
+        if self.defect_list.is_none() {
+            self.notes.push(format!(
+                "--server-version {key:?} has no known-defect list (known: {})",
+                defects::LISTS
+                    .iter()
+                    .map(|l| l.key)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+
+    /// Runs the next case, or records that it was not run.
+    async fn next(&mut self, runner: &CaseRunner<'_>, case: &Case, deadline: Instant) {
+        if let Some(reason) = self.stop_reason(deadline, runner.options.run_timeout) {
+            self.reports.push(not_run(case, &reason));
+            return;
+        }
+        let ran = runner.run_case(case, deadline).await;
+        if case.name == SERVER_VERSION_CASE {
+            self.learn_server_version(&runner.run_shared);
+        }
+        self.watch_for_silence(
+            case,
+            ran.exchanges.first().and_then(|e| e.outcome.as_ref().err()),
+        );
+        let (report, snapshot) = conclude(case, ran, self.defect_list);
+        self.reports.push(report);
+        self.snapshots.push(snapshot);
+    }
+
+    /// Why the remaining cases are not run, if they are not: the run's time limit
+    /// (noted once, when reached) or a server that stopped answering.
+    fn stop_reason(&mut self, deadline: Instant, run_timeout: Duration) -> Option<String> {
+        if self.stopped.is_none() && Instant::now() >= deadline {
+            let reason = format!(
+                "the run's time limit of {} was reached (raise it with --run-timeout)",
+                human_duration(run_timeout)
+            );
+            self.notes.push(reason.clone());
+            self.stopped = Some(reason);
+        }
+        self.stopped.clone()
+    }
+
+    /// The version the server-version case read, and with it the known-defect list.
+    fn learn_server_version(&mut self, run_shared: &RunShared) {
+        let detected = run_shared
+            .server_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if !self.list_requested {
+            self.defect_list = detected.as_deref().and_then(defects::list_for);
+        }
+        self.target.server_version = detected;
+        self.target.defect_list = self.defect_list.map(|l| l.key.to_owned());
+    }
+
+    /// A live server that does not answer the first request of the server-version
+    /// case, or of several cases in a row, is taken to be down: the run stops.
+    fn watch_for_silence(&mut self, case: &Case, first_unanswered: Option<&String>) {
+        match first_unanswered {
+            Some(err) if self.target.mode == Mode::Live => {
+                self.unanswered_in_a_row += 1;
+                if case.name == SERVER_VERSION_CASE || self.unanswered_in_a_row >= DEAD_SERVER_CASES
+                {
+                    let reason = format!(
+                        "the server at {} does not answer ({err})",
+                        self.target.base_url
+                    );
+                    self.notes
+                        .push(format!("{reason}; the remaining cases were not run"));
+                    self.stopped = Some(reason);
+                }
+            }
+            _ => self.unanswered_in_a_row = 0,
+        }
+    }
+
+    /// Every selected case is reported as not run, for `reason`.
+    fn give_up(&mut self, selected: &[Case], reason: String) {
+        self.reports = selected.iter().map(|c| not_run(c, &reason)).collect();
+        self.notes.push(reason);
+    }
+
+    /// The API cannot delete users: a live run says which it left behind.
+    fn note_remaining_users(&mut self) {
+        if self.target.mode != Mode::Live {
+            return;
+        }
+        let created = self
+            .snapshots
+            .iter()
+            .flat_map(|s| &s.exchanges)
+            .filter(|e| {
+                e.request.method == "POST"
+                    && e.request.path == "/users"
+                    && e.response
+                        .as_ref()
+                        .is_some_and(|r| (200..300).contains(&r.status))
+            })
+            .count();
+        if created > 0 {
+            self.notes.push(format!(
+                "users with ids starting {}- remain on the server ({created} created): the API has no way to delete users; their cubes were unloaded",
+                self.target.run_prefix
+            ));
+        }
+    }
+
+    fn finish(self, started: Instant) -> RunOutput {
+        let duration_ms = millis(started.elapsed());
+        RunOutput {
+            report: Report {
+                tool: concat!("memos-conformance ", env!("CARGO_PKG_VERSION")).to_owned(),
+                target: self.target,
+                summary: Summary::of(&self.reports, duration_ms),
+                cases: self.reports,
+                notes: self.notes,
+            },
+            snapshots: self.snapshots,
+        }
+    }
+}
+
+/// The report row of a case the run did not get to.
+fn not_run(case: &Case, reason: &str) -> CaseReport {
+    CaseReport {
+        name: case.name.to_owned(),
+        group: case.group.to_owned(),
+        purpose: case.purpose.to_owned(),
+        outcome: Outcome::Fail,
+        reason: Some(format!("{NOT_RUN}{reason}")),
+        duration_ms: 0,
+        finding: None,
+        known_defect: None,
+        failed_checks: Vec::new(),
+        cleanup_problems: Vec::new(),
+        exchanges: Vec::new(),
+    }
+}

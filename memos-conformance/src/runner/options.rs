@@ -1,0 +1,89 @@
+//! What a run is given and what it gives back.
+
+use std::time::Duration;
+
+use memos_api::Auth;
+use serde_json::Value;
+
+use crate::report::Report;
+use crate::snapshot::{CaseSnapshot, SnapshotSet};
+
+/// What to run against.
+#[derive(Debug, Clone)]
+pub enum Target {
+    /// The embedded mock, replaying these snapshots.
+    Mock(SnapshotSet),
+    /// A live server at this base URL.
+    Live(String),
+}
+
+/// Everything a run needs.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Mock or live.
+    pub target: Target,
+    /// The credential to send (live only).
+    pub auth: Option<Auth>,
+    /// Server-side cube directories.
+    pub cube_paths: Vec<String>,
+    /// A server-side directory of documents.
+    pub doc_path: Option<String>,
+    /// The MOSConfig to apply in the configure cases.
+    pub configure_body: Option<Value>,
+    /// Allow the cases that call `/configure`.
+    pub allow_configure: bool,
+    /// Allow probes that change state outside the run's namespace.
+    pub destructive: bool,
+    /// `--case` patterns (any matches); empty selects every case.
+    pub patterns: Vec<String>,
+    /// Per-request timeout.
+    pub request_timeout: Duration,
+    /// Per-case timeout.
+    pub case_timeout: Duration,
+    /// Timeout of the whole run.
+    pub run_timeout: Duration,
+    /// The known-defect list key, instead of the one the server publishes.
+    pub server_version: Option<String>,
+    /// The run prefix, instead of a fresh one (live) or `conf-RUN` (mock).
+    pub run_prefix: Option<String>,
+}
+
+impl RunOptions {
+    /// The whole suite against the embedded mock.
+    pub fn mock() -> RunOptions {
+        RunOptions::new(Target::Mock(SnapshotSet::embedded()))
+    }
+
+    /// The whole suite against a live server, with the safe defaults.
+    pub fn live(base_url: impl Into<String>) -> RunOptions {
+        RunOptions::new(Target::Live(base_url.into()))
+    }
+
+    /// The whole suite against `target`, with the safe defaults.
+    pub fn new(target: Target) -> RunOptions {
+        RunOptions {
+            target,
+            auth: None,
+            cube_paths: Vec::new(),
+            doc_path: None,
+            configure_body: None,
+            allow_configure: false,
+            destructive: false,
+            patterns: Vec::new(),
+            request_timeout: Duration::from_secs(15),
+            case_timeout: Duration::from_secs(60),
+            run_timeout: Duration::from_secs(600),
+            server_version: None,
+            run_prefix: None,
+        }
+    }
+}
+
+/// The report and the snapshot of every case that ran.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// The report.
+    pub report: Report,
+    /// The normalised exchanges of each case (what record mode writes).
+    pub snapshots: Vec<CaseSnapshot>,
+}

@@ -1,0 +1,9 @@
+//! The integration tests of memos-conformance, in one binary: the command line, the
+//! suite against the embedded mock, against servers that misbehave, and against the real
+//! reference server.
+
+mod cli;
+mod common;
+mod live_reference;
+mod misbehaving_server;
+mod mock_suite;
