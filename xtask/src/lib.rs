@@ -6,5 +6,6 @@ pub mod check;
 pub mod codegen;
 pub mod drift;
 pub mod lint;
+pub mod pins;
 pub mod schemathesis;
 pub mod util;

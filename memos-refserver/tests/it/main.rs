@@ -1,0 +1,3 @@
+//! Integration tests of memos-refserver, in one binary.
+
+mod installer;
