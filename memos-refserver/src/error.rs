@@ -23,7 +23,7 @@ pub enum Error {
     /// Creating the venv or `pip install` failed.
     #[error(
         "installing the MemOS reference server into {venv} failed: {detail}\n\
-         (full log: {log}; remove {venv} and retry, or set MEMOS_REFSERVER_VENV to another dir)\n\
+         (full log: {log}; the next run rebuilds {venv}, or set MEMOS_REFSERVER_VENV to another dir)\n\
          --- last lines of the log ---\n{tail}"
     )]
     Install {
@@ -35,6 +35,20 @@ pub enum Error {
         log: PathBuf,
         /// The end of the install log.
         tail: String,
+    },
+
+    /// The venv path names something this crate did not create; it is left untouched.
+    #[error(
+        "refusing to install the Python environment into {dir}: {reason}. \
+         The installer only uses a path that does not exist or an empty directory, and only \
+         rebuilds or deletes directories it created itself. Choose another path \
+         (--venv or MEMOS_REFSERVER_VENV), or empty that directory yourself"
+    )]
+    VenvNotOwned {
+        /// The path as given.
+        dir: PathBuf,
+        /// Why it is refused.
+        reason: String,
     },
 
     /// A filesystem or process operation failed.

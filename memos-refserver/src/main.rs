@@ -74,7 +74,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
             .context("the install thread failed")??;
         let what = match report.action {
             InstallAction::Reused => "already installed, reused",
-            InstallAction::Completed => "completed in place",
+            InstallAction::Rebuilt => "rebuilt from the lock",
             InstallAction::Created => "created",
         };
         println!(

@@ -2,25 +2,36 @@
 //!
 //! The venv lives in `<workspace>/target/refserver-venv` (override with
 //! `MEMOS_REFSERVER_VENV`) so `cargo clean` removes it and it never lands in git.
-//! A marker file records the requirement set it was installed with: a venv whose
-//! marker matches is reused as is (no Python is even run), one whose marker differs
-//! is rebuilt from scratch, and one without a marker (an interrupted install, or one
-//! made by hand) is completed in place with `pip install`, which is quick when
-//! everything is already there.
+//!
+//! Everything is installed from a checked-in lock ([`Lock`]: every package, transitive
+//! ones included, pinned with the hashes of all its files, written by `cargo xtask pin`)
+//! with `pip install --require-hashes --no-deps`, so a new release on the registry cannot
+//! change what the tests run against.
+//!
+//! The installer only uses a path that does not exist or is an empty directory, and marks
+//! it as its own before anything else goes in (see [`ownership`]); anything else, `$HOME`
+//! or `/` included, is refused untouched. A completion marker records the lock's hash: a
+//! venv whose marker matches is reused as is (no Python is even run); an owned venv
+//! without it (an interrupted install) or with another lock is deleted and rebuilt.
 //!
 //! Installs are serialised across processes with an advisory lock on a sibling
 //! `.lock` file, because several test binaries (or nextest processes) may ask for
 //! the venv at the same moment.
+
+mod ownership;
 
 use std::fs::{self, File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use sha2::{Digest, Sha256};
+
 use crate::error::{tail_of_file, Error};
 use crate::process::spawn_guarded;
 
-/// The pip requirements of the reference server, exactly as they are installed.
+/// The top-level pip requirements of the reference server: the input of its [`Lock`],
+/// which pins these and everything they pull in.
 ///
 /// `chonkie` is pinned because 1.3+ breaks MemOS's document reader; `markitdown`
 /// reads `doc_path` files; `uvicorn` serves the ASGI app.
@@ -36,10 +47,11 @@ pub const VENV_ENV: &str = "MEMOS_REFSERVER_VENV";
 /// Environment variable that names the Python interpreter used to create the venv.
 pub const PYTHON_ENV: &str = "MEMOS_PYTHON";
 
-/// Lowest Python version MemOS 2.0.10 supports.
-const MIN_PYTHON: (u32, u32) = (3, 10);
-const MARKER_FILE: &str = "memos-refserver-requirements.txt";
+/// Written after a successful install; its content names the lock it was installed from.
+const MARKER_FILE: &str = "memos-refserver-installed";
 const MARKER_HEADER: &str = "# written by memos-refserver after a successful install";
+/// The lock, copied into the venv for pip to read.
+const LOCK_FILE: &str = "memos-refserver-lock.txt";
 
 /// The cargo workspace root, fixed at compile time (the parent of this crate's dir).
 pub fn workspace_root() -> PathBuf {
@@ -96,8 +108,9 @@ impl Venv {
 pub enum InstallAction {
     /// The marker matched; nothing was run.
     Reused,
-    /// A venv without a marker was completed in place with pip.
-    Completed,
+    /// A venv this crate had made (half installed, or from another lock) was deleted and
+    /// installed again.
+    Rebuilt,
     /// A new venv was created and installed.
     Created,
 }
@@ -126,6 +139,11 @@ fn venv_python(dir: &Path) -> PathBuf {
 fn marker_text(spec: &VenvSpec) -> String {
     let mut text = String::from(MARKER_HEADER);
     text.push('\n');
+    text.push_str(&format!(
+        "lock {} sha256 {}\n",
+        spec.lock.path,
+        spec.lock.sha256()
+    ));
     for req in spec.packages {
         text.push_str(req);
         text.push('\n');
@@ -142,8 +160,8 @@ fn sibling(dir: &Path, suffix: &str) -> PathBuf {
     dir.with_file_name(format!("{name}{suffix}"))
 }
 
-/// Finds a Python >= 3.10: `explicit`, else `$MEMOS_PYTHON`, else `python3`, else `python`.
-pub fn find_python(explicit: Option<&Path>) -> Result<PythonInfo, Error> {
+/// Finds a Python >= `min`: `explicit`, else `$MEMOS_PYTHON`, else `python3`, else `python`.
+pub fn find_python(explicit: Option<&Path>, min: (u32, u32)) -> Result<PythonInfo, Error> {
     let from_env = std::env::var_os(PYTHON_ENV)
         .filter(|v| !v.is_empty())
         .map(PathBuf::from);
@@ -177,15 +195,17 @@ pub fn find_python(explicit: Option<&Path>) -> Result<PythonInfo, Error> {
         let text = String::from_utf8_lossy(&out.stdout);
         let version = parse_version(text.trim());
         match version {
-            Some(v) if v >= MIN_PYTHON => {
+            Some(v) if v >= min => {
                 return Ok(PythonInfo {
                     command: cand,
                     version: v,
                 })
             }
             Some((major, minor)) => tried.push(format!(
-                "`{}` is Python {major}.{minor}, too old",
-                cand.display()
+                "`{}` is Python {major}.{minor}, older than the {}.{} needed",
+                cand.display(),
+                min.0,
+                min.1
             )),
             None => tried.push(format!(
                 "`{}` printed an unexpected version {text:?}",
@@ -203,22 +223,59 @@ fn parse_version(text: &str) -> Option<(u32, u32)> {
     Some((major.parse().ok()?, minor.parse().ok()?))
 }
 
+/// A checked-in pip requirements lock: every package of the environment pinned with
+/// `==` and the hashes of all its files (`--hash=sha256:...`), with environment markers
+/// where the set differs between Python versions or platforms. `cargo xtask pin` writes it
+/// from [`VenvSpec::packages`]; `cargo xtask pin --check` checks it offline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lock {
+    /// The file, relative to the workspace root.
+    pub path: &'static str,
+    /// Its content, embedded at build time so that an installed binary needs no source tree.
+    pub text: &'static str,
+}
+
+impl Lock {
+    /// The hex SHA-256 of the text; recorded in the completion marker so a changed lock
+    /// rebuilds the venv.
+    pub fn sha256(&self) -> String {
+        Sha256::digest(self.text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 /// What a venv must hold: pip requirements and the modules that prove they are installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VenvSpec {
-    /// The pip requirement strings, pinned where it matters.
+    /// A short name (used by `cargo xtask pin`).
+    pub name: &'static str,
+    /// The top-level pip requirements, the input the lock was compiled from.
     pub packages: &'static [&'static str],
+    /// The complete, hashed lock that is actually installed.
+    pub lock: Lock,
+    /// The lowest Python the lock was compiled for.
+    pub min_python: (u32, u32),
     /// Modules that must be importable after the install (checked without importing them).
     pub modules: &'static [&'static str],
 }
 
-/// The reference server's venv: [`REQUIREMENTS`].
+/// The reference server's venv: [`REQUIREMENTS`], installed from
+/// `memos-refserver/pins/reference-server.txt`.
 pub const REFERENCE_SERVER: VenvSpec = VenvSpec {
+    name: "reference-server",
     packages: REQUIREMENTS,
+    lock: Lock {
+        path: "memos-refserver/pins/reference-server.txt",
+        text: include_str!("../pins/reference-server.txt"),
+    },
+    // The lowest Python MemOS 2.0.10 supports.
+    min_python: (3, 10),
     modules: &["memos", "uvicorn", "chonkie", "markitdown", "fastapi"],
 };
 
-/// Makes sure the venv exists and holds exactly [`REQUIREMENTS`]; blocking.
+/// Makes sure the venv exists and holds exactly [`REFERENCE_SERVER`]'s lock; blocking.
 ///
 /// Call it from async code through `tokio::task::spawn_blocking` (as
 /// [`crate::ReferenceServer::start`] does): a cold install takes over a minute.
@@ -250,6 +307,8 @@ pub fn ensure_venv_with(
         });
     }
 
+    // Refuse before anything is written, not even the lock file next to the path.
+    ownership::inspect(&dir)?;
     if let Some(parent) = dir.parent() {
         fs::create_dir_all(parent)
             .map_err(|e| Error::io("creating the venv's parent directory", parent, e))?;
@@ -264,34 +323,22 @@ pub fn ensure_venv_with(
             log,
         });
     }
-
-    let marker = dir.join(MARKER_FILE);
-    let python_ok = venv_python(&dir).exists();
-    let stale_marker = marker.exists(); // exists but differs: another requirement set
-    let mut action = InstallAction::Created;
-    if python_ok && !stale_marker {
-        // A venv without a marker: try to complete it in place, rebuild if that fails.
-        match pip_install(&dir, &log, spec) {
-            Ok(()) => action = InstallAction::Completed,
-            Err(e) => {
-                append_log(
-                    &log,
-                    &format!("in-place completion failed ({e}); rebuilding the venv\n"),
-                );
-            }
+    let state = ownership::inspect(&dir)?;
+    // Find Python before deleting anything, so a missing Python leaves the old venv alone.
+    let python = find_python(python, spec.min_python)?;
+    let (target, action) = match state {
+        ownership::State::Free => (dir.clone(), InstallAction::Created),
+        ownership::State::Owned(real) => {
+            ownership::remove_owned(&real)?;
+            // The real path, so that a symlink to an owned venv keeps pointing at it.
+            (real, InstallAction::Rebuilt)
         }
-    }
-    if action == InstallAction::Created {
-        // Find Python before deleting anything, so a missing Python leaves the old venv alone.
-        let python = find_python(python)?;
-        if dir.exists() {
-            fs::remove_dir_all(&dir)
-                .map_err(|e| Error::io("removing the outdated venv", &dir, e))?;
-        }
-        create_venv(&python, &dir, &log)?;
-        pip_install(&dir, &log, spec)?;
-    }
-    check_imports(&dir, &log, spec)?;
+    };
+    ownership::claim(&target)?;
+    create_venv(&python, &target, &log)?;
+    pip_install(&target, &log, spec)?;
+    check_imports(&target, &log, spec)?;
+    let marker = target.join(MARKER_FILE);
     fs::write(&marker, marker_text(spec))
         .map_err(|e| Error::io("writing the install marker", &marker, e))?;
     Ok(InstallReport {
@@ -392,13 +439,33 @@ fn create_venv(python: &PythonInfo, dir: &Path, log: &Path) -> Result<(), Error>
     })
 }
 
+/// Installs exactly the lock: hashes required, and no resolution (`--no-deps`), because the
+/// lock already lists every dependency; `pip check` then proves it really was complete.
 fn pip_install(dir: &Path, log: &Path, spec: &VenvSpec) -> Result<(), Error> {
-    let mut args: Vec<String> = ["-m", "pip", "install", "--disable-pip-version-check"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    args.extend(spec.packages.iter().map(|s| s.to_string()));
-    run_logged(dir, log, "pip install", venv_python(dir), args)
+    let lock = dir.join(LOCK_FILE);
+    fs::write(&lock, spec.lock.text).map_err(|e| Error::io("writing the lock", &lock, e))?;
+    let args = [
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--require-hashes",
+        "--no-deps",
+        "-r",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([lock.to_string_lossy().into_owned()])
+    .collect();
+    run_logged(dir, log, "pip install", venv_python(dir), args)?;
+    let check = vec!["-m".to_string(), "pip".to_string(), "check".to_string()];
+    run_logged(
+        dir,
+        log,
+        "pip check (is the lock complete?)",
+        venv_python(dir),
+        check,
+    )
 }
 
 /// Cheap completeness check that does not import MemOS (that takes seconds).
@@ -471,17 +538,74 @@ mod tests {
 
     #[test]
     fn missing_python_is_a_clear_error() {
-        let err = find_python(Some(Path::new("/nonexistent/python3"))).unwrap_err();
+        let err = find_python(Some(Path::new("/nonexistent/python3")), (3, 10)).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("python3 >= 3.10"), "{text}");
         assert!(text.contains("/nonexistent/python3"), "{text}");
     }
 
     #[test]
-    fn marker_lists_requirements() {
+    fn marker_names_the_lock_and_the_requirements() {
         let text = marker_text(&REFERENCE_SERVER);
+        assert!(text.contains(&REFERENCE_SERVER.lock.sha256()), "{text}");
         for req in REQUIREMENTS {
             assert!(text.contains(req));
         }
+        let other = VenvSpec {
+            lock: Lock {
+                text: "x==1 --hash=sha256:00\n",
+                ..REFERENCE_SERVER.lock
+            },
+            ..REFERENCE_SERVER
+        };
+        assert_ne!(
+            marker_text(&other),
+            text,
+            "a changed lock must rebuild the venv"
+        );
+    }
+
+    /// Before the ownership rule, this deleted `precious.txt` and made a venv in its place.
+    #[test]
+    fn refuses_a_directory_it_did_not_create() {
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("mine");
+        fs::create_dir(&dir).unwrap();
+        fs::write(dir.join("precious.txt"), "keep me").unwrap();
+        let err = ensure_venv_with(&dir, None, &REFERENCE_SERVER).unwrap_err();
+        assert!(matches!(err, Error::VenvNotOwned { .. }), "{err}");
+        assert!(
+            err.to_string().contains(&dir.display().to_string()),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.join("precious.txt")).unwrap(),
+            "keep me"
+        );
+        assert!(
+            !dir.join("bin").exists(),
+            "a venv was made in the refused directory"
+        );
+        assert!(
+            !sibling(&dir, ".lock").exists(),
+            "a file was written next to it"
+        );
+    }
+
+    /// Before the ownership rule, a venv made by someone else was pip-installed into and
+    /// deleted when that failed.
+    #[cfg(unix)]
+    #[test]
+    fn refuses_a_venv_it_did_not_create() {
+        use std::os::unix::fs::PermissionsExt;
+        let temp = tempfile::tempdir().unwrap();
+        let dir = temp.path().join("their-venv");
+        fs::create_dir_all(dir.join("bin")).unwrap();
+        let python = venv_python(&dir);
+        fs::write(&python, "#!/bin/sh\nexit 1\n").unwrap();
+        fs::set_permissions(&python, fs::Permissions::from_mode(0o755)).unwrap();
+        let err = ensure_venv_with(&dir, None, &REFERENCE_SERVER).unwrap_err();
+        assert!(matches!(err, Error::VenvNotOwned { .. }), "{err}");
+        assert!(python.exists());
     }
 }

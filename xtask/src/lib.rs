@@ -7,5 +7,6 @@ pub mod codegen;
 pub mod drift;
 pub mod external;
 pub mod lint;
+pub mod pins;
 pub mod schemathesis;
 pub mod util;

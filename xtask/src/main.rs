@@ -1,12 +1,12 @@
 //! `cargo xtask codegen [--check]`, `cargo xtask drift`, `cargo xtask check`,
-//! `cargo xtask lint-external`, `cargo xtask schemathesis`.
+//! `cargo xtask lint-external`, `cargo xtask schemathesis`, `cargo xtask pin [--check]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use xtask::{check, codegen, drift, external, schemathesis};
+use xtask::{check, codegen, drift, external, pins, schemathesis};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +47,12 @@ enum Command {
     /// Drive the reference server from the spec with schemathesis (fixed seed); fail on any
     /// finding that is not a server defect the spec names.
     Schemathesis(schemathesis::Args),
+    /// Regenerate the hashed pip locks of every Python environment (needs the network).
+    Pin {
+        /// Write nothing and use no network; fail if a lock does not fit the Rust constants.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 /// Where the server's document comes from: at most one of the two; neither means the
@@ -119,6 +125,22 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 Format::Json => out(&format!("{}\n", drift::render_json(&report))),
             }
             Ok(report.ok())
+        }
+        Command::Pin { check: true } => {
+            let problems = pins::check(&root)?;
+            for problem in &problems {
+                eprintln!("{problem}");
+            }
+            if problems.is_empty() {
+                out("pin: every lock fits the code\n");
+            }
+            Ok(problems.is_empty())
+        }
+        Command::Pin { check: false } => {
+            for path in pins::write(&root)? {
+                out(&format!("{path}: written\n"));
+            }
+            Ok(true)
         }
         Command::Schemathesis(args) => {
             schemathesis::run(&root, &args)?;

@@ -18,14 +18,10 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use memos_api::text::one_line;
-use memos_refserver::{ReferenceServer, StartOptions, VenvSpec};
+use memos_refserver::{ReferenceServer, StartOptions};
 use serde::Deserialize;
 
-/// The pinned schemathesis, in a venv of its own under `target/`.
-const SCHEMATHESIS: VenvSpec = VenvSpec {
-    packages: &["schemathesis==4.32.5"],
-    modules: &["schemathesis"],
-};
+use crate::pins::SCHEMATHESIS;
 const CONFIG: &str = "openapi/schemathesis.toml";
 const EXPECTED: &str = "openapi/schemathesis-expected.yaml";
 /// Characters of a finding's message shown in the summary (the whole message is in the

@@ -4,6 +4,7 @@
 //! The tests of `reference_server` share the process-wide server; those of `lifecycle`
 //! start their own servers and the `memos-reference-server` binary.
 
+mod installer;
 mod lifecycle;
 mod reference_server;
 
