@@ -53,3 +53,5 @@ pub use exchange::parse_base_url;
 pub use json::Json;
 pub use report::{CaseReport, Format, Outcome, Report};
 pub use runner::{run, select, RunOptions, RunOutput, Target};
+/// The spec's OpenAPI 3.0 schemas as JSON Schema, for xtask's check of the spec's examples.
+pub use schema::{convert_components, CompiledSchema};

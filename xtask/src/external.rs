@@ -15,7 +15,6 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::Context as _;
-use memos_refserver::VenvSpec;
 use serde_json::Value;
 
 use crate::check::{step, Step};
@@ -40,16 +39,11 @@ impl Missing {
     }
 }
 use crate::codegen::SPEC_PATH;
+use crate::pins::PYYAML;
 use crate::util;
 
 /// The redocly CLI, pinned so a new release cannot fail CI overnight.
 pub const REDOCLY: &str = "@redocly/cli@2.77.0";
-
-/// PyYAML, pinned, in a venv of its own under `target/`.
-const PYYAML: VenvSpec = VenvSpec {
-    packages: &["PyYAML==6.0.3"],
-    modules: &["yaml"],
-};
 
 /// Loads the file named by argv[1] with PyYAML's safe loader and prints it as JSON (a value
 /// JSON cannot hold, such as a YAML 1.1 timestamp, fails with its type).

@@ -146,10 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             schemathesis::run(&root, &args)?;
             Ok(true)
         }
-        Command::Check => Ok(report(
-            &check::run(&root),
-            "check",
-        )),
+        Command::Check => Ok(report(&check::run(&root), "check")),
         Command::LintExternal => Ok(report(
             &external::run(&root, external::Missing::from_env()),
             "lint-external",

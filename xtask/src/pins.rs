@@ -30,6 +30,18 @@ pub const SCHEMATHESIS: VenvSpec = VenvSpec {
     modules: &["schemathesis"],
 };
 
+/// PyYAML, the YAML 1.1 loader most Python tools use (`cargo xtask lint-external`).
+pub const PYYAML: VenvSpec = VenvSpec {
+    name: "pyyaml",
+    packages: &["PyYAML==6.0.3"],
+    lock: Lock {
+        path: "xtask/pins/pyyaml.txt",
+        text: include_str!("../pins/pyyaml.txt"),
+    },
+    min_python: (3, 10),
+    modules: &["yaml"],
+};
+
 /// The resolver that writes the locks, itself installed from a lock.
 pub const UV: VenvSpec = VenvSpec {
     name: "uv",
@@ -43,7 +55,7 @@ pub const UV: VenvSpec = VenvSpec {
 };
 
 /// Every lock `cargo xtask pin` writes.
-pub const ALL: [VenvSpec; 3] = [REFERENCE_SERVER, SCHEMATHESIS, UV];
+pub const ALL: [VenvSpec; 4] = [REFERENCE_SERVER, SCHEMATHESIS, PYYAML, UV];
 
 const INPUTS_PREFIX: &str = "# inputs: ";
 
@@ -225,7 +237,7 @@ mod tests {
 
     #[test]
     fn the_checked_in_locks_match_the_code() {
-        let root = crate::util::workspace_root();
+        let root = memos_refserver::workspace_root();
         let problems = check(&root).unwrap();
         assert!(problems.is_empty(), "{problems:#?}");
         let (packages, _) = counts(REFERENCE_SERVER.lock.text);

@@ -14,7 +14,7 @@
 
 use serde_json::{json, Map, Value};
 
-use memos_conformance::schema::{convert_components, CompiledSchema};
+use memos_conformance::{convert_components, CompiledSchema};
 
 use super::walk::{child, Walk};
 use super::LintError;
