@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::{codegen, drift, lint};
+use crate::{codegen, drift, lint, pins};
 
 /// One step's outcome.
 #[derive(Debug)]
@@ -27,6 +27,7 @@ pub fn run(root: &Path) -> Vec<Step> {
         step("spec lint", || lint_step(root)),
         step("pending snapshots", || snapshot_step(root)),
         step("drift against the reference document", || drift_step(root)),
+        step("pip locks fit the pinned requirements", || pins_step(root)),
     ]
 }
 
@@ -49,6 +50,12 @@ fn codegen_step(root: &Path) -> anyhow::Result<(bool, String)> {
     } else {
         (false, codegen::report(&stale))
     })
+}
+
+fn pins_step(root: &Path) -> anyhow::Result<(bool, String)> {
+    let problems = pins::check(root)?;
+    let output = problems.iter().map(|p| format!("{p}\n")).collect();
+    Ok((problems.is_empty(), output))
 }
 
 fn lint_step(root: &Path) -> anyhow::Result<(bool, String)> {
