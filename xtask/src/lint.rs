@@ -21,36 +21,19 @@
 //!   without a value, no unquoted scalar that the two versions type differently.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::util;
 
+mod document;
 pub mod examples;
 pub mod structure;
 mod walk;
 pub mod yaml;
 
-/// The HTTP methods an OpenAPI path item may hold.
-pub const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
-
-/// One rule the spec breaks, and where.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LintError {
-    /// E.g. `POST /users` or `paths./users.post.requestBody.$ref`.
-    pub location: String,
-    pub message: String,
-}
-
-impl fmt::Display for LintError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.location, self.message)
-    }
-}
+pub use document::{resolve_ref, LintError, METHODS};
 
 /// Lints the spec under `root`. An error means the file could not be read.
 pub fn run(root: &Path) -> anyhow::Result<Vec<LintError>> {
@@ -187,17 +170,6 @@ fn collect_refs(value: &Value, location: &mut String, out: &mut Vec<(String, Str
         }
         _ => {}
     }
-}
-
-/// Follows a local `$ref` (`#/components/...`); external references are not supported.
-pub fn resolve_ref<'a>(doc: &'a Value, target: &str) -> Result<&'a Value, String> {
-    let Some(pointer) = target.strip_prefix('#') else {
-        return Err(format!(
-            "`$ref: {target}` is external; only local references (`#/...`) are supported"
-        ));
-    };
-    doc.pointer(pointer)
-        .ok_or_else(|| format!("`$ref: {target}` points at nothing"))
 }
 
 /// Follows `$ref` chains (bounded, so a reference loop cannot hang the lint).

@@ -3,7 +3,31 @@
 
 use serde_json::{json, Value};
 
-use super::{RequestKind, EMBEDDING_DIM, EMBEDDING_MODEL};
+/// The chat model name the fake LLM reports and the configs use.
+pub const CHAT_MODEL: &str = "fake-llm";
+/// The embedding model name the configs use.
+pub const EMBEDDING_MODEL: &str = "fake-embedding";
+/// Length of every embedding vector.
+pub const EMBEDDING_DIM: usize = 8;
+
+/// What a recorded request was understood to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// An ordinary chat completion (e.g. from MemOS `/chat`).
+    Chat,
+    /// The `naive_text` memory extractor's prompt (answered with a JSON list).
+    NaiveExtraction,
+    /// The `simple_struct` reader's conversation prompt (answered with `{"memory list": ...}`).
+    ChatReader,
+    /// The `simple_struct` reader's document-chunk prompt.
+    DocReader,
+    /// `POST /v1/embeddings`.
+    Embeddings,
+    /// `GET /v1/models`.
+    Models,
+    /// Anything else (answered 404 or 400).
+    Other,
+}
 
 pub(super) fn word_count(text: &str) -> usize {
     text.split_whitespace().count()
@@ -249,7 +273,7 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::CHAT_MODEL;
+
     use super::*;
 
     fn chat(msgs: Value) -> (RequestKind, String) {

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use memos_conformance::report;
 use memos_loader::records as loader;
 
-use super::{Spec, PREAMBLE};
+use super::spec::{Spec, PREAMBLE};
 
 /// Where the schema files live, relative to the workspace root.
 pub const SCHEMA_DIR: &str = "schemas";

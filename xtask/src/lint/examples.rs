@@ -16,8 +16,8 @@ use serde_json::{json, Map, Value};
 
 use memos_conformance::{convert_components, CompiledSchema};
 
+use super::document::LintError;
 use super::walk::{child, Walk};
-use super::LintError;
 
 pub fn check(doc: &Value, walk: &Walk<'_>) -> Vec<LintError> {
     let defs = closed_defs(doc);
@@ -46,7 +46,7 @@ pub fn check(doc: &Value, walk: &Walk<'_>) -> Vec<LintError> {
         for (name, entry) in named.into_iter().flatten() {
             let here = child(&child(&holder.location, "examples"), name);
             let entry = match entry.get("$ref").and_then(Value::as_str) {
-                Some(target) => match super::resolve_ref(doc, target) {
+                Some(target) => match super::document::resolve_ref(doc, target) {
                     Ok(found) => found,
                     // The `$ref` check reports it.
                     Err(_) => continue,

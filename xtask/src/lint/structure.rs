@@ -28,8 +28,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::document::{LintError, METHODS};
 use super::walk::{child, Walk};
-use super::{LintError, METHODS};
 
 const TYPES: [&str; 6] = ["string", "number", "integer", "boolean", "array", "object"];
 
@@ -241,7 +241,7 @@ fn parameters<'a>(doc: &'a Value, holder: &'a Value) -> Vec<(&'a str, &'a str)> 
     list.into_iter()
         .flatten()
         .filter_map(|p| match p.get("$ref").and_then(Value::as_str) {
-            Some(target) => super::resolve_ref(doc, target).ok(),
+            Some(target) => super::document::resolve_ref(doc, target).ok(),
             None => Some(p),
         })
         .filter_map(|p| {

@@ -21,7 +21,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 use yaml_rust2::scanner::{Marker, Scanner, TScalarStyle, TokenType};
 
-use super::LintError;
+use super::document::LintError;
 
 /// Characters that end a plain scalar in a YAML 1.1 flow collection.
 const FLOW_STOPS: [char; 7] = [',', '?', ':', '[', ']', '{', '}'];
