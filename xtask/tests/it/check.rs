@@ -31,17 +31,23 @@ fn pending_snapshots_are_found_outside_target() {
     );
 }
 
-/// A tree with the spec, README, allow-list and reference document, and fresh artefacts.
+/// A tree with the spec, README, allow-list, reference document and pip locks, and fresh
+/// artefacts.
 fn fresh_tree() -> TempDir {
     let dir = TempDir::new().unwrap();
+    let locks: Vec<&str> = xtask::pins::ALL.iter().map(|spec| spec.lock.path).collect();
     crate::copy_into(
         dir.path(),
         &[
-            xtask::codegen::SPEC_PATH,
-            xtask::codegen::README_PATH,
-            xtask::drift::ALLOWLIST_PATH,
-            xtask::drift::REFERENCE_DOC,
-        ],
+            &[
+                xtask::codegen::SPEC_PATH,
+                xtask::codegen::README_PATH,
+                xtask::drift::ALLOWLIST_PATH,
+                xtask::drift::REFERENCE_DOC,
+            ][..],
+            &locks,
+        ]
+        .concat(),
     );
     xtask::codegen::write(dir.path()).unwrap();
     dir
@@ -52,7 +58,7 @@ fn a_fresh_tree_passes_every_step() {
     let dir = fresh_tree();
     let steps = check::run(dir.path());
     assert!(steps.iter().all(|s| s.ok), "{steps:#?}");
-    assert_eq!(steps.len(), 4, "{steps:#?}");
+    assert_eq!(steps.len(), 5, "{steps:#?}");
 }
 
 #[test]
@@ -87,8 +93,27 @@ fn every_step_runs_even_when_the_first_fails() {
             ("spec lint", true),
             ("pending snapshots", false),
             ("drift against the reference document", true),
+            ("pip locks fit the pinned requirements", true),
         ]
     );
     assert!(steps[0].output.contains("cargo xtask codegen"));
     assert!(steps[2].output.contains("x.snap.new"));
+}
+
+#[test]
+fn a_lock_that_does_not_fit_the_requirements_fails_the_pins_step() {
+    let dir = fresh_tree();
+    let lock = dir.path().join(xtask::pins::PYYAML.lock.path);
+    let text = std::fs::read_to_string(&lock).unwrap();
+    std::fs::write(&lock, text.replace("PyYAML==6.0.3", "PyYAML==6.0.2")).unwrap();
+
+    let steps = check::run(dir.path());
+    let failed: Vec<_> = steps.iter().filter(|s| !s.ok).collect();
+    assert_eq!(failed.len(), 1, "{steps:#?}");
+    assert!(failed[0].name.starts_with("pip locks"), "{steps:#?}");
+    assert!(
+        failed[0].output.contains("cargo xtask pin"),
+        "{}",
+        failed[0].output
+    );
 }
