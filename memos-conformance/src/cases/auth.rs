@@ -1,7 +1,7 @@
 //! Credentials: the configured scheme is sent, and a server that requires auth refuses
 //! requests without a token or with a wrong one.
 
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
 use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
 use crate::exchange::{AuthMode, Req};
 use crate::proxy::TYPED_CLIENT_LABEL;

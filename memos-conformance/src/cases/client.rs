@@ -6,7 +6,7 @@
 use memos_api::types;
 use serde_json::Value;
 
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
 use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
 
 pub(super) fn cases() -> Vec<Case> {

@@ -2,8 +2,8 @@
 
 use serde_json::{json, Value};
 
-use crate::cases::list_users::{field, find, listed_users};
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
+use super::list_users::{field, find, listed_users};
 use crate::context::{fail, CaseResult, Ctx, Verdict};
 use crate::exchange::Req;
 

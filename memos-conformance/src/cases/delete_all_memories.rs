@@ -1,6 +1,6 @@
 //! `DELETE /memories/{mem_cube_id}`.
 
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
 use crate::context::{fail, CaseResult, Ctx, Verdict};
 use crate::exchange::Req;
 

@@ -1,7 +1,7 @@
 //! `DELETE /memories/{mem_cube_id}/{memory_id}`.
 
-use crate::cases::get_memory::{user_cube_memory, UNKNOWN_MEMORY_ID};
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
+use super::get_memory::{user_cube_memory, UNKNOWN_MEMORY_ID};
 use crate::context::{fail, CaseResult, Ctx, Listed, Stop, Verdict};
 use crate::exchange::Req;
 

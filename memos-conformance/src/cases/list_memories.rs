@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
 use crate::context::{fail, listed_memories, CaseResult, Ctx, Verdict};
 use crate::exchange::Req;
 

@@ -4,17 +4,13 @@
 //! (`<run prefix>-<case name>-...`), so cases are independent, any subset can run, and
 //! each case's snapshot stands alone.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use crate::context::{CaseResult, Ctx};
-
 mod add_memories;
 mod auth;
 mod chat;
 mod client;
 mod configure;
 mod create_user;
+mod definition;
 mod delete_all_memories;
 mod delete_memory;
 mod get_current_user;
@@ -29,43 +25,7 @@ mod share_cube;
 mod unregister_cube;
 mod update_memory;
 
-/// The future of a running case.
-pub type CaseFuture<'a> = Pin<Box<dyn Future<Output = CaseResult> + Send + 'a>>;
-
-/// One case.
-#[derive(Clone, Copy)]
-pub struct Case {
-    /// Stable name, `<group>.<what is checked>`.
-    pub name: &'static str,
-    /// The endpoint or theme.
-    pub group: &'static str,
-    /// One line: what the case checks.
-    pub purpose: &'static str,
-    /// The case itself.
-    pub(crate) run: for<'a> fn(&'a mut Ctx) -> CaseFuture<'a>,
-}
-
-impl std::fmt::Debug for Case {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Case")
-            .field("name", &self.name)
-            .field("purpose", &self.purpose)
-            .finish()
-    }
-}
-
-/// Declares a case from an `async fn(&mut Ctx) -> CaseResult`.
-macro_rules! case {
-    ($group:literal, $func:ident, $purpose:literal) => {
-        $crate::cases::Case {
-            name: concat!($group, ".", stringify!($func)),
-            group: $group,
-            purpose: $purpose,
-            run: |ctx| Box::pin($func(ctx)),
-        }
-    };
-}
-pub(crate) use case;
+pub use definition::Case;
 
 /// The name of the case that reads the server version; it always runs first.
 pub const SERVER_VERSION_CASE: &str = "meta.server_version";

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde_json::{json, Value};
 
-use crate::cases::get_memory::user_cube_memory;
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
+use super::get_memory::user_cube_memory;
 use crate::check::describe_outcome;
 use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
 use crate::exchange::{AuthMode, Req};

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 
-use crate::cases::get_memory::{user_cube_memory, UNKNOWN_MEMORY_ID};
-use crate::cases::{case, Case};
+use super::definition::{case, Case};
+use super::get_memory::{user_cube_memory, UNKNOWN_MEMORY_ID};
 use crate::context::{fail, CaseResult, Ctx, Verdict};
 use crate::exchange::Req;
 
