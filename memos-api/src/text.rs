@@ -48,6 +48,34 @@ pub fn one_line(text: &str, max: usize) -> String {
 /// assert_eq!(escape_controls("two\nlines"), "two\nlines");
 /// ```
 pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    // Writing to a String cannot fail.
+    escape_with(text, |out, c| {
+        let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+    })
+}
+
+/// `json`, a JSON text, with the characters [`escape_controls`] escapes written as JSON
+/// `\uXXXX` escapes: the same JSON value, safe to print on a terminal.
+///
+/// serde_json escapes the C0 controls itself but writes DEL, the C1 controls (U+009B is a
+/// one-character CSI to some terminals) and the bidirectional overrides as they are. Such
+/// characters can only stand inside JSON strings, where the escape means the same character.
+///
+/// ```
+/// let json = serde_json::to_string("a\u{9b}2J").unwrap();
+/// let safe = memos_api::text::escape_controls_in_json(&json);
+/// assert_eq!(safe, r#""a\u009b2J""#);
+/// assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "a\u{9b}2J");
+/// ```
+pub fn escape_controls_in_json(json: &str) -> Cow<'_, str> {
+    // Every such character is in the Basic Multilingual Plane: one `\uXXXX` each.
+    escape_with(json, |out, c| {
+        let _ = write!(out, "\\u{:04x}", u32::from(c));
+    })
+}
+
+/// `text` with each character [`must_escape`] holds for written by `escape`.
+fn escape_with(text: &str, escape: impl Fn(&mut String, char)) -> Cow<'_, str> {
     let Some(first) = text.find(must_escape) else {
         return Cow::Borrowed(text);
     };
@@ -55,8 +83,7 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
     out.push_str(&text[..first]);
     for c in text[first..].chars() {
         if must_escape(c) {
-            // Writing to a String cannot fail.
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            escape(&mut out, c);
         } else {
             out.push(c);
         }
@@ -80,7 +107,7 @@ fn must_escape(c: char) -> bool {
 mod tests {
     use std::borrow::Cow;
 
-    use super::{escape_controls, one_line};
+    use super::{escape_controls, escape_controls_in_json, one_line};
 
     #[test]
     fn escapes_what_a_terminal_would_act_on() {
@@ -104,6 +131,18 @@ mod tests {
         // What comes out has nothing left to escape.
         let once = escape_controls("\x1b\x1b");
         assert_eq!(escape_controls(&once), once);
+    }
+
+    #[test]
+    fn json_keeps_its_value() {
+        let value = serde_json::json!({"k\u{202e}": ["\x1b[2J\u{9b}1m\u{7f}\n", 1]});
+        let json = serde_json::to_string_pretty(&value).unwrap();
+        let safe = escape_controls_in_json(&json);
+        assert!(!safe.chars().any(|c| c.is_control() && c != '\n'), "{safe}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+            value
+        );
     }
 
     #[test]
