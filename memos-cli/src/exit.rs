@@ -129,6 +129,53 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_oversized_answer_and_a_redirect_have_codes_and_flags_of_their_own() {
+        let too_large = |status: Option<u16>| memos_api::Error::ResponseTooLarge {
+            operation: "list_memories",
+            status: status.map(reqwest_status),
+            limit: 1024 * 1024,
+        };
+        let failure = Failure::from(too_large(Some(200)));
+        assert_eq!(failure.code, TOO_LARGE);
+        assert!(
+            failure.message.contains("larger than 1 MiB")
+                && failure
+                    .message
+                    .ends_with("raise the cap with --max-response-size")
+                && !failure.message.contains("ClientBuilder"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(Failure::from(too_large(None)).code, TOO_LARGE);
+        // An error answer's cap is fixed: a larger --max-response-size would not help.
+        let failure = Failure::from(too_large(Some(500)));
+        assert_eq!(failure.code, SERVER_ERROR);
+        assert!(
+            !failure.message.contains("--max-response-size"),
+            "{}",
+            failure.message
+        );
+
+        let failure = Failure::from(memos_api::Error::Redirect {
+            operation: "list_users",
+            status: reqwest_status(301),
+            location: Some("https://memos.example/users".into()),
+        });
+        assert_eq!(failure.code, UNREACHABLE);
+        assert!(
+            failure.message.contains("https://memos.example/users")
+                && failure.message.contains("check --base-url")
+                && !failure.message.contains("follow_redirects"),
+            "{}",
+            failure.message
+        );
+    }
+
+    fn reqwest_status(code: u16) -> reqwest::StatusCode {
+        reqwest::StatusCode::from_u16(code).unwrap()
+    }
+
+    #[test]
     fn loader_hints_name_the_flags() {
         let failure = Failure::from(LoadError::InvalidInput {
             count: 1,
