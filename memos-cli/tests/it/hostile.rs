@@ -453,3 +453,16 @@ fn max_response_size_takes_units_and_refuses_nonsense() {
         expect_code(&measured.output, 0);
     }
 }
+
+#[test]
+fn help_names_the_size_flag_and_its_exit_code() {
+    let output = crate::common::memos().arg("--help").output().unwrap();
+    expect_code(&output, 0);
+    let help = text(&output.stdout);
+    assert!(
+        help.contains("--max-response-size <SIZE>")
+            && help.contains("[default: 64MiB]")
+            && help.contains("  8    the server's answer was larger than --max-response-size"),
+        "{help}"
+    );
+}
