@@ -74,7 +74,7 @@ pub struct Global {
     )]
     pub auth: AuthScheme,
     /// The longest one try of a request may take, from connecting to the last byte of the
-    /// answer, in seconds.
+    /// answer, in seconds. A read that got no answer at all is tried up to 3 more times.
     #[arg(long, global = true, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
     /// The largest answer read from the server, e.g. 64MiB, 500MB or a number of bytes; a

@@ -466,3 +466,17 @@ fn help_names_the_size_flag_and_its_exit_code() {
         "{help}"
     );
 }
+
+#[test]
+fn a_stall_before_the_head_ends_after_the_timeout_of_each_try() {
+    // Nothing at all comes back. A read may be tried again (the client's retry policy), so
+    // the run takes a few timeouts, each of them bounded.
+    hostile(
+        "stall before the headers (--timeout 2)",
+        vec![Step::Stall],
+        &["users", "list", "--timeout", "2"],
+        6,
+        &["no answer from the MemOS server in time"],
+        100 * MIB,
+    );
+}
