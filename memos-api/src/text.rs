@@ -1,5 +1,8 @@
-//! Showing text that came from a server or a file in one bounded line, for reports, error
-//! messages and tables.
+//! Showing text that came from a server or a file: in one bounded line, for reports, error
+//! messages and tables, and with its control characters made visible, for terminals.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// `text` on one line of at most `max` characters: runs of whitespace (newlines included)
 /// become one space, and a longer text is cut and ends with `…`.
@@ -29,9 +32,118 @@ pub fn one_line(text: &str, max: usize) -> String {
     folded
 }
 
+/// `text` with every character that a terminal would act on instead of showing written as
+/// a Rust escape (`\u{1b}`), so that text from a server or a file cannot move the cursor,
+/// clear the screen, set the window title or hide what follows (ANSI CSI and OSC sequences
+/// start with ESC, or with the one-character C1 forms that some terminals honour).
+///
+/// Escaped: the C0 controls but line feed and tab, DEL, the C1 controls, and the
+/// bidirectional overrides and isolates (which reorder how the rest of a line reads). Line
+/// feeds and tabs are kept for multi-line output; fold them first with [`one_line`] where
+/// one line is wanted. Text without such characters is returned as it is, without copying.
+///
+/// ```
+/// use memos_api::text::escape_controls;
+/// assert_eq!(escape_controls("a\x1b]0;pwned\x07b"), "a\\u{1b}]0;pwned\\u{7}b");
+/// assert_eq!(escape_controls("two\nlines"), "two\nlines");
+/// ```
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    // Writing to a String cannot fail.
+    escape_with(text, |out, c| {
+        let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+    })
+}
+
+/// `json`, a JSON text, with the characters [`escape_controls`] escapes written as JSON
+/// `\uXXXX` escapes: the same JSON value, safe to print on a terminal.
+///
+/// serde_json escapes the C0 controls itself but writes DEL, the C1 controls (U+009B is a
+/// one-character CSI to some terminals) and the bidirectional overrides as they are. Such
+/// characters can only stand inside JSON strings, where the escape means the same character.
+///
+/// ```
+/// let json = serde_json::to_string("a\u{9b}2J").unwrap();
+/// let safe = memos_api::text::escape_controls_in_json(&json);
+/// assert_eq!(safe, r#""a\u009b2J""#);
+/// assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "a\u{9b}2J");
+/// ```
+pub fn escape_controls_in_json(json: &str) -> Cow<'_, str> {
+    // Every such character is in the Basic Multilingual Plane: one `\uXXXX` each.
+    escape_with(json, |out, c| {
+        let _ = write!(out, "\\u{:04x}", u32::from(c));
+    })
+}
+
+/// `text` with each character [`must_escape`] holds for written by `escape`.
+fn escape_with(text: &str, escape: impl Fn(&mut String, char)) -> Cow<'_, str> {
+    let Some(first) = text.find(must_escape) else {
+        return Cow::Borrowed(text);
+    };
+    let mut out = String::with_capacity(text.len() + 16);
+    out.push_str(&text[..first]);
+    for c in text[first..].chars() {
+        if must_escape(c) {
+            escape(&mut out, c);
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Whether a terminal would act on `c` rather than show it (see [`escape_controls`]).
+fn must_escape(c: char) -> bool {
+    match c {
+        '\n' | '\t' => false,
+        // C0, DEL and C1.
+        c if c.is_control() => true,
+        // Bidirectional embeddings, overrides and isolates.
+        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use std::borrow::Cow;
+
+    use super::{escape_controls, escape_controls_in_json, one_line};
+
+    #[test]
+    fn escapes_what_a_terminal_would_act_on() {
+        assert_eq!(
+            escape_controls("\x1b]0;pwned\x07 \x1b[2J"),
+            "\\u{1b}]0;pwned\\u{7} \\u{1b}[2J"
+        );
+        assert_eq!(
+            escape_controls("a\rb\x7fc\u{9b}d"),
+            "a\\u{d}b\\u{7f}c\\u{9b}d"
+        );
+        assert_eq!(
+            escape_controls("x\u{202e}y\u{2066}z"),
+            "x\\u{202e}y\\u{2066}z"
+        );
+        assert_eq!(
+            escape_controls("line\n\tindented é ✓"),
+            "line\n\tindented é ✓"
+        );
+        assert!(matches!(escape_controls("plain"), Cow::Borrowed("plain")));
+        // What comes out has nothing left to escape.
+        let once = escape_controls("\x1b\x1b");
+        assert_eq!(escape_controls(&once), once);
+    }
+
+    #[test]
+    fn json_keeps_its_value() {
+        let value = serde_json::json!({"k\u{202e}": ["\x1b[2J\u{9b}1m\u{7f}\n", 1]});
+        let json = serde_json::to_string_pretty(&value).unwrap();
+        let safe = escape_controls_in_json(&json);
+        assert!(!safe.chars().any(|c| c.is_control() && c != '\n'), "{safe}");
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&safe).unwrap(),
+            value
+        );
+    }
 
     #[test]
     fn folds_whitespace_and_cuts_with_an_ellipsis() {

@@ -39,8 +39,9 @@ Exit codes:
   3    invalid input; nothing was sent (fix it, or pass --skip-invalid)
   4    an input file or folder cannot be read
   5    the server answered with an error (unknown user or cube, bad request, ...)
-  6    the server could not be reached (not running, wrong --base-url, timeout)
+  6    the server could not be reached (not running, wrong --base-url, a redirect, timeout)
   7    the checkpoint (--resume FILE) cannot be used
+  8    the server's answer was larger than --max-response-size
   130  interrupted (Ctrl-C); the same command with the same --resume FILE continues"
 )]
 pub struct Cli {
@@ -72,15 +73,42 @@ pub struct Global {
         value_parser = auth_scheme_parser(),
     )]
     pub auth: AuthScheme,
-    /// The longest one request may take, in seconds.
+    /// The longest one try of a request may take, from connecting to the last byte of the
+    /// answer, in seconds. A read that got no answer at all is tried up to 3 more times.
     #[arg(long, global = true, default_value_t = 60, value_name = "SECONDS")]
     pub timeout: u64,
+    /// The largest answer read from the server, e.g. 64MiB, 500MB or a number of bytes; a
+    /// larger one stops the command (exit code 8). Error answers are capped at 1 MiB.
+    #[arg(
+        long,
+        global = true,
+        default_value = DEFAULT_MAX_RESPONSE_SIZE,
+        value_name = "SIZE",
+        value_parser = parse_size,
+    )]
+    pub max_response_size: u64,
     /// Print JSON on stdout instead of tables and sentences.
     #[arg(long, global = true)]
     pub json: bool,
     /// Print no progress and no summary (errors still go to stderr).
     #[arg(long, short, global = true)]
     pub quiet: bool,
+}
+
+/// The default of `--max-response-size`: the client's own cap, as people write it.
+const DEFAULT_MAX_RESPONSE_SIZE: &str = "64MiB";
+
+/// A size with an optional unit: `1048576`, `64MiB`, `1.5 GiB`, `500MB` (KB, MB, ... are
+/// powers of 1000; KiB, MiB, ... of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let size: bytesize::ByteSize = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size; expected e.g. 64MiB, 500MB or 1048576"))?;
+    match size.as_u64() {
+        0 => Err("the size must be more than 0 bytes".to_owned()),
+        bytes => Ok(bytes),
+    }
 }
 
 /// `--auth` takes the client's own scheme names; listing them as possible values keeps them
@@ -353,4 +381,29 @@ pub enum MemoriesCommand {
         #[arg(long)]
         user: Option<String>,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_size_is_the_clients_cap() {
+        assert_eq!(
+            parse_size(DEFAULT_MAX_RESPONSE_SIZE),
+            Ok(memos_api::DEFAULT_MAX_RESPONSE_BYTES)
+        );
+    }
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_size("100"), Ok(100));
+        assert_eq!(parse_size("1MiB"), Ok(1024 * 1024));
+        assert_eq!(parse_size("2 MB"), Ok(2_000_000));
+        assert_eq!(parse_size(" 1.5GiB "), Ok(1536 * 1024 * 1024));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("0MiB").is_err());
+        assert!(parse_size("lots").is_err());
+        assert!(parse_size("-1").is_err());
+    }
 }

@@ -8,14 +8,14 @@ use serde_json::json;
 
 use crate::cli::{CubesCommand, Global, MemoriesCommand, Role, UsersCommand};
 use crate::exit::{self, Failure};
-use crate::output::{print_json, table};
+use crate::output::{print_json, row, say, table, warn};
 
 /// Prints a sentence for people, or `{"ok": true, ...}` for scripts.
 fn done(global: &Global, sentence: String, value: serde_json::Value) {
     if global.json {
         print_json(&value);
     } else if !global.quiet {
-        println!("{sentence}");
+        say(&sentence);
     }
 }
 
@@ -32,14 +32,17 @@ pub async fn users(
             } else {
                 let mut t = table(&["USER", "NAME", "ROLE", "CREATED"]);
                 for u in &users {
-                    t.add_row(vec![
-                        u.user_id.clone(),
-                        u.user_name.clone(),
-                        u.role.to_string(),
-                        u.created_at.clone(),
-                    ]);
+                    row(
+                        &mut t,
+                        [
+                            u.user_id.clone(),
+                            u.user_name.clone(),
+                            u.role.to_string(),
+                            u.created_at.clone(),
+                        ],
+                    );
                 }
-                println!("{t}");
+                say(&t.to_string());
             }
         }
         UsersCommand::Create {
@@ -173,13 +176,16 @@ fn items(list: MemoryList) -> Vec<(String, MemoryItem)> {
 fn memory_table(rows: &[(String, MemoryItem)]) -> String {
     let mut t = table(&["CUBE", "ID", "MEMORY", "SOURCE", "UPDATED"]);
     for (cube, m) in rows {
-        t.add_row(vec![
-            cube.clone(),
-            m.id.clone(),
-            one_line(&m.memory, 80),
-            m.metadata.source.clone().unwrap_or_default(),
-            m.metadata.updated_at.clone().unwrap_or_default(),
-        ]);
+        row(
+            &mut t,
+            [
+                cube.clone(),
+                m.id.clone(),
+                one_line(&m.memory, 80),
+                m.metadata.source.clone().unwrap_or_default(),
+                m.metadata.updated_at.clone().unwrap_or_default(),
+            ],
+        );
     }
     t.to_string()
 }
@@ -208,9 +214,9 @@ pub async fn memories(
                 print_json(&list);
             } else {
                 let rows = items(list);
-                println!("{}", memory_table(&rows));
+                say(&memory_table(&rows));
                 if !global.quiet {
-                    eprintln!("{} memories", rows.len());
+                    warn(&format!("{} memories", rows.len()));
                 }
             }
         }
@@ -246,17 +252,13 @@ pub async fn memories(
             if global.json {
                 print_json(&memory);
             } else {
-                println!("id:      {}", memory.id);
-                println!(
-                    "source:  {}",
-                    memory.metadata.source.clone().unwrap_or_default()
-                );
-                println!(
-                    "updated: {}",
-                    memory.metadata.updated_at.clone().unwrap_or_default()
-                );
-                println!();
-                println!("{}", memory.memory);
+                say(&format!(
+                    "id:      {}\nsource:  {}\nupdated: {}\n\n{}",
+                    one_line(&memory.id, 200),
+                    one_line(&memory.metadata.source.clone().unwrap_or_default(), 200),
+                    one_line(&memory.metadata.updated_at.clone().unwrap_or_default(), 200),
+                    memory.memory
+                ));
             }
         }
         MemoriesCommand::Delete {
@@ -320,7 +322,7 @@ pub async fn search(
         print_json(&found);
     } else {
         let rows = items(found);
-        println!("{}", memory_table(&rows));
+        say(&memory_table(&rows));
     }
     Ok(exit::OK)
 }
@@ -340,7 +342,7 @@ pub async fn chat(
     if global.json {
         print_json(&json!({ "answer": answer }));
     } else {
-        println!("{answer}");
+        say(&answer);
     }
     Ok(exit::OK)
 }

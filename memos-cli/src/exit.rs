@@ -10,6 +10,7 @@ pub const UNREADABLE_INPUT: i32 = 4;
 pub const SERVER_ERROR: i32 = 5;
 pub const UNREACHABLE: i32 = 6;
 pub const CHECKPOINT: i32 = 7;
+pub const TOO_LARGE: i32 = 8;
 pub const INTERRUPTED: i32 = 130;
 
 /// A failure of the command: the message printed to stderr and the exit code.
@@ -32,6 +33,17 @@ impl Failure {
 pub fn api_code(err: &memos_api::Error) -> i32 {
     match err {
         memos_api::Error::Transport { .. } => UNREACHABLE,
+        // A redirect says the base URL is not where the API answers (http for https, a
+        // missing path prefix, a moved server): like a wrong --base-url.
+        memos_api::Error::Redirect { .. } => UNREACHABLE,
+        // A success answer over the cap: another try with a larger --max-response-size may
+        // succeed, so scripts get a code of its own. An error answer over its (fixed) cap
+        // is the server failing.
+        memos_api::Error::ResponseTooLarge { status, .. }
+            if status.is_none_or(|s| s.is_success()) =>
+        {
+            TOO_LARGE
+        }
         memos_api::Error::Config(_) => USAGE,
         _ => SERVER_ERROR,
     }
@@ -39,7 +51,30 @@ pub fn api_code(err: &memos_api::Error) -> i32 {
 
 impl From<memos_api::Error> for Failure {
     fn from(err: memos_api::Error) -> Self {
-        Failure::new(api_code(&err), err.to_string())
+        Failure::new(api_code(&err), api_message(&err))
+    }
+}
+
+/// The client's error with hints that name this command's flags where the client's name
+/// its builder's methods.
+fn api_message(err: &memos_api::Error) -> String {
+    let message = err.to_string();
+    let first = message.lines().next().unwrap_or_default();
+    match err {
+        memos_api::Error::ResponseTooLarge { status, .. }
+            if status.is_none_or(|s| s.is_success()) =>
+        {
+            // The first line names the cap.
+            format!(
+                "{first}\n  hint: ask for less (one cube at a time, a narrower search) or raise \
+                 the cap with --max-response-size"
+            )
+        }
+        memos_api::Error::Redirect { .. } => format!(
+            "{first}\n  hint: check --base-url (http or https? a path prefix such as /api?); \
+             memos does not follow redirects"
+        ),
+        _ => message,
     }
 }
 
@@ -92,6 +127,53 @@ fn flag_hint(hint: &Hint) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_oversized_answer_and_a_redirect_have_codes_and_flags_of_their_own() {
+        let too_large = |status: Option<u16>| memos_api::Error::ResponseTooLarge {
+            operation: "list_memories",
+            status: status.map(reqwest_status),
+            limit: 1024 * 1024,
+        };
+        let failure = Failure::from(too_large(Some(200)));
+        assert_eq!(failure.code, TOO_LARGE);
+        assert!(
+            failure.message.contains("larger than 1 MiB")
+                && failure
+                    .message
+                    .ends_with("raise the cap with --max-response-size")
+                && !failure.message.contains("ClientBuilder"),
+            "{}",
+            failure.message
+        );
+        assert_eq!(Failure::from(too_large(None)).code, TOO_LARGE);
+        // An error answer's cap is fixed: a larger --max-response-size would not help.
+        let failure = Failure::from(too_large(Some(500)));
+        assert_eq!(failure.code, SERVER_ERROR);
+        assert!(
+            !failure.message.contains("--max-response-size"),
+            "{}",
+            failure.message
+        );
+
+        let failure = Failure::from(memos_api::Error::Redirect {
+            operation: "list_users",
+            status: reqwest_status(301),
+            location: Some("https://memos.example/users".into()),
+        });
+        assert_eq!(failure.code, UNREACHABLE);
+        assert!(
+            failure.message.contains("https://memos.example/users")
+                && failure.message.contains("check --base-url")
+                && !failure.message.contains("follow_redirects"),
+            "{}",
+            failure.message
+        );
+    }
+
+    fn reqwest_status(code: u16) -> reqwest::StatusCode {
+        reqwest::StatusCode::from_u16(code).unwrap()
+    }
 
     #[test]
     fn loader_hints_name_the_flags() {

@@ -31,7 +31,7 @@ fn main() {
     let code = match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(failure) => {
-            eprintln!("memos: {}", failure.message);
+            output::warn(&format!("memos: {}", failure.message));
             failure.code
         }
     };
@@ -44,6 +44,7 @@ fn client(cli: &Cli) -> Result<Client, Failure> {
     let global = &cli.global;
     let mut builder = Client::builder(global.base_url.clone())
         .timeout(Duration::from_secs(global.timeout.max(1)))
+        .max_response_bytes(global.max_response_size)
         .user_agent(concat!("memos-cli/", env!("CARGO_PKG_VERSION")));
     if let Some(token) = &global.token {
         builder = match global.auth {
@@ -51,9 +52,14 @@ fn client(cli: &Cli) -> Result<Client, Failure> {
             AuthScheme::Token => builder.api_key(token.clone()),
         };
     }
-    builder
+    let client = builder
         .build()
-        .map_err(|err| Failure::new(exit::USAGE, err.to_string()))
+        .map_err(|err| Failure::new(exit::USAGE, err.to_string()))?;
+    // Once per run, whatever --quiet says: the token can be read by anyone on the path.
+    if let Some(warning) = client.cleartext_warning() {
+        output::warn(&format!("memos: {warning}"));
+    }
+    Ok(client)
 }
 
 async fn run(cli: Cli) -> Result<i32, Failure> {

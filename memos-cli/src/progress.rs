@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use memos_loader::{Event, ProgressFn};
 
+use crate::output;
+
 /// How often a plain progress line is printed.
 const PLAIN_EVERY: Duration = Duration::from_secs(2);
 
@@ -61,11 +63,12 @@ impl Reporter {
         Arc::new(Self { display })
     }
 
-    /// Prints a line without breaking the bar.
+    /// Prints a line without breaking the bar. Lines carry server errors and file names,
+    /// so they go out escaped.
     pub fn line(&self, text: &str) {
         match &self.display {
-            Display::Bar(bar) => bar.suspend(|| eprintln!("{text}")),
-            _ => eprintln!("{text}"),
+            Display::Bar(bar) => bar.suspend(|| output::warn(text)),
+            _ => output::warn(text),
         }
     }
 

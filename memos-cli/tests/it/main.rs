@@ -3,4 +3,6 @@
 
 mod cli;
 mod common;
+mod hostile;
 mod kill_resume;
+mod scripted;
