@@ -22,9 +22,10 @@
 //! are themselves UUIDs (the `00000000-0000-4000-8000-` range is never renumbered), so
 //! they can go back into paths.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Captures, Regex};
 
 use crate::exchange::{ReceivedResponse, SentRequest};
 use crate::json::Json;
@@ -68,7 +69,8 @@ static ID_PREFIX: LazyLock<Regex> =
 #[derive(Debug, Clone, Default)]
 pub struct Normaliser {
     literals: Vec<(String, String)>,
-    uuids: Vec<(String, String)>,
+    /// Each id seen in the case and its placeholder.
+    uuids: HashMap<String, String>,
 }
 
 impl Normaliser {
@@ -88,8 +90,24 @@ impl Normaliser {
         literals.sort_by_key(|l| std::cmp::Reverse(l.0.len()));
         Normaliser {
             literals,
-            uuids: Vec::new(),
+            uuids: HashMap::new(),
         }
+    }
+
+    /// The placeholder of `uuid`: the one it got at its first appearance in the case,
+    /// or the next number; placeholders themselves stay as they are.
+    fn uuid_placeholder(&mut self, uuid: &str) -> String {
+        if uuid
+            .to_ascii_lowercase()
+            .starts_with(UUID_PLACEHOLDER_PREFIX)
+        {
+            return uuid.to_owned();
+        }
+        let next = self.uuids.len() + 1;
+        self.uuids
+            .entry(uuid.to_owned())
+            .or_insert_with(|| format!("{UUID_PLACEHOLDER_PREFIX}{next:012}"))
+            .clone()
     }
 
     /// Normalises free text (a message, a path, a reason).
@@ -101,24 +119,13 @@ impl Normaliser {
             }
         }
         out = ID_PREFIX.replace_all(&out, "(id='<id>...").into_owned();
-        let found: Vec<String> = UUID
-            .find_iter(&out)
-            .map(|m| m.as_str().to_owned())
-            .collect();
-        for uuid in found {
-            if uuid.to_lowercase().starts_with(UUID_PLACEHOLDER_PREFIX) {
-                continue;
-            }
-            if !self.uuids.iter().any(|(from, _)| *from == uuid) {
-                let placeholder = format!("{UUID_PLACEHOLDER_PREFIX}{:012}", self.uuids.len() + 1);
-                self.uuids.push((uuid, placeholder));
-            }
-        }
-        for (from, to) in &self.uuids {
-            if out.contains(from.as_str()) {
-                out = out.replace(from.as_str(), to);
-            }
-        }
+        // One pass: each id is looked up, not searched for again (a body of many
+        // distinct ids would otherwise cost a pass over the body per id).
+        out = UUID
+            .replace_all(&out, |found: &Captures<'_>| {
+                self.uuid_placeholder(&found[0])
+            })
+            .into_owned();
         out = TIMESTAMP.replace_all(&out, "<timestamp>").into_owned();
         out = LOOPBACK_PORT.replace_all(&out, "$1:<port>").into_owned();
         TMP_DIR.replace_all(&out, "<tmp-dir>").into_owned()
@@ -295,5 +302,35 @@ mod tests {
             ..sent
         });
         assert_eq!(again.body.expect("json").to_compact(), text);
+    }
+
+    /// 200,000 distinct ids (a 7 MiB body) are numbered by first appearance; repeats
+    /// get the same number. Each id used to cost a pass over the whole body.
+    #[test]
+    fn a_body_of_many_distinct_uuids_is_normalised() {
+        let n = 200_000u64;
+        let id = |i: u64| format!("{:08x}-e4e9-4f6e-bf3a-{i:012x}", i + 1);
+        let placeholder = |i: u64| format!("{UUID_PLACEHOLDER_PREFIX}{:012}", i + 1);
+        let mut text: Vec<String> = (0..n).map(id).collect();
+        text.push(id(7));
+        let mut normaliser = Normaliser::new("conf-1a2b3c4d", &[], None);
+        let mut expected: Vec<String> = (0..n).map(placeholder).collect();
+        expected.push(placeholder(7));
+        assert_eq!(normaliser.text(&text.join(" ")), expected.join(" "));
+
+        // The same ids as a JSON list, each string normalised on its own, in a fresh case.
+        let body = serde_json::to_vec(&serde_json::json!({ "data": text })).expect("json");
+        let received = ReceivedResponse {
+            status: 200,
+            headers: vec![],
+            body,
+        };
+        let mut normaliser = Normaliser::new("conf-1a2b3c4d", &[], None);
+        let (snap, _) = normaliser.response(&received, None, "/memories", "conf-RUN");
+        let expected = Json::Object(vec![(
+            "data".into(),
+            Json::Array(expected.into_iter().map(Json::String).collect()),
+        )]);
+        assert_eq!(snap.body, Some(expected));
     }
 }
