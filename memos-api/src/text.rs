@@ -1,5 +1,7 @@
 //! Showing text that came from a server or a file in one bounded line, for reports, error
-//! messages and tables.
+//! messages and tables, and without characters that would drive the terminal.
+
+use std::borrow::Cow;
 
 /// `text` on one line of at most `max` characters: runs of whitespace (newlines included)
 /// become one space, and a longer text is cut and ends with `…`.
@@ -29,9 +31,54 @@ pub fn one_line(text: &str, max: usize) -> String {
     folded
 }
 
+/// `text` with every control character (C0, DEL, C1) and every bidirectional-formatting
+/// character written as an escape (`\u{1b}`, `\n`, `\u{202e}`), so that text from a
+/// server cannot move the cursor, retitle or clear the terminal, or reorder what a person
+/// reads. Borrows when there is nothing to escape.
+///
+/// ```
+/// assert_eq!(memos_api::text::escape_controls("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+/// assert_eq!(memos_api::text::escape_controls("héllo"), "héllo");
+/// ```
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(needs_escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if needs_escape(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Control characters, and the bidirectional marks, embeddings, overrides and isolates.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::one_line;
+    use super::{escape_controls, one_line, Cow};
+
+    #[test]
+    fn escapes_controls_and_bidi_and_nothing_else() {
+        assert_eq!(
+            escape_controls("a\u{1b}]0;x\u{7}\tb\u{9b}c\u{7f}\u{202e}d"),
+            "a\\u{1b}]0;x\\u{7}\\tb\\u{9b}c\\u{7f}\\u{202e}d"
+        );
+        assert!(matches!(
+            escape_controls("héllo \"wörld\" \\ 😀"),
+            Cow::Borrowed(_)
+        ));
+    }
 
     #[test]
     fn folds_whitespace_and_cuts_with_an_ellipsis() {
