@@ -533,3 +533,64 @@ async fn reports_render_in_every_format() {
     );
     assert!(text.trim_end().ends_with("FAIL"), "{text}");
 }
+
+/// A server that echoes the credential: in its error `message` (as JSON escapes it and
+/// percent-encoded) and in the `www-authenticate` and `location` headers. The token is
+/// in no output format, no snapshot and no `Debug`, from the suite's own requests and
+/// from memos_api::Client's.
+#[tokio::test]
+async fn a_server_that_echoes_the_token_does_not_put_it_into_any_output() {
+    // `"` and `/` have JSON escapes, `/`, `+` and `"` percent-encodings; `s3cr3t` is what
+    // a partial leak would still show.
+    let secret = r#"s3cr3t/To+ken"x-42"#;
+    let escaped = serde_json::to_string(secret).expect("json");
+    let escaped = escaped.trim_matches('"');
+    let percent: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let body = format!(
+        r#"{{"code":400,"message":"invalid credential 'Bearer {escaped}' (as sent: {percent})","data":null}}"#
+    );
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(400)
+                .header("content-type", "application/json")
+                .header(
+                    "www-authenticate",
+                    format!(r#"Bearer error="invalid_token", token="{escaped}""#),
+                )
+                .header("location", format!("/login?token={percent}"))
+                .body(&body);
+        })
+        .await;
+    let mut opts = options(
+        &server,
+        &[
+            "get_current_user.*",
+            "create_user.rejects_invalid_role",
+            "client.list_users",
+        ],
+    );
+    opts.auth = Some(Auth::new(AuthScheme::Bearer, Secret::new(secret)));
+    let output = memos_conformance::run(opts).await;
+    let report = &output.report;
+    let text = report.render(Format::Text);
+    assert!(!report.summary.success, "{text}");
+    assert!(
+        text.contains("<redacted>"),
+        "the echoed token shows as <redacted>: {text}"
+    );
+    let mut outputs: Vec<(String, String)> = [Format::Text, Format::Json, Format::Junit]
+        .into_iter()
+        .map(|f| (format!("{f:?} report"), report.render(f)))
+        .collect();
+    outputs.push(("report Debug".into(), format!("{report:?}")));
+    for snap in &output.snapshots {
+        outputs.push((format!("snapshot {}", snap.case), snap.render()));
+    }
+    for (what, out) in &outputs {
+        for form in [secret, escaped, percent.as_str(), "s3cr3t"] {
+            assert!(!out.contains(form), "{what} holds {form:?}:\n{out}");
+        }
+    }
+}
