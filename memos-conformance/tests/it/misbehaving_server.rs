@@ -594,3 +594,38 @@ async fn a_server_that_echoes_the_token_does_not_put_it_into_any_output() {
         }
     }
 }
+
+/// Control characters a server sends (a terminal escape sequence, a bell) are shown
+/// escaped in the text report, never written to the terminal as they are: here in the
+/// server version of the header and in a body that is not JSON.
+#[tokio::test]
+async fn control_characters_from_the_server_are_escaped_in_the_text_report() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(Method::GET).path("/openapi.json");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(r#"{"openapi":"3.1.0","info":{"title":"MemOS \u001b]0;pwned\u0007","version":"1.0.0"}}"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .header("content-type", "application/json")
+                .body("\u{1b}[2J not json");
+        })
+        .await;
+    let report =
+        memos_conformance::run(options(&server, &["get_current_user.returns_current_user"]))
+            .await
+            .report;
+    let text = report.render(Format::Text);
+    assert!(
+        !text.chars().any(|ch| ch.is_control() && ch != '\n'),
+        "{text:?}"
+    );
+    assert!(text.contains(r"MemOS \u{1b}]0;pwned\u{7} 1.0.0"), "{text}");
+    assert!(text.contains(r"\u{1b}[2J not json"), "{text}");
+}
