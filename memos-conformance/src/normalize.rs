@@ -49,6 +49,11 @@ static UUID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
         .expect("valid regex")
 });
+/// A UUID anywhere, also inside a longer word: where a numbered id occurs, it is replaced.
+static UUID_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .expect("valid regex")
+});
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
         .expect("valid regex")
@@ -94,20 +99,18 @@ impl Normaliser {
         }
     }
 
-    /// The placeholder of `uuid`: the one it got at its first appearance in the case,
-    /// or the next number; placeholders themselves stay as they are.
-    fn uuid_placeholder(&mut self, uuid: &str) -> String {
+    /// Gives `uuid` the next placeholder if it has none yet; placeholders themselves
+    /// are never renumbered.
+    fn number_uuid(&mut self, uuid: &str) {
         if uuid
             .to_ascii_lowercase()
             .starts_with(UUID_PLACEHOLDER_PREFIX)
+            || self.uuids.contains_key(uuid)
         {
-            return uuid.to_owned();
+            return;
         }
-        let next = self.uuids.len() + 1;
-        self.uuids
-            .entry(uuid.to_owned())
-            .or_insert_with(|| format!("{UUID_PLACEHOLDER_PREFIX}{next:012}"))
-            .clone()
+        let placeholder = format!("{UUID_PLACEHOLDER_PREFIX}{:012}", self.uuids.len() + 1);
+        self.uuids.insert(uuid.to_owned(), placeholder);
     }
 
     /// Normalises free text (a message, a path, a reason).
@@ -119,11 +122,19 @@ impl Normaliser {
             }
         }
         out = ID_PREFIX.replace_all(&out, "(id='<id>...").into_owned();
-        // One pass: each id is looked up, not searched for again (a body of many
-        // distinct ids would otherwise cost a pass over the body per id).
-        out = UUID
+        // Two passes, whatever the number of ids: the ids standing as words are numbered
+        // by first appearance, then every occurrence of a numbered id is replaced, also
+        // where it is not a word of its own (two ids run together). Each id is looked
+        // up, never searched for over the whole text again.
+        for found in UUID.find_iter(&out) {
+            self.number_uuid(found.as_str());
+        }
+        out = UUID_ANYWHERE
             .replace_all(&out, |found: &Captures<'_>| {
-                self.uuid_placeholder(&found[0])
+                let id = &found[0];
+                self.uuids
+                    .get(id)
+                    .map_or_else(|| id.to_owned(), Clone::clone)
             })
             .into_owned();
         out = TIMESTAMP.replace_all(&out, "<timestamp>").into_owned();
@@ -332,5 +343,24 @@ mod tests {
             Json::Array(expected.into_iter().map(Json::String).collect()),
         )]);
         assert_eq!(snap.body, Some(expected));
+    }
+
+    #[test]
+    fn ids_run_together_are_replaced_once_numbered() {
+        let (a, b) = (
+            "34850daa-e4e9-4f6e-bf3a-70091b6ceeea",
+            "6f0dcf87-3e71-4cef-bdb7-7f9a48a269aa",
+        );
+        let mut n = Normaliser::new("conf-1a2b3c4d", &[], None);
+        assert_eq!(
+            n.text(&format!("{a}{b}")),
+            format!("{a}{b}"),
+            "not words: not numbered"
+        );
+        n.text(&format!("{a} {b}"));
+        assert_eq!(
+            n.text(&format!("x{a}{b}")),
+            format!("x{UUID_PLACEHOLDER_PREFIX}000000000001{UUID_PLACEHOLDER_PREFIX}000000000002")
+        );
     }
 }
