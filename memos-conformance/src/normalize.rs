@@ -13,6 +13,7 @@
 //! | timestamps (`2026-11-26T10:17:30.730991`) | `<timestamp>` |
 //! | temp dirs of the server (`/tmp/tmpab12cd34`) | `<tmp-dir>` |
 //! | `Authorization` values | `Bearer <redacted>` |
+//! | the configured token wherever the server echoes it (replaced as it arrives, see `redact.rs`) | `<redacted>` |
 //! | users of other cases or other callers in `GET /users` | left out |
 //!
 //! The placeholders are chosen so that normalising is idempotent, and so that the mock
