@@ -97,8 +97,12 @@ fn must_escape(c: char) -> bool {
         '\n' | '\t' => false,
         // C0, DEL and C1.
         c if c.is_control() => true,
-        // Bidirectional embeddings, overrides and isolates.
-        '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => true,
+        // Bidirectional marks, embeddings, overrides and isolates.
+        '\u{061c}'
+        | '\u{200e}'
+        | '\u{200f}'
+        | '\u{202a}'..='\u{202e}'
+        | '\u{2066}'..='\u{2069}' => true,
         _ => false,
     }
 }

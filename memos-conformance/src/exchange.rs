@@ -9,6 +9,8 @@ use reqwest::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use reqwest::Method;
 use url::Url;
 
+use crate::redact::Redactor;
+
 /// Header carrying the exchange's number within its case. The embedded mock matches on
 /// it, so a request repeated within a case gets the answer recorded for that step.
 pub const STEP_HEADER: &str = "x-memos-conformance-step";
@@ -219,6 +221,8 @@ pub struct Transport {
     loopback: bool,
     base: Url,
     credentials: Option<Auth>,
+    /// Keeps the credential out of what the server answers (see [`Redactor`]).
+    redactor: Redactor,
     timeout: Duration,
 }
 
@@ -241,11 +245,13 @@ impl Transport {
         if let Some(c) = &credentials {
             credential_header(c)?;
         }
+        let redactor = Redactor::new(credentials.as_ref().map(Auth::secret))?;
         Ok(Transport {
             http,
             loopback,
             base,
             credentials,
+            redactor,
             timeout,
         })
     }
@@ -338,7 +344,30 @@ impl Transport {
     }
 
     /// Sends a prepared request; `Err` is a one-line reason (timeout, refused, too big).
+    /// The configured credential is replaced in the answer, and in the reason, before
+    /// anything else sees them.
     pub async fn send(
+        &self,
+        req: &Req,
+        sent: &SentRequest,
+        url: Url,
+        step: usize,
+    ) -> Result<ReceivedResponse, String> {
+        match self.send_unredacted(req, sent, url, step).await {
+            Ok(received) => Ok(ReceivedResponse {
+                status: received.status,
+                headers: received
+                    .headers
+                    .into_iter()
+                    .map(|(name, value)| (name, self.redactor.text(value)))
+                    .collect(),
+                body: self.redactor.bytes(received.body),
+            }),
+            Err(reason) => Err(self.redactor.text(reason)),
+        }
+    }
+
+    async fn send_unredacted(
         &self,
         req: &Req,
         sent: &SentRequest,

@@ -40,6 +40,7 @@ mod mock;
 mod normalize;
 mod proxy;
 mod recorder;
+mod redact;
 pub mod report;
 mod runner;
 mod schema;

@@ -134,6 +134,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // Before the run, so it shows even when the report goes to a file.
+    if let Some(warning) = options.cleartext_warning() {
+        eprintln!("{warning}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -13,6 +13,7 @@
 //! | timestamps (`2026-11-26T10:17:30.730991`) | `<timestamp>` |
 //! | temp dirs of the server (`/tmp/tmpab12cd34`) | `<tmp-dir>` |
 //! | `Authorization` values | `Bearer <redacted>` |
+//! | the configured token wherever the server echoes it (replaced as it arrives, see `redact.rs`) | `<redacted>` |
 //! | users of other cases or other callers in `GET /users` | left out |
 //!
 //! The placeholders are chosen so that normalising is idempotent, and so that the mock
@@ -22,9 +23,10 @@
 //! are themselves UUIDs (the `00000000-0000-4000-8000-` range is never renumbered), so
 //! they can go back into paths.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Captures, Regex};
 
 use crate::exchange::{ReceivedResponse, SentRequest};
 use crate::json::Json;
@@ -48,6 +50,11 @@ static UUID: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
         .expect("valid regex")
 });
+/// A UUID anywhere, also inside a longer word: where a numbered id occurs, it is replaced.
+static UUID_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+        .expect("valid regex")
+});
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
         .expect("valid regex")
@@ -68,7 +75,8 @@ static ID_PREFIX: LazyLock<Regex> =
 #[derive(Debug, Clone, Default)]
 pub struct Normaliser {
     literals: Vec<(String, String)>,
-    uuids: Vec<(String, String)>,
+    /// Each id seen in the case and its placeholder.
+    uuids: HashMap<String, String>,
 }
 
 impl Normaliser {
@@ -88,8 +96,22 @@ impl Normaliser {
         literals.sort_by_key(|l| std::cmp::Reverse(l.0.len()));
         Normaliser {
             literals,
-            uuids: Vec::new(),
+            uuids: HashMap::new(),
         }
+    }
+
+    /// Gives `uuid` the next placeholder if it has none yet; placeholders themselves
+    /// are never renumbered.
+    fn number_uuid(&mut self, uuid: &str) {
+        if uuid
+            .to_ascii_lowercase()
+            .starts_with(UUID_PLACEHOLDER_PREFIX)
+            || self.uuids.contains_key(uuid)
+        {
+            return;
+        }
+        let placeholder = format!("{UUID_PLACEHOLDER_PREFIX}{:012}", self.uuids.len() + 1);
+        self.uuids.insert(uuid.to_owned(), placeholder);
     }
 
     /// Normalises free text (a message, a path, a reason).
@@ -101,24 +123,21 @@ impl Normaliser {
             }
         }
         out = ID_PREFIX.replace_all(&out, "(id='<id>...").into_owned();
-        let found: Vec<String> = UUID
-            .find_iter(&out)
-            .map(|m| m.as_str().to_owned())
-            .collect();
-        for uuid in found {
-            if uuid.to_lowercase().starts_with(UUID_PLACEHOLDER_PREFIX) {
-                continue;
-            }
-            if !self.uuids.iter().any(|(from, _)| *from == uuid) {
-                let placeholder = format!("{UUID_PLACEHOLDER_PREFIX}{:012}", self.uuids.len() + 1);
-                self.uuids.push((uuid, placeholder));
-            }
+        // Two passes, whatever the number of ids: the ids standing as words are numbered
+        // by first appearance, then every occurrence of a numbered id is replaced, also
+        // where it is not a word of its own (two ids run together). Each id is looked
+        // up, never searched for over the whole text again.
+        for found in UUID.find_iter(&out) {
+            self.number_uuid(found.as_str());
         }
-        for (from, to) in &self.uuids {
-            if out.contains(from.as_str()) {
-                out = out.replace(from.as_str(), to);
-            }
-        }
+        out = UUID_ANYWHERE
+            .replace_all(&out, |found: &Captures<'_>| {
+                let id = &found[0];
+                self.uuids
+                    .get(id)
+                    .map_or_else(|| id.to_owned(), Clone::clone)
+            })
+            .into_owned();
         out = TIMESTAMP.replace_all(&out, "<timestamp>").into_owned();
         out = LOOPBACK_PORT.replace_all(&out, "$1:<port>").into_owned();
         TMP_DIR.replace_all(&out, "<tmp-dir>").into_owned()
@@ -295,5 +314,54 @@ mod tests {
             ..sent
         });
         assert_eq!(again.body.expect("json").to_compact(), text);
+    }
+
+    /// 200,000 distinct ids (a 7 MiB body) are numbered by first appearance; repeats
+    /// get the same number. Each id used to cost a pass over the whole body.
+    #[test]
+    fn a_body_of_many_distinct_uuids_is_normalised() {
+        let n = 200_000u64;
+        let id = |i: u64| format!("{:08x}-e4e9-4f6e-bf3a-{i:012x}", i + 1);
+        let placeholder = |i: u64| format!("{UUID_PLACEHOLDER_PREFIX}{:012}", i + 1);
+        let mut text: Vec<String> = (0..n).map(id).collect();
+        text.push(id(7));
+        let mut normaliser = Normaliser::new("conf-1a2b3c4d", &[], None);
+        let mut expected: Vec<String> = (0..n).map(placeholder).collect();
+        expected.push(placeholder(7));
+        assert_eq!(normaliser.text(&text.join(" ")), expected.join(" "));
+
+        // The same ids as a JSON list, each string normalised on its own, in a fresh case.
+        let body = serde_json::to_vec(&serde_json::json!({ "data": text })).expect("json");
+        let received = ReceivedResponse {
+            status: 200,
+            headers: vec![],
+            body,
+        };
+        let mut normaliser = Normaliser::new("conf-1a2b3c4d", &[], None);
+        let (snap, _) = normaliser.response(&received, None, "/memories", "conf-RUN");
+        let expected = Json::Object(vec![(
+            "data".into(),
+            Json::Array(expected.into_iter().map(Json::String).collect()),
+        )]);
+        assert_eq!(snap.body, Some(expected));
+    }
+
+    #[test]
+    fn ids_run_together_are_replaced_once_numbered() {
+        let (a, b) = (
+            "34850daa-e4e9-4f6e-bf3a-70091b6ceeea",
+            "6f0dcf87-3e71-4cef-bdb7-7f9a48a269aa",
+        );
+        let mut n = Normaliser::new("conf-1a2b3c4d", &[], None);
+        assert_eq!(
+            n.text(&format!("{a}{b}")),
+            format!("{a}{b}"),
+            "not words: not numbered"
+        );
+        n.text(&format!("{a} {b}"));
+        assert_eq!(
+            n.text(&format!("x{a}{b}")),
+            format!("x{UUID_PLACEHOLDER_PREFIX}000000000001{UUID_PLACEHOLDER_PREFIX}000000000002")
+        );
     }
 }

@@ -1,11 +1,15 @@
 //! The text report for people: what ran against what, one table row per case, then
 //! the failures, security findings, fixed defects and notes in detail, and the summary
 //! line.
+//!
+//! It goes to a terminal, and much of it is the server's text (its version, messages,
+//! bodies): every value is written with its control characters escaped ([`shown`]), so
+//! a server cannot drive the terminal of the person reading it.
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use memos_api::text::one_line;
+use memos_api::text::{escape_controls, one_line};
 use memos_api::AuthScheme;
 
 use super::model::{CaseReport, Finding, Mode, Report, NOT_RUN};
@@ -33,18 +37,18 @@ fn header(out: &mut String, report: &Report) {
             out,
             "memos-conformance against the embedded mock (replaying the snapshots recorded from the reference server)"
         ),
-        Mode::Live => writeln!(out, "memos-conformance against {}", t.base_url),
+        Mode::Live => writeln!(out, "memos-conformance against {}", shown(&t.base_url)),
     };
     let _ = writeln!(
         out,
         "server version: {}; known-defect list: {}",
-        t.server_version.as_deref().unwrap_or("unknown"),
-        t.defect_list.as_deref().unwrap_or("none")
+        shown(t.server_version.as_deref().unwrap_or("unknown")),
+        shown(t.defect_list.as_deref().unwrap_or("none"))
     );
     let _ = writeln!(
         out,
         "run prefix: {}; auth: {}; --allow-configure: {}; --destructive: {}; cube paths: {}; doc path: {}",
-        t.run_prefix,
+        shown(&t.run_prefix),
         t.auth.map_or("none", AuthScheme::word),
         yes_no(t.allow_configure),
         yes_no(t.destructive),
@@ -69,14 +73,14 @@ fn table(out: &mut String, cases: &[CaseReport]) {
     );
     for case in cases {
         let reason = match (&case.finding, &case.reason) {
-            (Some(f), _) => f.title.clone(),
-            (None, Some(r)) => one_line(r, 150),
+            (Some(f), _) => shown(&f.title).into_owned(),
+            (None, Some(r)) => shown_line(r, 150),
             (None, None) => String::new(),
         };
         let _ = writeln!(
             out,
             "{:<width$}  {:<12}  {:>8}  {}",
-            case.name,
+            shown(&case.name),
             case.outcome.label(),
             human_duration(Duration::from_millis(case.duration_ms)),
             reason
@@ -106,16 +110,16 @@ fn failures(out: &mut String, cases: &[CaseReport]) {
         let _ = writeln!(out, "  {not_run} cases were not run (see the notes below)");
     }
     for case in failed {
-        let _ = writeln!(out, "  {} — {}", case.name, case.purpose);
+        let _ = writeln!(out, "  {} — {}", shown(&case.name), shown(&case.purpose));
         if let Some(r) = &case.reason {
-            let _ = writeln!(out, "      {}", one_line(r, 400));
+            let _ = writeln!(out, "      {}", shown_line(r, 400));
         }
         for check in case.failed_checks.iter().take(4) {
             let _ = writeln!(
                 out,
                 "      {}: {}",
-                check.at(),
-                one_line(&check.detail, 300)
+                shown(&check.at()),
+                shown_line(&check.detail, 300)
             );
         }
     }
@@ -132,9 +136,9 @@ fn findings(out: &mut String, cases: &[CaseReport]) {
     }
     out.push_str("\nSecurity findings (warnings, not failures):\n");
     for (name, f) in found {
-        let _ = writeln!(out, "  {name}: {}", f.title);
-        let _ = writeln!(out, "      risk: {}", f.risk);
-        let _ = writeln!(out, "      fix:  {}", f.fix);
+        let _ = writeln!(out, "  {}: {}", shown(name), shown(&f.title));
+        let _ = writeln!(out, "      risk: {}", shown(&f.risk));
+        let _ = writeln!(out, "      fix:  {}", shown(&f.fix));
     }
 }
 
@@ -152,8 +156,8 @@ fn fixed_defects(out: &mut String, cases: &[CaseReport]) {
         let _ = writeln!(
             out,
             "  {}: listed as \"{}\"",
-            case.name,
-            case.known_defect.as_deref().unwrap_or_default()
+            shown(&case.name),
+            shown(case.known_defect.as_deref().unwrap_or_default())
         );
     }
 }
@@ -174,8 +178,19 @@ fn notes(out: &mut String, report: &Report) {
     }
     out.push_str("\nNotes:\n");
     for note in report.notes.iter().chain(cleanup.iter()) {
-        let _ = writeln!(out, "  {}", one_line(note, 300));
+        let _ = writeln!(out, "  {}", shown_line(note, 300));
     }
+}
+
+/// `text` with its control characters escaped.
+fn shown(text: &str) -> std::borrow::Cow<'_, str> {
+    escape_controls(text)
+}
+
+/// `text` on one line of at most `max` characters (whitespace folded first, so a
+/// newline stays a space), then with its control characters escaped.
+fn shown_line(text: &str, max: usize) -> String {
+    escape_controls(&one_line(text, max)).into_owned()
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -58,6 +58,7 @@ pub async fn run(options: RunOptions) -> RunOutput {
         Target::Live(_) => options.auth.clone(),
     };
     let mut progress = Progress::new(report_target(&options, &settings, auth.as_ref()));
+    progress.notes.extend(options.cleartext_warning());
     let spec = match Spec::embedded() {
         Ok(spec) => spec,
         Err(e) => {

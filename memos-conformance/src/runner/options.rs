@@ -77,6 +77,22 @@ impl RunOptions {
             run_prefix: None,
         }
     }
+
+    /// A warning for people when the run would send its token over plain `http://` to a
+    /// host that is not loopback, where anyone on the path can read and reuse it
+    /// (`memos_api::Client` decides, so the suite and the client agree). The binary
+    /// prints it before the run, and the run puts it in the report's notes.
+    pub fn cleartext_warning(&self) -> Option<String> {
+        let Target::Live(url) = &self.target else {
+            return None;
+        };
+        let auth = self.auth.clone()?;
+        memos_api::Client::builder(url.as_str())
+            .auth(Some(auth))
+            .build()
+            .ok()?
+            .cleartext_warning()
+    }
 }
 
 /// The report and the snapshot of every case that ran.
@@ -86,4 +102,36 @@ pub struct RunOutput {
     pub report: Report,
     /// The normalised exchanges of each case (what record mode writes).
     pub snapshots: Vec<CaseSnapshot>,
+}
+
+#[cfg(test)]
+mod tests {
+    use memos_api::{AuthScheme, Secret};
+
+    use super::*;
+
+    #[test]
+    fn only_a_token_over_plain_http_to_a_remote_host_is_warned_about() {
+        let with_token = |url: &str| RunOptions {
+            auth: Some(Auth::new(AuthScheme::Token, Secret::new("s3cr3t"))),
+            ..RunOptions::live(url)
+        };
+        let warning = with_token("http://memos.example/api")
+            .cleartext_warning()
+            .expect("a warning");
+        assert!(warning.contains("unencrypted"), "{warning}");
+        assert!(!warning.contains("s3cr3t"), "{warning}");
+        for quiet in [
+            with_token("https://memos.example/api"),
+            with_token("http://127.0.0.1:8000"),
+            with_token("http://localhost:8000"),
+            RunOptions::live("http://memos.example/api"),
+            RunOptions {
+                auth: with_token("http://memos.example").auth,
+                ..RunOptions::mock()
+            },
+        ] {
+            assert_eq!(quiet.cleartext_warning(), None, "{:?}", quiet.target);
+        }
+    }
 }

@@ -93,3 +93,41 @@ fn json_output_of_a_selection_parses() {
     );
     assert!(!names.iter().any(|n| n.starts_with("add_memories")));
 }
+
+#[test]
+fn a_token_sent_in_cleartext_to_a_remote_host_is_warned_about() {
+    // 192.0.2.1 (TEST-NET-1) is never routed: the run stops at its first request.
+    let mut cmd = bin();
+    for proxy in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ] {
+        cmd.env_remove(proxy);
+    }
+    let out = cmd
+        .env("MEMOS_TOKEN", "s3cr3t-cleartext-token")
+        .args([
+            "--base-url",
+            "http://192.0.2.1:9",
+            "--timeout",
+            "1",
+            "--case",
+            "auth.configured_scheme_is_sent",
+        ])
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    for (what, text) in [("stderr", &stderr), ("the report", &stdout)] {
+        assert!(
+            text.contains("bearer credential is sent unencrypted to http://192.0.2.1:9"),
+            "{what}: {text}"
+        );
+        assert!(!text.contains("s3cr3t"), "{what}: {text}");
+    }
+}

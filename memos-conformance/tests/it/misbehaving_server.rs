@@ -533,3 +533,99 @@ async fn reports_render_in_every_format() {
     );
     assert!(text.trim_end().ends_with("FAIL"), "{text}");
 }
+
+/// A server that echoes the credential: in its error `message` (as JSON escapes it and
+/// percent-encoded) and in the `www-authenticate` and `location` headers. The token is
+/// in no output format, no snapshot and no `Debug`, from the suite's own requests and
+/// from memos_api::Client's.
+#[tokio::test]
+async fn a_server_that_echoes_the_token_does_not_put_it_into_any_output() {
+    // `"` and `/` have JSON escapes, `/`, `+` and `"` percent-encodings; `s3cr3t` is what
+    // a partial leak would still show.
+    let secret = r#"s3cr3t/To+ken"x-42"#;
+    let escaped = serde_json::to_string(secret).expect("json");
+    let escaped = escaped.trim_matches('"');
+    let percent: String = url::form_urlencoded::byte_serialize(secret.as_bytes()).collect();
+    let body = format!(
+        r#"{{"code":400,"message":"invalid credential 'Bearer {escaped}' (as sent: {percent})","data":null}}"#
+    );
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(400)
+                .header("content-type", "application/json")
+                .header(
+                    "www-authenticate",
+                    format!(r#"Bearer error="invalid_token", token="{escaped}""#),
+                )
+                .header("location", format!("/login?token={percent}"))
+                .body(&body);
+        })
+        .await;
+    let mut opts = options(
+        &server,
+        &[
+            "get_current_user.*",
+            "create_user.rejects_invalid_role",
+            "client.list_users",
+        ],
+    );
+    opts.auth = Some(Auth::new(AuthScheme::Bearer, Secret::new(secret)));
+    let output = memos_conformance::run(opts).await;
+    let report = &output.report;
+    let text = report.render(Format::Text);
+    assert!(!report.summary.success, "{text}");
+    assert!(
+        text.contains("<redacted>"),
+        "the echoed token shows as <redacted>: {text}"
+    );
+    let mut outputs: Vec<(String, String)> = [Format::Text, Format::Json, Format::Junit]
+        .into_iter()
+        .map(|f| (format!("{f:?} report"), report.render(f)))
+        .collect();
+    outputs.push(("report Debug".into(), format!("{report:?}")));
+    for snap in &output.snapshots {
+        outputs.push((format!("snapshot {}", snap.case), snap.render()));
+    }
+    for (what, out) in &outputs {
+        for form in [secret, escaped, percent.as_str(), "s3cr3t"] {
+            assert!(!out.contains(form), "{what} holds {form:?}:\n{out}");
+        }
+    }
+}
+
+/// Control characters a server sends (a terminal escape sequence, a bell) are shown
+/// escaped in the text report, never written to the terminal as they are: here in the
+/// server version of the header and in a body that is not JSON.
+#[tokio::test]
+async fn control_characters_from_the_server_are_escaped_in_the_text_report() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(Method::GET).path("/openapi.json");
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(r#"{"openapi":"3.1.0","info":{"title":"MemOS \u001b]0;pwned\u0007","version":"1.0.0"}}"#);
+        })
+        .await;
+    server
+        .mock_async(|when, then| {
+            when.any_request();
+            then.status(200)
+                .header("content-type", "application/json")
+                .body("\u{1b}[2J not json");
+        })
+        .await;
+    let report =
+        memos_conformance::run(options(&server, &["get_current_user.returns_current_user"]))
+            .await
+            .report;
+    let text = report.render(Format::Text);
+    assert!(
+        !text.chars().any(|ch| ch.is_control() && ch != '\n'),
+        "{text:?}"
+    );
+    assert!(text.contains(r"MemOS \u{1b}]0;pwned\u{7} 1.0.0"), "{text}");
+    assert!(text.contains(r"\u{1b}[2J not json"), "{text}");
+}
