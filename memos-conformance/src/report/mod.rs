@@ -18,7 +18,12 @@ impl Report {
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Text => text::render(self),
-            Format::Json => serde_json::to_string_pretty(self).unwrap_or_default() + "\n",
+            // serde_json leaves DEL, the C1 controls and bidi overrides from the server as
+            // they are; the JSON is printed on terminals too.
+            Format::Json => {
+                let json = serde_json::to_string_pretty(self).unwrap_or_default();
+                memos_api::text::escape_controls_in_json(&json).into_owned() + "\n"
+            }
             Format::Junit => junit::render(self),
         }
     }

@@ -606,7 +606,7 @@ async fn control_characters_from_the_server_are_escaped_in_the_text_report() {
             when.method(Method::GET).path("/openapi.json");
             then.status(200)
                 .header("content-type", "application/json")
-                .body(r#"{"openapi":"3.1.0","info":{"title":"MemOS \u001b]0;pwned\u0007","version":"1.0.0"}}"#);
+                .body(r#"{"openapi":"3.1.0","info":{"title":"MemOS \u001b]0;pwned\u0007\u009b2J","version":"1.0.0"}}"#);
         })
         .await;
     server
@@ -626,6 +626,16 @@ async fn control_characters_from_the_server_are_escaped_in_the_text_report() {
         !text.chars().any(|ch| ch.is_control() && ch != '\n'),
         "{text:?}"
     );
-    assert!(text.contains(r"MemOS \u{1b}]0;pwned\u{7} 1.0.0"), "{text}");
+    assert!(
+        text.contains(r"MemOS \u{1b}]0;pwned\u{7}\u{9b}2J 1.0.0"),
+        "{text}"
+    );
     assert!(text.contains(r"\u{1b}[2J not json"), "{text}");
+    // serde_json escapes C0 itself; the one-character CSI (U+009B) is the report's job.
+    let json = report.render(Format::Json);
+    assert!(
+        !json.chars().any(|ch| ch.is_control() && ch != '\n'),
+        "{json:?}"
+    );
+    assert!(json.contains(r"\u009b2J"), "{json}");
 }
