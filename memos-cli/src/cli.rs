@@ -208,6 +208,11 @@ Examples:
         /// The most characters of one memory.
         #[arg(long, default_value_t = 2000, value_name = "CHARS")]
         chunk_size: usize,
+        /// Also read links to files outside the folders named (by default they are left
+        /// out and listed, so that a link such as notes.md -> ~/.aws/credentials is not
+        /// uploaded).
+        #[arg(long, conflicts_with = "server_dir")]
+        follow_links: bool,
         #[command(flatten)]
         load: LoadArgs,
     },

@@ -46,7 +46,7 @@ impl From<memos_api::Error> for Failure {
 impl From<LoadError> for Failure {
     fn from(err: LoadError) -> Self {
         let code = match &err {
-            LoadError::Read { .. } => UNREADABLE_INPUT,
+            LoadError::Read { .. } | LoadError::InputChanged { .. } => UNREADABLE_INPUT,
             LoadError::Malformed { .. } | LoadError::InvalidInput { .. } => INVALID_INPUT,
             LoadError::Setup { source, .. } => api_code(source),
             LoadError::Api(source) => api_code(source),

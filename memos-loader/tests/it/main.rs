@@ -2,5 +2,6 @@
 //! file).
 
 mod formats;
+mod hardening;
 mod mock;
 mod refserver;
