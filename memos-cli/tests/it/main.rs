@@ -4,3 +4,4 @@
 mod cli;
 mod common;
 mod kill_resume;
+mod load_hardening;

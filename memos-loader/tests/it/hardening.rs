@@ -361,3 +361,37 @@ async fn a_refusal_with_retry_after_is_sent_again() {
     assert_eq!(post.calls_async().await, 3, "one try and two retries");
     assert_eq!((summary.failed, summary.answer_lost), (1, 0));
 }
+
+/// Defect 5: the links left out are listed in the summary, and `follow_links` reads them.
+#[tokio::test]
+async fn links_left_out_are_listed_and_follow_links_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let docs = dir.path().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(dir.path().join("shared.md"), "shared text\n").unwrap();
+    std::fs::write(docs.join("a.md"), "alpha\n").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("shared.md"), docs.join("shared.md")).unwrap();
+    let source = |follow_links| Source::Documents {
+        paths: vec![docs.clone()],
+        options: DocumentOptions {
+            follow_links,
+            ..DocumentOptions::default()
+        },
+    };
+    let options = LoadOptions {
+        dry_run: true,
+        ..LoadOptions::default()
+    };
+    let summary = loader::validate_source(&source(false), &options)
+        .await
+        .unwrap()
+        .dry_run_summary();
+    assert_eq!(summary.records_read, 1);
+    assert_eq!(summary.skipped_links, vec![docs.join("shared.md")]);
+    let summary = loader::validate_source(&source(true), &options)
+        .await
+        .unwrap()
+        .dry_run_summary();
+    assert_eq!(summary.records_read, 2);
+    assert!(summary.skipped_links.is_empty());
+}
