@@ -77,6 +77,8 @@ mod content;
 mod docs;
 mod engine;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod input;
 mod item;
 mod jsonscan;
