@@ -3,5 +3,6 @@
 
 mod formats;
 mod hardening;
+mod hostile;
 mod mock;
 mod refserver;
