@@ -369,8 +369,11 @@ fn check_unchanged(prepared: &Prepared, digest: &str) -> Result<Vec<String>, Loa
     }
     if fingerprint(&prepared.files)? != digest {
         return Err(changed(
-            &prepared.files.first().map_or("", |f| &f.display).to_owned(),
-            "the inputs' content changed after they were validated",
+            match prepared.files.as_slice() {
+                [only] => &only.display,
+                _ => "one of the inputs",
+            },
+            "its content changed after it was validated",
         ));
     }
     Ok(grown)
