@@ -56,7 +56,8 @@ fn write_lines(path: &Path, range: std::ops::Range<usize>, append: bool) {
     }
 }
 
-async fn ok_server() -> (MockServer, PathBuf) {
+/// A server that stores every record and lists an empty cube.
+async fn ok_server() -> MockServer {
     let server = MockServer::start_async().await;
     server
         .mock_async(|when, then| {
@@ -75,14 +76,14 @@ async fn ok_server() -> (MockServer, PathBuf) {
             }));
         })
         .await;
-    (server, PathBuf::new())
+    server
 }
 
 /// Defect 2 (no checkpoint): lines appended after validation are not sent, and the counts
 /// stay consistent (before: `remaining` underflowed, a panic in debug builds).
 #[tokio::test]
 async fn lines_appended_after_validation_are_not_sent() {
-    let (server, _) = ok_server().await;
+    let server = ok_server().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     write_lines(&path, 0..50, false);
@@ -110,7 +111,7 @@ async fn lines_appended_after_validation_are_not_sent() {
 /// (before: `cover()` looped for ever, rewriting the checkpoint on every turn).
 #[tokio::test]
 async fn an_import_with_a_checkpoint_of_a_growing_file_ends() {
-    let (server, _) = ok_server().await;
+    let server = ok_server().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("app.log");
     write_lines(&path, 0..40, false);
@@ -226,7 +227,7 @@ async fn a_second_import_with_a_busy_checkpoint_is_refused() {
 /// second pass read nothing and sent nothing).
 #[tokio::test]
 async fn a_pipe_is_spooled_and_every_record_sent() {
-    let (server, _) = ok_server().await;
+    let server = ok_server().await;
     let (reader, mut writer) = std::io::pipe().unwrap();
     for i in 0..10 {
         writeln!(writer, "r{i}").unwrap();
@@ -297,6 +298,26 @@ fn a_link_out_of_the_documents_folder_is_not_read() {
     assert_eq!(texts.len(), 2, "a.md and sub/again.md: {texts:?}");
 }
 
+/// Imports one line with `retries` rounds of the loader on top of a client that does not
+/// retry.
+async fn import_one_line(server: &MockServer, retries: u32) -> loader::Summary {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    write_lines(&path, 0..1, false);
+    let options = LoadOptions {
+        retries,
+        ..LoadOptions::default()
+    };
+    loader::import(
+        &client(&server.base_url()),
+        &target(),
+        &per_line(&path),
+        &options,
+    )
+    .await
+    .unwrap()
+}
+
 /// Defect 11: a 503 without `Retry-After` may follow an upstream reset after the record
 /// was stored: it is not sent again, and counts as in doubt (before: sent 4 times).
 #[tokio::test]
@@ -310,21 +331,7 @@ async fn a_bare_503_is_not_sent_again_and_is_in_doubt() {
                 .body("upstream connect error or disconnect/reset before headers");
         })
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.log");
-    write_lines(&path, 0..1, false);
-    let options = LoadOptions {
-        retries: 3,
-        ..LoadOptions::default()
-    };
-    let summary = loader::import(
-        &client(&server.base_url()),
-        &target(),
-        &per_line(&path),
-        &options,
-    )
-    .await
-    .unwrap();
+    let summary = import_one_line(&server, 3).await;
     assert_eq!(post.calls_async().await, 1);
     assert_eq!((summary.failed, summary.answer_lost), (1, 1));
     assert!(summary.failures[0].answer_lost);
@@ -343,21 +350,7 @@ async fn a_refusal_with_retry_after_is_sent_again() {
                 .body(r#"{"code":429,"message":"slow down","data":null}"#);
         })
         .await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("app.log");
-    write_lines(&path, 0..1, false);
-    let options = LoadOptions {
-        retries: 2,
-        ..LoadOptions::default()
-    };
-    let summary = loader::import(
-        &client(&server.base_url()),
-        &target(),
-        &per_line(&path),
-        &options,
-    )
-    .await
-    .unwrap();
+    let summary = import_one_line(&server, 2).await;
     assert_eq!(post.calls_async().await, 3, "one try and two retries");
     assert_eq!((summary.failed, summary.answer_lost), (1, 0));
 }
