@@ -341,7 +341,8 @@ impl CheckpointLock {
                 let mut holder = String::new();
                 let _ = io::Read::read_to_string(&mut file, &mut holder);
                 return Err(fail(format!(
-                    "it is in use by another import ({}); wait for that import to end, or use                      another checkpoint file",
+                    "it is in use by another import ({}); wait for that import to end, or use \
+                     another checkpoint file",
                     describe_holder(&holder)
                 )));
             }
