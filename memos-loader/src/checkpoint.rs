@@ -441,6 +441,7 @@ mod tests {
             )),
             "{err}"
         );
+        assert!(!err.contains("  "), "one line, single spaces: {err}");
         drop(ck);
         let again = Checkpoint::open(&path, expected(&target)).unwrap();
         assert!(again.resumed);
