@@ -160,7 +160,8 @@ pub(crate) fn admit(path: &Path) -> Result<Admitted, LoadError> {
         ))
     } else if kind.is_char_device() || kind.is_block_device() {
         Err(refuse(
-            "is a device, not a file; only files, pipes and standard input can be imported              (copy what you need to a file first)",
+            "is a device, not a file; only files, pipes and standard input can be imported \
+             (copy what you need to a file first)",
         ))
     } else if kind.is_fifo() || kind.is_socket() {
         Ok(Admitted::Stream)

@@ -24,6 +24,11 @@ fn a_device_is_refused_with_exit_4() {
         "{}",
         text(&output.stderr)
     );
+    assert!(
+        !text(&output.stderr).contains("  "),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
