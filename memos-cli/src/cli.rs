@@ -237,7 +237,8 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub concurrency: usize,
     /// A checkpoint file: an interrupted import run again with it sends only what is
-    /// missing; a finished one sends nothing.
+    /// missing; a finished one sends nothing. It is locked while the import runs (FILE.lock
+    /// next to it): a second import with the same file is refused.
     #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
     /// Read, validate and count; send nothing.
