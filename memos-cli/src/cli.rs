@@ -236,6 +236,11 @@ Examples:
         /// The most characters of one memory.
         #[arg(long, default_value_t = 2000, value_name = "CHARS")]
         chunk_size: usize,
+        /// Also read links to files outside the folders named (by default they are left
+        /// out and listed, so that a link such as notes.md -> ~/.aws/credentials is not
+        /// uploaded).
+        #[arg(long, conflicts_with = "server_dir")]
+        follow_links: bool,
         #[command(flatten)]
         load: LoadArgs,
     },
@@ -260,7 +265,8 @@ pub struct LoadArgs {
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub concurrency: usize,
     /// A checkpoint file: an interrupted import run again with it sends only what is
-    /// missing; a finished one sends nothing.
+    /// missing; a finished one sends nothing. It is locked while the import runs (FILE.lock
+    /// next to it): a second import with the same file is refused.
     #[arg(long, value_name = "FILE")]
     pub resume: Option<PathBuf>,
     /// Read, validate and count; send nothing.

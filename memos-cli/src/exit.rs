@@ -81,7 +81,7 @@ fn api_message(err: &memos_api::Error) -> String {
 impl From<LoadError> for Failure {
     fn from(err: LoadError) -> Self {
         let code = match &err {
-            LoadError::Read { .. } => UNREADABLE_INPUT,
+            LoadError::Read { .. } | LoadError::InputChanged { .. } => UNREADABLE_INPUT,
             LoadError::Malformed { .. } | LoadError::InvalidInput { .. } => INVALID_INPUT,
             LoadError::Setup { source, .. } => api_code(source),
             LoadError::Api(source) => api_code(source),

@@ -59,11 +59,15 @@ pub async fn run(command: LoadCommand, client: &Client, global: &Global) -> Resu
             paths,
             server_dir,
             chunk_size,
+            follow_links,
             load,
         } => {
             let source = server_dir.is_none().then_some(Source::Documents {
                 paths,
-                options: DocumentOptions { chunk_size },
+                options: DocumentOptions {
+                    chunk_size,
+                    follow_links,
+                },
             });
             (source, load, server_dir)
         }
@@ -169,6 +173,26 @@ fn watch_interrupts(cancel: CancelToken, reporter: Arc<Reporter>) -> tokio::task
     })
 }
 
+/// What was left out of the input on purpose: links out of a documents folder, and what
+/// was appended to a file after the import started.
+fn notes(out: &mut String, summary: &Summary) {
+    if !summary.skipped_links.is_empty() {
+        out.push_str(&format!(
+            "  left out {} link(s) to files outside the folder (--follow-links reads them):\n",
+            summary.skipped_links.len()
+        ));
+        for link in &summary.skipped_links {
+            out.push_str(&format!("    {}\n", link.display()));
+        }
+    }
+    for input in &summary.grown_inputs {
+        out.push_str(&format!(
+            "  {input} grew during the import: only what it held when the import started was \
+             imported\n"
+        ));
+    }
+}
+
 /// The peak resident memory of this process (Linux), for the summary.
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -205,6 +229,7 @@ fn report(summary: &Summary, target: &Target, client: &Client, global: &Global, 
                 summary.skipped
             ));
         }
+        notes(&mut out, summary);
         print!("{out}");
         return;
     }
@@ -256,6 +281,7 @@ fn report(summary: &Summary, target: &Target, client: &Client, global: &Global, 
     if let Some(reason) = &summary.stopped_early {
         out.push_str(&format!("  {reason}\n"));
     }
+    notes(&mut out, summary);
     if summary.remaining > 0 {
         match &args.resume {
             Some(file) => out.push_str(&format!(

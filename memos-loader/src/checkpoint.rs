@@ -76,12 +76,15 @@ pub(crate) struct Checkpoint {
     pub acked: RangeSet,
     /// The file existed (this is a resume).
     pub resumed: bool,
+    /// Held until the import ends (shared by the copies made for reconciliation).
+    _lock: std::sync::Arc<CheckpointLock>,
 }
 
 impl Checkpoint {
     /// Loads `path` if it exists and checks that it belongs to this import; otherwise
     /// starts a new one (not yet saved).
     pub(crate) fn open(path: &Path, expected: Expected<'_>) -> Result<Checkpoint, LoadError> {
+        let lock = std::sync::Arc::new(CheckpointLock::acquire(path)?);
         let fail = |reason: String| LoadError::Checkpoint {
             path: path.to_path_buf(),
             reason,
@@ -110,6 +113,7 @@ impl Checkpoint {
                 },
                 acked: RangeSet::new(),
                 resumed: false,
+                _lock: lock,
             });
         };
         let data: CheckpointData = serde_json::from_slice(&text).map_err(|err| {
@@ -162,6 +166,7 @@ impl Checkpoint {
             data,
             acked,
             resumed: true,
+            _lock: lock,
         })
     }
 
@@ -199,8 +204,8 @@ impl Checkpoint {
     }
 }
 
-/// Writes the checkpoint in the background, one write at a time (two writers would share
-/// the temporary file), and knows which `sent_below` is durably on disk.
+/// Writes the checkpoint in the background, one write at a time (so that an older state
+/// never lands after a newer one), and knows which `sent_below` is durably on disk.
 pub(crate) struct Saver {
     pending: Option<(u64, tokio::task::JoinHandle<Result<(), LoadError>>)>,
     /// The `sent_below` of the last completed write.
@@ -259,33 +264,123 @@ impl Saver {
 }
 
 /// Writes `bytes` to `path` so that a crash at any moment leaves either the old or the new
-/// content: temporary file, fsync, rename, fsync of the folder.
+/// content: temporary file, fsync, rename, fsync of the folder. The temporary file is
+/// created exclusively under a random name (`O_EXCL`), so a link planted next to the
+/// checkpoint cannot redirect the write.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
+    let dir = folder_of(path);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "checkpoint".to_owned());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        drop(file);
-        fs::rename(&tmp, path)?;
-        // The rename is durable only once the folder's entry is on disk.
-        if let Ok(dir) = File::open(&dir) {
-            let _ = dir.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    // On failure the temporary file is removed when the error drops it.
+    tmp.persist(path).map_err(|err| err.error)?;
+    // The rename is durable only once the folder's entry is on disk.
+    if let Ok(dir) = File::open(&dir) {
+        let _ = dir.sync_all();
     }
-    result
+    Ok(())
+}
+
+fn folder_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// The lock of a checkpoint, held for a whole import: a file `<checkpoint>.lock` next to
+/// it, locked with `flock` (released by the system when the process ends, however it
+/// ends), holding the holder's process id and start time so that a refusal can name it.
+///
+/// The checkpoint itself cannot be locked: every save replaces it with a new file. The
+/// lock file is left in place: deleting it would let a third import lock a new file while
+/// a second still waits on the old one.
+#[derive(Debug)]
+pub(crate) struct CheckpointLock {
+    _file: File,
+}
+
+impl CheckpointLock {
+    pub(crate) fn acquire(checkpoint: &Path) -> Result<Self, LoadError> {
+        let mut lock_path = checkpoint.as_os_str().to_owned();
+        lock_path.push(".lock");
+        let lock_path = PathBuf::from(lock_path);
+        let fail = |reason: String| LoadError::Checkpoint {
+            path: checkpoint.to_path_buf(),
+            reason,
+        };
+        // Writing through a planted link would truncate whatever it points to.
+        if fs::symlink_metadata(&lock_path).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(fail(format!(
+                "its lock file {} is a symbolic link; remove it",
+                lock_path.display()
+            )));
+        }
+        let mut file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|err| {
+                fail(format!(
+                    "cannot open its lock file {}: {err}",
+                    lock_path.display()
+                ))
+            })?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let mut holder = String::new();
+                let _ = io::Read::read_to_string(&mut file, &mut holder);
+                return Err(fail(format!(
+                    "it is in use by another import ({}); wait for that import to end, or use \
+                     another checkpoint file",
+                    describe_holder(&holder)
+                )));
+            }
+            Err(fs::TryLockError::Error(err)) => {
+                return Err(fail(format!("cannot lock {}: {err}", lock_path.display())))
+            }
+        }
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        // Best effort: the lock holds without the note.
+        let _ = file
+            .set_len(0)
+            .and_then(|()| writeln!(file, "pid={} started={started}", std::process::id()));
+        Ok(Self { _file: file })
+    }
+}
+
+/// The holder as its lock file names it: `process 1234, started 2026-... (unix time)`.
+fn describe_holder(note: &str) -> String {
+    let field = |name: &str| {
+        note.split_whitespace()
+            .find_map(|part| part.strip_prefix(name)?.strip_prefix('='))
+            .and_then(|value| value.parse::<u64>().ok())
+    };
+    match (field("pid"), field("started")) {
+        (Some(pid), Some(started)) => {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            format!(
+                "process {pid}, started {} s ago",
+                now.saturating_sub(started)
+            )
+        }
+        (Some(pid), None) => format!("process {pid}"),
+        _ => "a process that has not named itself yet".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -303,6 +398,24 @@ mod tests {
         }
     }
 
+    /// The temporary file is created exclusively under a random name: a link planted at a
+    /// predictable name (before: `.<name>.<pid>.tmp`, opened with `File::create`, which
+    /// follows links) cannot redirect the write.
+    #[test]
+    fn a_planted_link_does_not_redirect_the_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.json");
+        let victim = dir.path().join("victim");
+        fs::write(&victim, b"keep me").unwrap();
+        let planted = dir
+            .path()
+            .join(format!(".ck.json.{}.tmp", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).unwrap();
+        write_atomic(&path, b"{}").unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep me");
+        assert_eq!(fs::read(&path).unwrap(), b"{}");
+    }
+
     #[test]
     fn round_trip_and_mismatch() {
         let dir = tempfile::tempdir().unwrap();
@@ -318,10 +431,23 @@ mod tests {
         ck.acked.insert(1);
         ck.data.sent_below = 4;
         Checkpoint::save_blocking(&path, &ck.snapshot().unwrap()).unwrap();
+        let err = Checkpoint::open(&path, expected(&target))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!(
+                "in use by another import (process {}",
+                std::process::id()
+            )),
+            "{err}"
+        );
+        assert!(!err.contains("  "), "one line, single spaces: {err}");
+        drop(ck);
         let again = Checkpoint::open(&path, expected(&target)).unwrap();
         assert!(again.resumed);
         assert_eq!(again.acked.to_pairs(), vec![[0, 2]]);
         assert_eq!(again.data.sent_below, 4);
+        drop(again);
 
         let other = TargetRecord {
             cube_id: "d".into(),

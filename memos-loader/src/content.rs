@@ -10,12 +10,10 @@
 //! not UTF-8 text is an invalid record (it ends the chunk before it).
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::BufReader;
 
 use crate::chunk::{split_long, Chunk, Chunker};
 use crate::error::LoadError;
-use crate::input::InputFile;
+use crate::input::{InputFile, InputReader};
 use crate::item::{InvalidRecord, Location, Parsed, Payload};
 use crate::lines::{piece_text, LineReader};
 use crate::reader::ParsedReader;
@@ -46,7 +44,7 @@ pub(crate) const MAX_CHUNK_SIZE: usize = 1_000_000;
 
 pub(crate) struct TextReader {
     file: InputFile,
-    lines: LineReader<BufReader<File>>,
+    lines: LineReader<InputReader>,
     chunker: Chunker,
     per_line: bool,
     max: usize,

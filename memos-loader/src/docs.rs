@@ -3,7 +3,8 @@
 //! disk; `doc_path` names a folder on the *server*, see [`import_server_dir`]).
 //!
 //! Folders are walked recursively in name order; hidden entries (`.git`, `.DS_Store`) are
-//! left out and symbolic links to folders are not followed. Every file must be UTF-8 text
+//! left out and symbolic links to folders are not followed; links to files outside the folder are
+//! left out (and listed) unless `follow_links` is set. Every file must be UTF-8 text
 //! (plain text, Markdown, source code, ...); any other file is an invalid record.
 //!
 //! [`import_server_dir`]: crate::import_server_dir
@@ -23,61 +24,105 @@ use crate::reader::ParsedReader;
 pub struct DocumentOptions {
     /// The most characters of one record (default 2000; 1 to 1,000,000).
     pub chunk_size: usize,
+    /// Read links to files outside the folder being walked (default: off, such links are
+    /// left out and listed in [`Summary::skipped_links`](crate::Summary::skipped_links), so
+    /// that a cloned repository's `notes.md -> ~/.aws/credentials` is not uploaded).
+    pub follow_links: bool,
 }
 
 impl Default for DocumentOptions {
     fn default() -> Self {
-        Self { chunk_size: 2000 }
+        Self {
+            chunk_size: 2000,
+            follow_links: false,
+        }
     }
 }
 
+/// The documents found, and the links left out.
+pub(crate) struct Collected {
+    pub files: Vec<InputFile>,
+    /// Links in a folder that resolve outside it (or cannot be resolved), not followed.
+    pub skipped_links: Vec<PathBuf>,
+}
+
 /// The files named, and those found (recursively, in name order) under the folders named.
-pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<InputFile>, LoadError> {
-    let mut files = Vec::new();
+pub(crate) fn collect(paths: &[PathBuf], follow_links: bool) -> Result<Collected, LoadError> {
+    let mut out = Collected {
+        files: Vec::new(),
+        skipped_links: Vec::new(),
+    };
     for root in paths {
         let meta = fs::metadata(root).map_err(|err| LoadError::Read {
             path: root.clone(),
             reason: describe_io(&err),
         })?;
         if meta.is_dir() {
-            walk(root, root, &mut files)?;
+            let walk = Walk {
+                root,
+                // Links are judged by where they resolve, so the folder is too.
+                real_root: fs::canonicalize(root).map_err(|err| LoadError::Read {
+                    path: root.clone(),
+                    reason: describe_io(&err),
+                })?,
+                follow_links,
+            };
+            walk.dir(root, &mut out)?;
         } else {
+            // Named by the user: read whatever it is (a pipe is copied first).
             let key = root.display().to_string();
-            files.push(InputFile::from_path(root, key));
+            out.files.push(InputFile::regular(root, key)?);
         }
     }
-    Ok(files)
+    Ok(out)
 }
 
-fn walk(root: &Path, dir: &Path, files: &mut Vec<InputFile>) -> Result<(), LoadError> {
-    let read_error = |err: std::io::Error| LoadError::Read {
-        path: dir.to_path_buf(),
-        reason: describe_io(&err),
-    };
-    let mut entries = Vec::new();
-    for entry in fs::read_dir(dir).map_err(read_error)? {
-        let entry = entry.map_err(read_error)?;
-        if entry.file_name().to_string_lossy().starts_with('.') {
-            continue;
+struct Walk<'a> {
+    root: &'a Path,
+    real_root: PathBuf,
+    follow_links: bool,
+}
+
+impl Walk<'_> {
+    fn dir(&self, dir: &Path, out: &mut Collected) -> Result<(), LoadError> {
+        let read_error = |err: std::io::Error| LoadError::Read {
+            path: dir.to_path_buf(),
+            reason: describe_io(&err),
+        };
+        let mut entries = Vec::new();
+        for entry in fs::read_dir(dir).map_err(read_error)? {
+            let entry = entry.map_err(read_error)?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            entries.push(entry);
         }
-        entries.push(entry);
-    }
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let path = entry.path();
-        let kind = entry.file_type().map_err(read_error)?;
-        if kind.is_dir() {
-            walk(root, &path, files)?;
-        } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
-            let key = path
-                .strip_prefix(root)
-                .unwrap_or(&path)
-                .display()
-                .to_string();
-            files.push(InputFile::from_path(&path, key));
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let kind = entry.file_type().map_err(read_error)?;
+            if kind.is_dir() {
+                self.dir(&path, out)?;
+            } else if kind.is_file() || (kind.is_symlink() && path.is_file()) {
+                if kind.is_symlink() && !self.follow_links && !self.inside(&path) {
+                    out.skipped_links.push(path);
+                    continue;
+                }
+                let key = path
+                    .strip_prefix(self.root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string();
+                out.files.push(InputFile::regular(&path, key)?);
+            }
         }
+        Ok(())
     }
-    Ok(())
+
+    /// Whether a link resolves to a file inside the folder being walked.
+    fn inside(&self, link: &Path) -> bool {
+        fs::canonicalize(link).is_ok_and(|real| real.starts_with(&self.real_root))
+    }
 }
 
 /// Reads one document: one invalid record when it is not UTF-8 text, else its chunks.

@@ -12,11 +12,11 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
 use memos_api::types;
-use memos_api::{Client, Error, RetryPolicy};
+use memos_api::{Client, RetryPolicy};
 
 use crate::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
 use crate::error::LoadError;
-use crate::input::fingerprint;
+use crate::input::{fingerprint, Change};
 use crate::item::{InvalidRecord, Location, Payload, Record};
 use crate::rangeset::RangeSet;
 use crate::reconcile::{self, Plan};
@@ -36,8 +36,13 @@ pub struct LoadOptions {
     pub dry_run: bool,
     /// The resume file (see the module docs); `None` imports without one.
     pub checkpoint: Option<PathBuf>,
-    /// How often a record answered with 429 or 503 (the server did not take it) is sent
-    /// again (default 3).
+    /// How many more rounds a record gets after the client gave up on an answer proving
+    /// that the server did not take it (a 429, or a 503 with `Retry-After`; see
+    /// [`Error::safe_to_retry`](memos_api::Error::safe_to_retry)), each after a longer wait (0.5 s doubling to 32 s, at least
+    /// the `Retry-After`). Default 0: the client already retries such answers itself, within
+    /// its [`RetryPolicy`], and each round here repeats those retries. Any other failure,
+    /// such as a bare 503 (a proxy may send it after the server stored the record), is never
+    /// sent again in the same run: it is counted in doubt and checked on resume.
     pub retries: u32,
     /// Stop after this many records in a row failed (default 20; 0 never stops).
     pub max_consecutive_failures: u32,
@@ -57,7 +62,7 @@ impl Default for LoadOptions {
             skip_invalid: false,
             dry_run: false,
             checkpoint: None,
-            retries: 3,
+            retries: 0,
             max_consecutive_failures: 20,
             max_details: 1000,
             cancel: CancelToken::new(),
@@ -156,6 +161,8 @@ fn validate(prepared: &Prepared, options: &LoadOptions) -> Result<Validation, Lo
 /// the user and cube only for valid input).
 pub struct ValidatedImport {
     prepared: Prepared,
+    /// The inputs' fingerprint when validation ended; sending checks it again.
+    digest: String,
     options: LoadOptions,
     summary: Summary,
     started: Instant,
@@ -188,9 +195,13 @@ pub async fn validate_source(
     }
     let source = source.clone();
     let prepared = blocking(move || source.prepare()).await?;
-    let validation = {
+    let (validation, digest) = {
         let (prepared, options) = (prepared.clone(), options.clone());
-        blocking(move || validate(&prepared, &options)).await?
+        blocking(move || {
+            let validation = validate(&prepared, &options)?;
+            Ok((validation, fingerprint(&prepared.files)?))
+        })
+        .await?
     };
     if validation.invalid > 0 && !options.skip_invalid {
         return Err(LoadError::InvalidInput {
@@ -207,10 +218,12 @@ pub async fn validate_source(
         skipped_records: validation.details,
         checkpoint: options.checkpoint.clone(),
         remaining: validation.records,
+        skipped_links: prepared.skipped_links.clone(),
         ..Summary::default()
     };
     Ok(ValidatedImport {
         prepared,
+        digest,
         options: options.clone(),
         summary,
         started,
@@ -234,13 +247,20 @@ impl ValidatedImport {
         }
         let ValidatedImport {
             prepared,
+            digest,
             options,
             mut summary,
             started,
         } = self;
         let records = summary.records_read;
+        summary.grown_inputs = {
+            let (prepared, digest) = (prepared.clone(), digest.clone());
+            blocking(move || check_unchanged(&prepared, &digest)).await?
+        };
         let mut checkpoint = match &options.checkpoint {
-            Some(path) => Some(open_checkpoint(client, target, &prepared, path, records).await?),
+            Some(path) => Some(open_checkpoint(
+                client, target, &prepared, path, records, &digest,
+            )?),
             None => None,
         };
         let mut plan = Plan::default();
@@ -288,10 +308,12 @@ impl ValidatedImport {
             let saved = ck.save().await;
             result?;
             saved?;
-            summary.remaining = records - ck.acked.count_below(records);
+            summary.remaining = records.saturating_sub(ck.acked.count_below(records));
         } else {
             result?;
-            summary.remaining = records - summary.already_imported - summary.records_acked;
+            summary.remaining = records
+                .saturating_sub(summary.already_imported)
+                .saturating_sub(summary.records_acked);
         }
         summary.elapsed_secs = started.elapsed().as_secs_f64();
         summary.records_per_sec = if summary.elapsed_secs > 0.0 {
@@ -325,15 +347,46 @@ pub async fn import(
         .await
 }
 
-async fn open_checkpoint(
+/// Checks that no input changed since it was validated other than by growing (a live
+/// log), and names those that grew: what was appended is not read by this import.
+fn check_unchanged(prepared: &Prepared, digest: &str) -> Result<Vec<String>, LoadError> {
+    let changed = |path: &str, what: &str| LoadError::InputChanged {
+        path: PathBuf::from(path),
+        reason: what.to_owned(),
+    };
+    let mut grown = Vec::new();
+    for file in &prepared.files {
+        match file.change()? {
+            Change::None => {}
+            Change::Grew(_) => grown.push(file.display.to_string()),
+            Change::Rewritten => {
+                return Err(changed(
+                    &file.display,
+                    "it was rewritten or truncated after it was validated",
+                ))
+            }
+        }
+    }
+    if fingerprint(&prepared.files)? != digest {
+        return Err(changed(
+            match prepared.files.as_slice() {
+                [only] => &only.display,
+                _ => "one of the inputs",
+            },
+            "its content changed after it was validated",
+        ));
+    }
+    Ok(grown)
+}
+
+fn open_checkpoint(
     client: &Client,
     target: &Target,
     prepared: &Prepared,
     path: &std::path::Path,
     records: u64,
+    digest: &str,
 ) -> Result<Checkpoint, LoadError> {
-    let files = prepared.files.clone();
-    let digest = blocking(move || fingerprint(&files)).await?;
     let target_record = TargetRecord {
         base_url: client.base_url().to_owned(),
         user_id: target.user_id.clone(),
@@ -343,7 +396,7 @@ async fn open_checkpoint(
     let expected = Expected {
         kind: prepared.kind,
         target: &target_record,
-        input_digest: &digest,
+        input_digest: digest,
         options: &options,
         inputs: prepared
             .files
@@ -392,7 +445,7 @@ async fn send_all(
         .as_ref()
         .map(|ck| ck.acked.clone())
         .unwrap_or_default();
-    let reader = spawn_reader(prepared.clone(), skip, batch_size, tx);
+    let reader = spawn_reader(prepared.clone(), skip, summary.records_read, batch_size, tx);
 
     let mut sending = Sending::new(client, target, options, checkpoint, plan, summary);
     // The loop returns early only on checkpoint errors; the write in flight is waited for
@@ -413,26 +466,60 @@ async fn send_all(
 /// What the reader thread hands over: a batch of records, or the error that ended reading.
 type Batch = Result<Vec<Record>, LoadError>;
 
-/// Reads the valid records not in `skip` on a blocking thread and sends them in batches of
-/// `batch_size`, until the input ends, reading fails or the receiver is gone.
+/// Reads the valid records below `records` (the count validation found) not in `skip` on
+/// a blocking thread and sends them in batches of `batch_size`, until that count, the end
+/// of the input, a read error or until the receiver is gone.
+///
+/// Reads are bounded by the files' stamps, so the count is reached exactly; the bound here
+/// makes sure that no pass ever sends a record validation did not count, whatever the
+/// files do.
 fn spawn_reader(
     prepared: Prepared,
     skip: RangeSet,
+    records: u64,
     batch_size: usize,
     tx: mpsc::Sender<Batch>,
 ) -> tokio::task::JoinHandle<()> {
     tokio::task::spawn_blocking(move || {
         let mut pass = prepared.pass();
         let mut batch = Vec::with_capacity(batch_size);
+        let mut seen = 0;
         loop {
-            match pass.next_item() {
-                Ok(Some(Ok(record))) if !skip.contains(record.index) => {
+            let item = if seen < records {
+                pass.next_item()
+            } else {
+                Ok(None)
+            };
+            match item {
+                Ok(Some(Ok(record))) => {
+                    seen = record.index + 1;
+                    if skip.contains(record.index) {
+                        continue;
+                    }
                     batch.push(record);
                     if batch.len() < batch_size {
                         continue;
                     }
                 }
-                Ok(Some(_)) => continue,
+                Ok(Some(Err(_))) => continue,
+                Ok(None) if seen < records => {
+                    if !batch.is_empty()
+                        && tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err()
+                    {
+                        return;
+                    }
+                    let _ = tx.blocking_send(Err(LoadError::InputChanged {
+                        path: prepared
+                            .files
+                            .first()
+                            .map(|f| PathBuf::from(&*f.display))
+                            .unwrap_or_default(),
+                        reason: format!(
+                            "it holds {seen} records now, {records} when it was validated"
+                        ),
+                    }));
+                    return;
+                }
                 Ok(None) => {
                     if !batch.is_empty() {
                         let _ = tx.blocking_send(Ok(batch));
@@ -744,9 +831,11 @@ fn request(target: &Target, payload: Payload) -> types::MemoryCreate {
     }
 }
 
-/// The waits between the tries of one record: 0.5 s, 1 s, 2 s, ... up to 32 s, with
-/// jitter, so that the retries of many records spread out. Only the back-off is used: how
-/// often is `LoadOptions::retries`, and what is retried is [`not_taken`].
+/// The waits between the loader's rounds for one record: 0.5 s, 1 s, 2 s, ... up to 32 s,
+/// with jitter, so that the retries of many records spread out, and never shorter than
+/// the server's `Retry-After`. Only the back-off is used: how often is
+/// `LoadOptions::retries`, and what is retried is what the client calls
+/// [`Error::safe_to_retry`](memos_api::Error::safe_to_retry).
 const RECORD_RETRY: RetryPolicy = RetryPolicy {
     max_retries: 0,
     initial_backoff: Duration::from_millis(500),
@@ -777,7 +866,9 @@ async fn send_record(
                     result: Ok(()),
                 }
             }
-            Err(err) if attempt < retries && not_taken(&err) => {
+            // The client has already spent its own quick retries on such an answer; this is
+            // a slower round on top, for overloads that last.
+            Err(err) if attempt < retries && err.safe_to_retry() => {
                 if let Some(progress) = &progress {
                     let error = err.to_string();
                     progress(&Event::Retrying {
@@ -785,7 +876,10 @@ async fn send_record(
                         error: &error,
                     });
                 }
-                tokio::time::sleep(RECORD_RETRY.delay(attempt)).await;
+                let wait = RECORD_RETRY
+                    .delay(attempt)
+                    .max(err.retry_after().unwrap_or_default());
+                tokio::time::sleep(wait).await;
                 attempt += 1;
             }
             Err(err) => {
@@ -793,25 +887,12 @@ async fn send_record(
                     index,
                     location,
                     result: Err(FailedSend {
-                        answer_lost: answer_lost(&err),
+                        answer_lost: err.may_have_been_applied(),
                         error: err.to_string(),
                     }),
                 }
             }
         }
-    }
-}
-
-/// Answers that say the server did not take the request, so sending it again is safe.
-fn not_taken(err: &Error) -> bool {
-    matches!(err.status().map(|s| s.as_u16()), Some(429 | 503))
-}
-
-/// Failures after which the server may have stored the record.
-fn answer_lost(err: &Error) -> bool {
-    match err {
-        Error::Transport { source, .. } => !source.is_connect(),
-        _ => matches!(err.status().map(|s| s.as_u16()), Some(502 | 504)),
     }
 }
 

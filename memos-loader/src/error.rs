@@ -81,6 +81,15 @@ pub enum LoadError {
     },
     /// The options make no sense (e.g. a chunk size of 0).
     Options(String),
+    /// An input changed between validation and sending other than by growing (it was
+    /// rewritten or truncated), so the records validated are not the records that would be
+    /// sent. What was sent before the change was noticed is in the checkpoint, if any.
+    InputChanged {
+        /// The file.
+        path: PathBuf,
+        /// What changed.
+        reason: String,
+    },
 }
 
 /// What to do about a [`LoadError`], in terms of this crate's options and functions.
@@ -149,6 +158,11 @@ impl LoadError {
                 user_id: user_id.clone(),
             }),
             LoadError::StoredNothing { .. } => Some(Hint::ImportLocalDocuments),
+            LoadError::InputChanged { .. } => Some(Hint::Text(
+                "import a copy that does not change while it is imported (files that only \
+                 grow, such as logs, are fine: what is appended is left for a later import)"
+                    .to_owned(),
+            )),
             _ => None,
         }
     }
@@ -177,6 +191,9 @@ impl LoadError {
                  goes only to the server log"
             ),
             LoadError::Options(message) => format!("invalid option: {message}"),
+            LoadError::InputChanged { path, reason } => {
+                format!("{} changed during the import: {reason}", path.display())
+            }
         }
     }
 }

@@ -57,8 +57,17 @@
 //!   (then every skipped record is reported).
 //! * **Flat memory**: input is streamed, a few records per request in flight are held; the
 //!   checkpoint stores ranges.
-//! * **No duplicates from retries**: a record is sent again within a run only after a 429
-//!   or 503 (the server did not take it).
+//! * **No duplicates from retries**: a record is sent again within a run only after an
+//!   answer that proves the server did not take it (a 429, or a 503 with `Retry-After`);
+//!   any other failure leaves it in doubt, to be checked on resume.
+//! * **A fixed input**: every pass reads each file only up to the size it had when the
+//!   import started, so a log appended to during an import is imported up to that point
+//!   ([`Summary::grown_inputs`]); a file rewritten or truncated meanwhile stops the import
+//!   ([`LoadError::InputChanged`]). Pipes are copied once, like standard input; devices are
+//!   refused.
+//! * **One import per checkpoint**: the checkpoint is locked for the whole import (a
+//!   `<checkpoint>.lock` file next to it); a second import with it is refused, naming the
+//!   holder.
 
 #![warn(missing_docs)]
 
@@ -68,6 +77,8 @@ mod content;
 mod docs;
 mod engine;
 mod error;
+#[cfg(test)]
+mod fuzz;
 mod input;
 mod item;
 mod jsonscan;

@@ -7,14 +7,13 @@
 //! as a sequence of (possibly pretty-printed) JSON values.
 
 use std::collections::VecDeque;
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::BufRead;
 use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
 use crate::error::LoadError;
-use crate::input::InputFile;
+use crate::input::{InputFile, InputReader};
 use crate::item::{InvalidRecord, Location, Parsed, Payload};
 use crate::jsonscan::{JsonScanner, ScanError};
 use crate::lines::LineReader;
@@ -64,8 +63,8 @@ enum Item {
 }
 
 enum Items {
-    Lines(LineReader<BufReader<File>>),
-    Scanner(JsonScanner<BufReader<File>>),
+    Lines(LineReader<InputReader>),
+    Scanner(JsonScanner<InputReader>),
 }
 
 pub(crate) struct MessagesReader {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use crate::content::{ContentOptions, TextReader, MAX_CHUNK_SIZE};
 use crate::docs::{self, DocumentOptions};
 use crate::error::LoadError;
-use crate::input::{self, check_file, Input, InputFile};
+use crate::input::{self, Admitted, Input, InputFile};
 use crate::item::{InvalidRecord, Parsed, Record};
 use crate::messages::{self, MessageOptions};
 use crate::reader::ParsedReader;
@@ -49,9 +49,11 @@ impl Source {
         }
     }
 
-    /// Checks the options, spools standard input, lists the files. Blocking.
+    /// Checks the options, spools standard input and pipes, lists and stamps the files.
+    /// Blocking.
     pub(crate) fn prepare(&self) -> Result<Prepared, LoadError> {
-        let mut spool = None;
+        let mut spools = Vec::new();
+        let mut stdin_seen = false;
         let mut files_of = |inputs: &[Input]| -> Result<Vec<InputFile>, LoadError> {
             if inputs.is_empty() {
                 return Err(LoadError::Options(
@@ -60,29 +62,29 @@ impl Source {
             }
             let mut files = Vec::new();
             for input in inputs {
-                match input {
-                    Input::Path(path) => {
-                        check_file(path)?;
-                        files.push(InputFile::from_path(path, String::new()));
-                    }
+                let spooled = match input {
+                    Input::Path(path) => match input::admit(path)? {
+                        Admitted::Regular => {
+                            files.push(InputFile::regular(path, String::new())?);
+                            continue;
+                        }
+                        Admitted::Stream => input::spool_path(path)?,
+                    },
                     Input::Stdin => {
-                        if spool.is_some() {
+                        if std::mem::replace(&mut stdin_seen, true) {
                             return Err(LoadError::Options(
                                 "standard input (-) can be named only once".into(),
                             ));
                         }
-                        let file = input::spool_stdin()?;
-                        files.push(InputFile {
-                            display: Arc::from("<stdin>"),
-                            path: file.path().to_path_buf(),
-                            key: String::new(),
-                        });
-                        spool = Some(file);
+                        input::spool_stdin()?
                     }
-                }
+                };
+                files.push(spooled.file);
+                spools.push(Arc::new(spooled.handle));
             }
             Ok(files)
         };
+        let mut skipped_links = Vec::new();
         let (files, options) = match self {
             Source::Messages { inputs, options } => {
                 if options.max_session_messages == 0 {
@@ -106,14 +108,32 @@ impl Source {
                         "no documents given: name at least one file or folder".into(),
                     ));
                 }
-                (docs::collect(paths)?, Options::Documents(options.clone()))
+                let collected = docs::collect(paths, options.follow_links)?;
+                skipped_links = collected.skipped_links;
+                let mut files = Vec::new();
+                for file in collected.files {
+                    // A file named on the command line may be a pipe: read it once.
+                    match input::admit(&file.path)? {
+                        Admitted::Regular => files.push(file),
+                        Admitted::Stream => {
+                            let spooled = input::spool_path(&file.path)?;
+                            files.push(InputFile {
+                                key: file.key,
+                                ..spooled.file
+                            });
+                            spools.push(Arc::new(spooled.handle));
+                        }
+                    }
+                }
+                (files, Options::Documents(options.clone()))
             }
         };
         Ok(Prepared {
             kind: self.kind(),
             files,
             options,
-            _spool: spool.map(Arc::new),
+            skipped_links,
+            _spools: spools,
         })
     }
 }
@@ -140,8 +160,10 @@ pub(crate) struct Prepared {
     pub kind: &'static str,
     pub files: Vec<InputFile>,
     options: Options,
-    /// Keeps the copy of standard input alive.
-    _spool: Option<Arc<tempfile::NamedTempFile>>,
+    /// Links in documents folders that point out of them, left out.
+    pub skipped_links: Vec<PathBuf>,
+    /// Keeps the copies of standard input and pipes alive.
+    _spools: Vec<Arc<tempfile::NamedTempFile>>,
 }
 
 impl Prepared {
@@ -153,6 +175,11 @@ impl Prepared {
                 "content chunk_size={} per_line={}",
                 o.chunk_size, o.per_line
             ),
+            // Only a non-default follow_links is named, so that checkpoints written before
+            // the option existed still apply.
+            Options::Documents(o) if o.follow_links => {
+                format!("documents chunk_size={} follow_links=true", o.chunk_size)
+            }
             Options::Documents(o) => format!("documents chunk_size={}", o.chunk_size),
         }
     }

@@ -51,7 +51,8 @@ pub enum Event<'a> {
         /// What the server (or the network) said.
         error: &'a str,
     },
-    /// A record is sent again after a 429 or 503 answer.
+    /// A record is sent again after an answer that proves the server did not take it (a 429,
+    /// or a 503 with `Retry-After`), once the client's own retries were spent.
     Retrying {
         /// Where it is in the input.
         location: &'a Location,
@@ -141,8 +142,10 @@ pub struct FailedRecord {
     pub location: Location,
     /// What the server (or the network) said.
     pub error: String,
-    /// The request may have been stored: the answer was lost (connection reset, timeout,
-    /// 502/504). A run with `--resume` checks such records against the server first.
+    /// The record is in doubt: the server may have stored it (the answer was lost to a
+    /// reset or a timeout, or was a 5xx such as a bare 503 that does not prove otherwise;
+    /// see `memos_api::Error::may_have_been_applied`). An import resumed from its
+    /// checkpoint checks such records against the server before sending them again.
     pub answer_lost: bool,
 }
 
@@ -158,7 +161,7 @@ pub struct Summary {
     /// The memories those records make on a `naive_text` server (one per message, one per
     /// content record).
     pub memories_in_input: u64,
-    /// Records sent in this run (each once; retries after 429/503 not counted).
+    /// Records sent in this run (each once; retries after a refusal not counted).
     pub records_sent: u64,
     /// Records the server acknowledged in this run.
     pub records_acked: u64,
@@ -168,7 +171,8 @@ pub struct Summary {
     pub skipped: u64,
     /// Records that failed in this run.
     pub failed: u64,
-    /// Of the failed records, those whose answer was lost (they may be stored).
+    /// Of the failed records, those in doubt (they may be stored; see
+    /// [`FailedRecord::answer_lost`]).
     pub answer_lost: u64,
     /// Records sent although they may already have been stored (see `reconciliation`).
     pub possibly_duplicated: u64,
@@ -196,6 +200,14 @@ pub struct Summary {
     pub skipped_records: Vec<InvalidRecord>,
     /// The failed records (the first `max_details`).
     pub failures: Vec<FailedRecord>,
+    /// Links in documents folders that point outside them, left out (see
+    /// [`DocumentOptions::follow_links`](crate::DocumentOptions::follow_links)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_links: Vec<PathBuf>,
+    /// Inputs that grew after they were validated (a live log): only what they held when
+    /// the import started was imported; what was appended is for a later import.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub grown_inputs: Vec<String>,
 }
 
 impl Summary {

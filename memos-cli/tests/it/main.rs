@@ -5,4 +5,5 @@ mod cli;
 mod common;
 mod hostile;
 mod kill_resume;
+mod load_hardening;
 mod scripted;

@@ -295,7 +295,10 @@ fn documents_are_walked_in_order_and_chunked_at_paragraphs() {
     let single = write(dir.path(), "single.md", b"Single file.\n");
     let source = Source::Documents {
         paths: vec![root.clone(), single],
-        options: DocumentOptions { chunk_size: 17 },
+        options: DocumentOptions {
+            chunk_size: 17,
+            ..DocumentOptions::default()
+        },
     };
     let (records, invalid) = read_all(&source);
     assert!(invalid.is_empty(), "{invalid:?}");

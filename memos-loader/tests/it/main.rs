@@ -2,5 +2,7 @@
 //! file).
 
 mod formats;
+mod hardening;
+mod hostile;
 mod mock;
 mod refserver;

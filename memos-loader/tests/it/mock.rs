@@ -112,17 +112,19 @@ async fn server_errors_fail_each_record_once_and_a_streak_stops_the_import() {
         "{:?}",
         summary.failures[0]
     );
-    assert!(!summary.failures[0].answer_lost);
+    // ... and so it is in doubt, to be checked against the server on resume.
+    assert!(summary.failures[0].answer_lost);
 }
 
 #[tokio::test]
-async fn unavailable_answers_are_retried_then_counted_as_failed() {
+async fn deliberate_refusals_are_retried_then_counted_as_failed() {
     let server = MockServer::start_async().await;
     let post = server
         .mock_async(|when, then| {
             when.method(POST).path("/memories");
             then.status(503)
                 .header("content-type", "application/json")
+                .header("retry-after", "0")
                 .body(r#"{"code":503,"message":"busy","data":null}"#);
         })
         .await;
@@ -133,14 +135,45 @@ async fn unavailable_answers_are_retried_then_counted_as_failed() {
         retries: 2,
         ..LoadOptions::default()
     };
+    // The client's own retries are off, so that only the loader's rounds are counted.
+    let client = Client::builder(server.base_url())
+        .timeout(Duration::from_secs(5))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let summary = run(&client, &source, options).await;
+    assert_eq!(post.calls_async().await, 9, "3 records, each sent 3 times");
+    assert_eq!((summary.records_sent, summary.failed), (3, 3));
+    assert_eq!(
+        summary.answer_lost, 0,
+        "a refusal proves nothing was stored"
+    );
+}
+
+/// With the default options the loader adds no rounds to the client's retries, so the
+/// two layers do not multiply: one try plus the client's three retries.
+#[tokio::test]
+async fn the_client_and_the_loader_do_not_multiply_retries() {
+    let server = MockServer::start_async().await;
+    let post = server
+        .mock_async(|when, then| {
+            when.method(POST).path("/memories");
+            then.status(429)
+                .header("content-type", "application/json")
+                .header("retry-after", "0")
+                .body(r#"{"code":429,"message":"slow down","data":null}"#);
+        })
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let source = per_line(&lines_file(dir.path(), 1));
     let summary = run(
         &client(&server.base_url(), Duration::from_secs(5)),
         &source,
-        options,
+        LoadOptions::default(),
     )
     .await;
-    assert_eq!(post.calls_async().await, 9, "3 records, each sent 3 times");
-    assert_eq!((summary.records_sent, summary.failed), (3, 3));
+    assert_eq!(post.calls_async().await, 4);
+    assert_eq!((summary.failed, summary.answer_lost), (1, 0));
 }
 
 #[tokio::test]

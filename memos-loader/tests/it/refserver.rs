@@ -252,7 +252,10 @@ async fn local_documents_arrive_once() {
     write(dir.path(), "sub/notes.txt", "A nested note.\n");
     let source = Source::Documents {
         paths: vec![dir.path().to_path_buf()],
-        options: DocumentOptions { chunk_size: 40 },
+        options: DocumentOptions {
+            chunk_size: 40,
+            ..DocumentOptions::default()
+        },
     };
     let summary = import_exactly_once(&client, &target, &source).await;
     assert_eq!(summary.records_read, 3);
