@@ -538,6 +538,7 @@ impl Client {
     ) -> Result<T>
     where
         F: for<'a> FnMut(&'a crate::raw::Client) -> RawResult<'a, T>,
+        T: Envelope,
     {
         let policy = &self.inner.retry;
         let mut attempt = 0;
@@ -557,7 +558,14 @@ impl Client {
                 self.renew_connections();
             }
             let mut failure = match outcome {
-                Ok(value) => return Ok(value.into_inner()),
+                Ok(value) => match error_envelope(operation, status, value.into_inner()) {
+                    Ok(value) => return Ok(value),
+                    Err(error) => Failure {
+                        error,
+                        retryable: false,
+                        retry_after: None,
+                    },
+                },
                 Err(err) => {
                     let limit = body_limit(self.inner.max_response_bytes, status);
                     classify(operation, idempotency, err, status, limit).await
@@ -578,6 +586,59 @@ impl Client {
             attempt += 1;
         }
     }
+}
+
+/// What every success answer of the spec carries: the envelope's `code` (the HTTP status
+/// again) and `message`.
+trait Envelope {
+    fn code(&self) -> i64;
+    fn message(&self) -> &str;
+}
+
+macro_rules! envelope {
+    ($($response:ident),* $(,)?) => {$(
+        impl Envelope for types::$response {
+            fn code(&self) -> i64 {
+                self.code
+            }
+            fn message(&self) -> &str {
+                &self.message
+            }
+        }
+    )*};
+}
+
+envelope!(
+    ChatResponse,
+    CreateUserResponse,
+    EmptyResponse,
+    MemoryItemResponse,
+    MemoryListResponse,
+    SearchResponse,
+    UserInfoResponse,
+    UserListResponse,
+);
+
+/// A 2xx answer whose envelope says the request failed (`{"code": 500, "message": ...}`):
+/// an error, not a success. For an add it means the record may or may not be stored, so it
+/// is an [`Error::InvalidResponse`], which [`Error::may_have_been_applied`] counts as in
+/// doubt, never an acknowledgement.
+fn error_envelope<T: Envelope>(
+    operation: &'static str,
+    status: Option<StatusCode>,
+    value: T,
+) -> Result<T> {
+    let code = value.code();
+    if (200..300).contains(&code) {
+        return Ok(value);
+    }
+    let message = crate::text::one_line(value.message(), 300);
+    Err(Error::InvalidResponse {
+        operation,
+        status,
+        reason: format!("it is an error envelope, code {code}: {message}"),
+        body_start: String::new(),
+    })
 }
 
 /// A failed try: the error to report and whether another try may help.

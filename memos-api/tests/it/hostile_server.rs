@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::Router;
-use memos_api::{Client, Error, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
+use memos_api::{types, Client, Error, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 
 use crate::defects::{add, fast_retries, serve_stalling, HANG, OK, USERS};
 use crate::support::{peak_rss_kib, rss_kib, serve, serve_big, serve_raw, Server};
@@ -178,6 +178,26 @@ async fn a_200_with_an_error_envelope_says_what_the_envelope_says() {
             .contains("error envelope, code 500: Memory backend unavailable"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn an_add_answered_200_with_an_error_envelope_is_an_error_in_doubt() {
+    // `data: null` makes the error envelope parse as the add's success type; the envelope's
+    // code must still decide.
+    let body = br#"{"code":500,"message":"failed to add memories","data":null}"#.to_vec();
+    let server = serve_fixed(StatusCode::OK, "application/json", body).await;
+    let client = Client::new(server.base_url.clone()).unwrap();
+    let err = client
+        .add_memories(types::MemoryCreate::builder().memory_content("x".to_owned()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidResponse { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("error envelope, code 500: failed to add memories"),
+        "{err}"
+    );
+    assert!(err.may_have_been_applied(), "{err:?}");
 }
 
 #[tokio::test]

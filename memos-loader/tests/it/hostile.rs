@@ -284,14 +284,15 @@ async fn a_wrong_content_type_is_an_invalid_answer() {
 }
 
 #[tokio::test]
-#[ignore = "memos-api's add_memories takes a 200 whose envelope says code 500 for success, so \
-            the loader acknowledges the record; the envelope check belongs in the client"]
 async fn an_error_envelope_in_a_200_is_not_an_acknowledgement() {
     let summary = import_against(Hostile::ErrorEnvelopeIn200).await;
     assert!(
         first_error(&summary).contains("failed to add memories"),
         "{summary:?}"
     );
+    // The server said it failed, yet answered 200: whether it stored the record is unknown.
+    assert_eq!(summary.records_acked, 0, "{summary:?}");
+    assert_eq!(summary.answer_lost, summary.failed, "{summary:?}");
 }
 
 #[tokio::test]
