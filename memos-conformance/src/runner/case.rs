@@ -136,7 +136,7 @@ impl CaseRunner<'_> {
             replay,
             namespace(run_prefix, case.name),
         );
-        Ok(CaseShared::new(recorder))
+        Ok(CaseShared::new(recorder, self.settings.destructive))
     }
 
     /// Best-effort cleanup within its own budget: what does not finish shows up as

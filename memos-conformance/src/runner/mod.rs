@@ -202,6 +202,7 @@ impl Progress {
             return;
         }
         let ran = runner.run_case(case, deadline).await;
+        self.watch_storage(&runner.run_shared);
         if case.name == SERVER_VERSION_CASE {
             self.learn_server_version(&runner.run_shared);
         }
@@ -226,6 +227,18 @@ impl Progress {
             self.stopped = Some(reason);
         }
         self.stopped.clone()
+    }
+
+    /// Storage that is not the run's own stops the run: every later case is not run,
+    /// so nothing more reaches the directory's storage.
+    fn watch_storage(&mut self, run_shared: &RunShared) {
+        if self.stopped.is_some() {
+            return;
+        }
+        if let Some(message) = run_shared.storage_not_own() {
+            self.notes.push(message.clone());
+            self.stopped = Some(message);
+        }
     }
 
     /// The version the server-version case read, and with it the known-defect list.
