@@ -127,7 +127,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let options = match options(&args) {
+    let mut options = match options(&args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -150,9 +150,12 @@ fn main() -> ExitCode {
     };
     // The runner keeps to --run-timeout itself; this is the last resort.
     let hard_limit = options.run_timeout + Duration::from_secs(60);
-    let output = match runtime
-        .block_on(async { tokio::time::timeout(hard_limit, memos_conformance::run(options)).await })
-    {
+    let (interrupt, interrupted) = tokio::sync::watch::channel(false);
+    options.interrupt = Some(interrupted.clone());
+    let output = match runtime.block_on(async {
+        tokio::spawn(on_ctrl_c(interrupt));
+        tokio::time::timeout(hard_limit, memos_conformance::run(options)).await
+    }) {
         Ok(o) => o,
         Err(_) => {
             eprintln!(
@@ -185,6 +188,7 @@ fn main() -> ExitCode {
         );
     }
     let rendered = output.report.render(args.format);
+    let was_interrupted = *interrupted.borrow();
     match &args.output {
         Some(path) => {
             if let Err(e) = std::fs::write(path, &rendered) {
@@ -196,10 +200,26 @@ fn main() -> ExitCode {
         }
         None => print!("{rendered}"),
     }
-    if output.report.summary.success {
+    if was_interrupted {
+        ExitCode::from(130)
+    } else if output.report.summary.success {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// The first Ctrl-C interrupts the run, which still cleans up what the running case
+/// created; a second one quits at once.
+async fn on_ctrl_c(interrupt: tokio::sync::watch::Sender<bool>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!("interrupted: cleaning up what the run created (Ctrl-C again to quit at once)");
+    interrupt.send_replace(true);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("quit without cleaning up: cubes of the run may still be registered");
+        std::process::exit(130);
     }
 }
 

@@ -12,7 +12,7 @@ mod conclude;
 mod options;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use memos_api::Auth;
 
@@ -31,6 +31,8 @@ pub use options::{RunOptions, RunOutput, Target};
 
 /// The case whose recorded configure body the mock run sends.
 const CONFIGURE_CASE: &str = "configure.applies_valid_config";
+/// Why a run that was interrupted did not go on.
+const INTERRUPTED: &str = "the run was interrupted (Ctrl-C)";
 /// Consecutive cases whose first request got no answer before the run gives up.
 const DEAD_SERVER_CASES: usize = 3;
 
@@ -197,7 +199,7 @@ impl Progress {
 
     /// Runs the next case, or records that it was not run.
     async fn next(&mut self, runner: &CaseRunner<'_>, case: &Case, deadline: Instant) {
-        if let Some(reason) = self.stop_reason(deadline, runner.options.run_timeout) {
+        if let Some(reason) = self.stop_reason(runner.options, deadline) {
             self.reports.push(not_run(case, &reason));
             return;
         }
@@ -215,13 +217,20 @@ impl Progress {
         self.snapshots.push(snapshot);
     }
 
-    /// Why the remaining cases are not run, if they are not: the run's time limit
-    /// (noted once, when reached) or a server that stopped answering.
-    fn stop_reason(&mut self, deadline: Instant, run_timeout: Duration) -> Option<String> {
+    /// Why the remaining cases are not run, if they are not: an interrupt or the run's
+    /// time limit (noted once, when reached), a server that stopped answering, or
+    /// storage that is not the run's own.
+    fn stop_reason(&mut self, options: &RunOptions, deadline: Instant) -> Option<String> {
+        if self.stopped.is_none() && options.interrupted() {
+            self.notes.push(format!(
+                "{INTERRUPTED}: the running case was cleaned up and the remaining cases were not run"
+            ));
+            self.stopped = Some(INTERRUPTED.to_owned());
+        }
         if self.stopped.is_none() && Instant::now() >= deadline {
             let reason = format!(
                 "the run's time limit of {} was reached (raise it with --run-timeout)",
-                human_duration(run_timeout)
+                human_duration(options.run_timeout)
             );
             self.notes.push(reason.clone());
             self.stopped = Some(reason);

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use memos_conformance::{Format, Outcome, Report, RunOptions};
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
 const PREFIX: &str = "conf-safe";
 const CUBE_DIR: &str = "/srv/memos/cubes/prod";
@@ -39,6 +40,9 @@ struct Fake {
     storage: Mutex<Storage>,
     /// `tree_text`: list memories as a graph of nodes and edges.
     graph: bool,
+    /// Interrupts the run (as Ctrl-C does) when a memory is added, and then never
+    /// answers that add, so the case is still running when it is interrupted.
+    interrupt: Option<watch::Sender<bool>>,
 }
 
 /// A server whose cubes all share one storage, holding `initial` memories.
@@ -49,6 +53,14 @@ struct SharedStorageServer {
 
 impl SharedStorageServer {
     async fn start(initial: usize, graph: bool) -> SharedStorageServer {
+        SharedStorageServer::with_interrupt(initial, graph, None).await
+    }
+
+    async fn with_interrupt(
+        initial: usize,
+        graph: bool,
+        interrupt: Option<watch::Sender<bool>>,
+    ) -> SharedStorageServer {
         let memories = (0..initial)
             .map(|i| (format!("prod-{i}"), format!("Operator memory {i}")))
             .collect();
@@ -58,6 +70,7 @@ impl SharedStorageServer {
                 ..Storage::default()
             }),
             graph,
+            interrupt,
         });
         let app = Router::new().fallback(answer).with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -120,6 +133,21 @@ async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
         .await
         .unwrap_or_default();
     let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (response, stall) = respond(&fake, method, path, &query, body);
+    if stall {
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+/// The answer, and whether to never send it.
+fn respond(
+    fake: &Fake,
+    method: String,
+    path: String,
+    query: &[(String, String)],
+    body: Value,
+) -> (Response, bool) {
     let mut storage = fake.storage.lock().unwrap_or_else(|e| e.into_inner());
     storage.seen.push(Seen {
         method: method.clone(),
@@ -127,7 +155,7 @@ async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
         body: body.clone(),
     });
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match (method.as_str(), segments.as_slice()) {
+    let response = match (method.as_str(), segments.as_slice()) {
         ("POST", ["users"]) => envelope(json!({"user_id": body["user_id"]})),
         ("GET", ["memories"]) => {
             let cube = query
@@ -166,6 +194,10 @@ async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
                 let id = format!("run-{}", storage.next_id);
                 storage.memories.push((id, text));
             }
+            if let Some(interrupt) = &fake.interrupt {
+                interrupt.send_replace(true);
+                return (envelope(Value::Null), true);
+            }
             envelope(Value::Null)
         }
         // Delete-all empties the storage every cube of the directory shares.
@@ -178,7 +210,8 @@ async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
             envelope(Value::Null)
         }
         _ => envelope(Value::Null),
-    }
+    };
+    (response, false)
 }
 
 fn is_delete_all(s: &Seen) -> bool {
@@ -332,4 +365,30 @@ async fn with_destructive_delete_all_and_the_doc_path_probe_run() {
         let c = report.cases.iter().find(|c| c.name == name).expect(name);
         assert_ne!(c.outcome, Outcome::Skipped, "{c:#?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_cleans_up_the_running_case_and_runs_no_more() {
+    let (interrupt, interrupted) = watch::channel(false);
+    let server = SharedStorageServer::with_interrupt(0, false, Some(interrupt)).await;
+    let mut options = server.options(&[
+        "add_memories.content_is_listed",
+        "delete_memory.deleted_memory_is_gone",
+    ]);
+    options.interrupt = Some(interrupted);
+    let report = memos_conformance::run(options).await.report;
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains("interrupted"), "{first}");
+    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
+    assert!(
+        later.starts_with("not run: ") && later.contains("interrupted"),
+        "{later}"
+    );
+    // The memory the case added is gone and its cube unregistered.
+    assert!(server.storage().memories.is_empty());
+    assert!(server
+        .seen()
+        .iter()
+        .any(|s| s.method == "DELETE" && s.path.starts_with("/mem_cubes/")));
+    assert!(!report.summary.success);
 }
