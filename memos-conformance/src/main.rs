@@ -18,8 +18,10 @@ use memos_conformance::{Format, RunOptions, Target};
 /// type, JSON Schema, envelope) on every exchange, auth, and security findings.
 ///
 /// By default it works only inside users and cubes it creates under a unique run
-/// prefix, cleans up what the API allows, never calls /configure and never changes
-/// anything outside its own namespace.
+/// prefix, cleans up what the API allows and never calls /configure. Cubes registered
+/// from one directory share its storage, so pass an empty scratch directory as
+/// --cube-path, never a directory a real cube uses: the suite lists each cube it
+/// registers and stops, touching nothing, when the cube holds memories it did not add.
 #[derive(Debug, Parser)]
 #[command(name = "memos-conformance", version, after_help = AFTER_HELP)]
 struct Args {
@@ -36,8 +38,10 @@ struct Args {
     #[arg(long, default_value = "bearer", value_parser = auth_scheme_parser())]
     auth: AuthScheme,
 
-    /// A cube directory that exists on the server (holding a cube config.json); needed
-    /// to register cubes. Repeatable; the first one is used.
+    /// A scratch cube directory on the server (holding only a cube config.json), needed
+    /// to register cubes; never one a real cube uses, since every cube registered from a
+    /// directory shares its storage. The run stops if a cube registered from it holds
+    /// memories the run did not add. Repeatable; the first one is used.
     #[arg(long = "cube-path", value_name = "DIR")]
     cube_paths: Vec<String>,
 
@@ -55,8 +59,11 @@ struct Args {
     #[arg(long)]
     allow_configure: bool,
 
-    /// Allow probes that change server state outside the run's own users and cubes
-    /// (e.g. registering a missing directory makes the reference server run git clone).
+    /// Allow probes that may change server state outside the run's own users and cubes:
+    /// delete-all on the run's cubes (it empties the storage every cube of the
+    /// --cube-path directory shares), doc_path naming the cube directory (a server whose
+    /// doc_path works ingests its config.json), registering a missing directory (the
+    /// reference server runs git clone).
     #[arg(long)]
     destructive: bool,
 
@@ -106,11 +113,12 @@ struct Args {
 
 const AFTER_HELP: &str = "\
 Exit code: 0 when no case failed other than a listed known defect, 1 otherwise, 2 for
-bad arguments.
+bad arguments, 130 when interrupted (Ctrl-C stops the running case, cleans up what it
+created and runs no more cases; a second Ctrl-C quits at once).
 
 Examples:
   memos-conformance
-  memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/demo
+  memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/conformance-scratch
   memos-conformance --base-url https://memos.example/api --token \"$T\" --auth token --format junit --output memos.xml";
 
 /// `bearer` or `token`, listed in `--help` and in the error for anything else.
