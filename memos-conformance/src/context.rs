@@ -1,6 +1,7 @@
 //! What a case works with: its namespace, the run's settings, the recorder, helpers for
 //! the setup every stateful case needs, and cleanup of what it created.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -261,16 +262,18 @@ impl Ctx {
             return Ok(());
         }
         let cube_path = self.cube_path()?;
-        let answer = self
-            .shared
-            .recorder
-            .send_unrecorded(&storage_proof::request(user, id), storage_proof::PROOF_STEP)
-            .await
-            .map(|r| {
-                let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-                (r.status, body)
-            });
-        match storage_proof::judge(answer, id, &cube_path, &self.settings.run_prefix) {
+        let answer = self.list_unrecorded(user, id).await;
+        let prefix = &self.settings.run_prefix;
+        let mut verdict =
+            storage_proof::judge(answer.clone(), id, &cube_path, prefix, &HashSet::new());
+        if matches!(verdict, storage_proof::Verdict::Foreign(_)) {
+            // Shared storage shows what the case added to its proved cubes in the new one.
+            let own = self.proved_memory_ids().await;
+            if !own.is_empty() {
+                verdict = storage_proof::judge(answer, id, &cube_path, prefix, &own);
+            }
+        }
+        match verdict {
             storage_proof::Verdict::Own => {
                 for c in self.shared.cubes().iter_mut().filter(|c| c.id == id) {
                     c.proved = true;
@@ -287,6 +290,44 @@ impl Ctx {
             }
             storage_proof::Verdict::Unproved(message) => fail(message),
         }
+    }
+
+    /// Lists a cube outside the case's steps (for the storage proof).
+    async fn list_unrecorded(&self, user: &str, cube: &str) -> Result<(u16, Value), String> {
+        self.shared
+            .recorder
+            .send_unrecorded(
+                &storage_proof::request(user, cube),
+                storage_proof::PROOF_STEP,
+            )
+            .await
+            .map(|r| {
+                let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+                (r.status, body)
+            })
+    }
+
+    /// The ids of the memories in the cubes the case proved and still has loaded.
+    async fn proved_memory_ids(&self) -> HashSet<String> {
+        let proved: Vec<OwnedCube> = self
+            .shared
+            .cubes()
+            .iter()
+            .filter(|c| c.proved && c.loaded)
+            .cloned()
+            .collect();
+        let mut ids = HashSet::new();
+        for cube in proved {
+            if let Ok((status, body)) = self.list_unrecorded(&cube.user, &cube.id).await {
+                if (200..300).contains(&status) {
+                    if let Ok(memories) = cube_memories(&body, &cube.id) {
+                        ids.extend(memories.into_iter().map(|m| m.id));
+                    }
+                }
+            }
+        }
+        ids.remove("");
+        ids
     }
 
     /// Remembers a cube registered by the case, to clean it up.

@@ -7,6 +7,8 @@
 //! prefix. The listing goes outside the case's steps, so the snapshots (and the requests
 //! the mock replays) stay those of the case; the mock answers it with an empty cube.
 
+use std::collections::HashSet;
+
 use serde_json::{json, Value};
 
 use crate::exchange::Req;
@@ -34,12 +36,15 @@ pub enum Verdict {
     Unproved(String),
 }
 
-/// Judges the answer to [`request`] for a cube registered from `cube_path`.
+/// Judges the answer to [`request`] for a cube registered from `cube_path`. `own_ids`
+/// are the memories of cubes this case already proved: on storage shared by the
+/// directory's cubes they show up in the new cube too, and they are the run's.
 pub fn judge(
     answer: Result<(u16, Value), String>,
     cube: &str,
     cube_path: &str,
     run_prefix: &str,
+    own_ids: &HashSet<String>,
 ) -> Verdict {
     let unproved = |why: String| {
         Verdict::Unproved(format!(
@@ -64,7 +69,7 @@ pub fn judge(
     };
     let foreign = memories
         .iter()
-        .filter(|m| !m.memory.contains(run_prefix))
+        .filter(|m| !m.memory.contains(run_prefix) && !own_ids.contains(&m.id))
         .count();
     if foreign == 0 {
         return Verdict::Own;
@@ -102,11 +107,20 @@ mod tests {
     #[test]
     fn an_empty_cube_or_the_runs_own_memories_are_own() {
         assert_eq!(
-            judge(listing("c", json!([])), "c", "/d", "conf-1"),
+            judge(
+                listing("c", json!([])),
+                "c",
+                "/d",
+                "conf-1",
+                &HashSet::new()
+            ),
             Verdict::Own
         );
         let own = json!([{"id": "1", "memory": "note conf-1-x"}]);
-        assert_eq!(judge(listing("c", own), "c", "/d", "conf-1"), Verdict::Own);
+        assert_eq!(
+            judge(listing("c", own), "c", "/d", "conf-1", &HashSet::new()),
+            Verdict::Own
+        );
     }
 
     #[test]
@@ -114,15 +128,31 @@ mod tests {
         let list = json!([{"id": "1", "memory": "prod"}, {"id": "2", "memory": "prod 2"}]);
         let graph = json!({"nodes": [{"id": "1", "memory": "prod"}], "edges": []});
         for (memories, count) in [(list, "2 memories"), (graph, "1 memory ")] {
-            let Verdict::Foreign(message) =
-                judge(listing("c", memories), "c", "/srv/prod", "conf-1")
-            else {
+            let Verdict::Foreign(message) = judge(
+                listing("c", memories),
+                "c",
+                "/srv/prod",
+                "conf-1",
+                &HashSet::new(),
+            ) else {
                 panic!("foreign memories were taken as the run's");
             };
             assert!(message.contains("--cube-path /srv/prod"), "{message}");
             assert!(message.contains(count), "{message}");
             assert!(message.contains("empty scratch directory"), "{message}");
         }
+    }
+
+    #[test]
+    fn memories_of_cubes_the_case_proved_are_its_own() {
+        let shared =
+            json!([{"id": "1", "memory": "added by the case"}, {"id": "2", "memory": "prod"}]);
+        let own: HashSet<String> = ["1".to_owned()].into();
+        let Verdict::Foreign(message) = judge(listing("c", shared), "c", "/d", "conf-1", &own)
+        else {
+            panic!("a foreign memory was taken as the run's");
+        };
+        assert!(message.contains("1 memory "), "{message}");
     }
 
     #[test]
@@ -133,7 +163,7 @@ mod tests {
             Err("timed out".to_owned()),
         ] {
             assert!(matches!(
-                judge(answer, "c", "/d", "conf-1"),
+                judge(answer, "c", "/d", "conf-1", &HashSet::new()),
                 Verdict::Unproved(_)
             ));
         }

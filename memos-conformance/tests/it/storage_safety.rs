@@ -392,3 +392,31 @@ async fn an_interrupted_run_cleans_up_the_running_case_and_runs_no_more() {
         .any(|s| s.method == "DELETE" && s.path.starts_with("/mem_cubes/")));
     assert!(!report.summary.success);
 }
+
+/// On shared storage a case's second cube lists what the case added to its first one:
+/// those memories are the run's own and must not stop the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_stopping() {
+    let server = SharedStorageServer::start(0, true).await;
+    let name = "security.install_cube_ids_reads_other_users_cube";
+    let report = memos_conformance::run(server.options(&[name, "add_memories.content_is_listed"]))
+        .await
+        .report;
+    assert!(
+        report.notes.iter().all(|n| !n.contains("scratch")),
+        "{:?}",
+        report.notes
+    );
+    assert!(
+        !reason(&report, name).contains("scratch"),
+        "{}",
+        reason(&report, name)
+    );
+    assert!(
+        !reason(&report, "add_memories.content_is_listed").starts_with("not run"),
+        "{}",
+        reason(&report, "add_memories.content_is_listed")
+    );
+    // Both cubes' cleanup deleted the memory one by one, and nothing is left.
+    assert!(server.storage().memories.is_empty());
+}
