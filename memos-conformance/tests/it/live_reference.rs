@@ -211,4 +211,13 @@ async fn a_default_run_deletes_only_what_it_added(server: &ReferenceServer) {
         deletes_in(3) > 0,
         "no memory deleted one by one: {requests:?}"
     );
+    assert!(
+        output
+            .snapshots
+            .iter()
+            .flat_map(|s| &s.exchanges)
+            .any(|e| e.label == "cleanup: delete a memory the case added"
+                && e.response.as_ref().is_some_and(|r| r.status == 200)),
+        "cleanup deleted no memory one by one"
+    );
 }
