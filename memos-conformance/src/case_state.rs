@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use crate::exchange::Req;
+use crate::listing::cube_memories;
 use crate::recorder::Recorder;
 
 /// A cube the case registered, to unload afterwards.
@@ -13,20 +14,26 @@ pub(crate) struct OwnedCube {
     pub(crate) id: String,
     pub(crate) user: String,
     pub(crate) loaded: bool,
+    /// Listed empty (or only the run's memories) right after it was registered, so
+    /// what it holds now was added by the run: only then does cleanup delete memories.
+    pub(crate) proved: bool,
 }
 
 /// The part of a case's state the runner keeps when the case itself is cancelled.
 pub struct CaseShared {
     /// The recorder.
     pub recorder: Recorder,
+    /// `--destructive`: cleanup may empty a proved cube with one delete-all.
+    delete_all: bool,
     cubes: Mutex<Vec<OwnedCube>>,
 }
 
 impl CaseShared {
-    /// Shares a recorder.
-    pub fn new(recorder: Recorder) -> Arc<CaseShared> {
+    /// Shares a recorder; `delete_all` is `--destructive`.
+    pub fn new(recorder: Recorder, delete_all: bool) -> Arc<CaseShared> {
         Arc::new(CaseShared {
             recorder,
+            delete_all,
             cubes: Mutex::new(Vec::new()),
         })
     }
@@ -35,19 +42,16 @@ impl CaseShared {
         self.cubes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Empties and unloads every cube the case registered and did not unload; best
-    /// effort, each step recorded as cleanup.
+    /// Unloads every cube the case registered and did not unload, after deleting what
+    /// the case added to the cubes proved to be its own; best effort, each step recorded
+    /// as cleanup. A cube that was not proved keeps its memories: they may not be ours.
     pub async fn cleanup(&self) {
         self.recorder.start_cleanup();
         let cubes: Vec<OwnedCube> = self.cubes().iter().filter(|c| c.loaded).cloned().collect();
         for cube in cubes {
-            self.recorder
-                .send(
-                    Req::delete(&["memories", &cube.id])
-                        .query("user_id", &cube.user)
-                        .label("cleanup: delete the cube's memories"),
-                )
-                .await;
+            if cube.proved {
+                self.delete_memories(&cube).await;
+            }
             self.recorder
                 .send(
                     Req::delete(&["mem_cubes", &cube.id])
@@ -58,6 +62,46 @@ impl CaseShared {
             for c in self.cubes().iter_mut().filter(|c| c.id == cube.id) {
                 c.loaded = false;
             }
+        }
+    }
+
+    /// Empties a proved cube: one delete-all with `--destructive` (it empties the
+    /// storage every cube of the directory shares), else each listed memory by id.
+    async fn delete_memories(&self, cube: &OwnedCube) {
+        if self.delete_all {
+            self.recorder
+                .send(
+                    Req::delete(&["memories", &cube.id])
+                        .query("user_id", &cube.user)
+                        .label("cleanup: delete the cube's memories"),
+                )
+                .await;
+            return;
+        }
+        let listing = self
+            .recorder
+            .send(
+                Req::get(&["memories"])
+                    .query("mem_cube_id", &cube.id)
+                    .query("user_id", &cube.user)
+                    .label("cleanup: list what the case added"),
+            )
+            .await;
+        let Some(memories) = listing
+            .json()
+            .filter(|_| listing.status().is_some_and(|s| (200..300).contains(&s)))
+            .and_then(|body| cube_memories(&body, &cube.id).ok())
+        else {
+            return;
+        };
+        for memory in memories.iter().filter(|m| !m.id.is_empty()) {
+            self.recorder
+                .send(
+                    Req::delete(&["memories", &cube.id, &memory.id])
+                        .query("user_id", &cube.user)
+                        .label("cleanup: delete a memory the case added"),
+                )
+                .await;
         }
     }
 }

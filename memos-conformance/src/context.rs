@@ -1,6 +1,7 @@
 //! What a case works with: its namespace, the run's settings, the recorder, helpers for
 //! the setup every stateful case needs, and cleanup of what it created.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
@@ -8,9 +9,12 @@ use serde_json::{json, Value};
 use crate::case_state::{CaseShared, OwnedCube};
 use crate::check::{describe_outcome, describe_request, message_of};
 use crate::exchange::Req;
+use crate::listing::cube_memories;
+pub use crate::listing::Listed;
 use crate::proxy::Proxy;
 use crate::recorder::Exchange;
 use crate::report::Finding;
+use crate::storage_proof;
 
 /// How a case ends early.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +44,11 @@ pub fn fail<T>(message: impl Into<String>) -> Result<T, Stop> {
     Err(Stop::Fail(message.into()))
 }
 
+/// Why delete-all needs `--destructive`.
+pub const DELETE_ALL_NEEDS: &str =
+    "deletes all of a cube's memories, which empties the storage every cube \
+     registered from the same directory shares";
+
 /// What a run gives its cases.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -62,15 +71,18 @@ pub struct Settings {
 pub struct RunShared {
     /// `info.title info.version` of the server's `/openapi.json`, once read.
     pub server_version: Mutex<Option<String>>,
+    /// Why the run must stop: `--cube-path` is not storage of the run's own.
+    pub storage_not_own: Mutex<Option<String>>,
 }
 
-/// A memory as listed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    /// Its id.
-    pub id: String,
-    /// Its text.
-    pub memory: String,
+impl RunShared {
+    /// Why the run must stop, if the storage proof found others' memories.
+    pub fn storage_not_own(&self) -> Option<String> {
+        self.storage_not_own
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
 }
 
 /// The context of one running case.
@@ -190,6 +202,18 @@ impl Ctx {
         }
     }
 
+    /// Stops with a skip unless `--destructive` was given; `what` says what the case
+    /// does that needs it.
+    pub fn require_destructive_for(&self, what: &str) -> Result<(), Stop> {
+        if self.settings.destructive {
+            Ok(())
+        } else {
+            Err(Stop::Skip(format!(
+                "{what}: pass --destructive, with a scratch --cube-path"
+            )))
+        }
+    }
+
     /// Creates a user in the namespace (role `USER`); fails unless the server confirms it.
     pub async fn create_user(&self, name: &str) -> Result<String, Stop> {
         let id = self.user(name);
@@ -225,7 +249,85 @@ impl Ctx {
             .await;
         ex.expect_success()?;
         self.track_cube(&id, user);
+        self.prove_storage(user, &id).await?;
         Ok(id)
+    }
+
+    /// Proves that the cube `id`, just registered for `user` from `--cube-path`, uses
+    /// storage of the run's own (see [`crate::storage_proof`]); until it is proved the
+    /// case must not add, change or delete anything in it. Foreign memories stop the
+    /// whole run.
+    pub async fn prove_storage(&self, user: &str, id: &str) -> Result<(), Stop> {
+        if self.shared.cubes().iter().any(|c| c.id == id && c.proved) {
+            return Ok(());
+        }
+        let cube_path = self.cube_path()?;
+        let answer = self.list_unrecorded(user, id).await;
+        let prefix = &self.settings.run_prefix;
+        let mut verdict =
+            storage_proof::judge(answer.clone(), id, &cube_path, prefix, &HashSet::new());
+        if matches!(verdict, storage_proof::Verdict::Foreign(_)) {
+            // Shared storage shows what the case added to its proved cubes in the new one.
+            let own = self.proved_memory_ids().await;
+            if !own.is_empty() {
+                verdict = storage_proof::judge(answer, id, &cube_path, prefix, &own);
+            }
+        }
+        match verdict {
+            storage_proof::Verdict::Own => {
+                for c in self.shared.cubes().iter_mut().filter(|c| c.id == id) {
+                    c.proved = true;
+                }
+                Ok(())
+            }
+            storage_proof::Verdict::Foreign(message) => {
+                *self
+                    .run
+                    .storage_not_own
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner()) = Some(message.clone());
+                fail(message)
+            }
+            storage_proof::Verdict::Unproved(message) => fail(message),
+        }
+    }
+
+    /// Lists a cube outside the case's steps (for the storage proof).
+    async fn list_unrecorded(&self, user: &str, cube: &str) -> Result<(u16, Value), String> {
+        self.shared
+            .recorder
+            .send_unrecorded(
+                &storage_proof::request(user, cube),
+                storage_proof::PROOF_STEP,
+            )
+            .await
+            .map(|r| {
+                let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+                (r.status, body)
+            })
+    }
+
+    /// The ids of the memories in the cubes the case proved and still has loaded.
+    async fn proved_memory_ids(&self) -> HashSet<String> {
+        let proved: Vec<OwnedCube> = self
+            .shared
+            .cubes()
+            .iter()
+            .filter(|c| c.proved && c.loaded)
+            .cloned()
+            .collect();
+        let mut ids = HashSet::new();
+        for cube in proved {
+            if let Ok((status, body)) = self.list_unrecorded(&cube.user, &cube.id).await {
+                if (200..300).contains(&status) {
+                    if let Ok(memories) = cube_memories(&body, &cube.id) {
+                        ids.extend(memories.into_iter().map(|m| m.id));
+                    }
+                }
+            }
+        }
+        ids.remove("");
+        ids
     }
 
     /// Remembers a cube registered by the case, to clean it up.
@@ -236,6 +338,7 @@ impl Ctx {
                 id: id.to_owned(),
                 user: user.to_owned(),
                 loaded: true,
+                proved: false,
             });
         }
     }
@@ -312,56 +415,9 @@ pub fn namespace(run_prefix: &str, case: &str) -> String {
     format!("{run_prefix}-{case}")
 }
 
-/// The memories of `cube` in a `GET /memories` or `/search` answer.
+/// The memories of `cube` in a `GET /memories` or `/search` answer, in either shape.
 pub fn listed_memories(ex: &Exchange, body: &Value, cube: &str) -> Result<Vec<Listed>, Stop> {
-    let entries = body
-        .pointer("/data/text_mem")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            Stop::Fail(format!(
-                "{}: the answer has no data.text_mem list",
-                ex.name()
-            ))
-        })?;
-    let Some(entry) = entries
-        .iter()
-        .find(|e| e.get("cube_id").and_then(Value::as_str) == Some(cube))
-    else {
-        return fail(format!(
-            "{}: data.text_mem has no entry for cube {cube} (cubes: {})",
-            ex.name(),
-            entries
-                .iter()
-                .filter_map(|e| e.get("cube_id").and_then(Value::as_str))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    };
-    let items: Vec<&Value> = match entry.get("memories") {
-        Some(Value::Array(items)) => items.iter().collect(),
-        // The tree_text backend's graph form.
-        Some(Value::Object(graph)) => graph
-            .get("nodes")
-            .and_then(Value::as_array)
-            .map(|n| n.iter().collect())
-            .unwrap_or_default(),
-        _ => return fail(format!("{}: cube {cube} has no memories list", ex.name())),
-    };
-    Ok(items
-        .into_iter()
-        .map(|m| Listed {
-            id: m
-                .get("id")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-            memory: m
-                .get("memory")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned(),
-        })
-        .collect())
+    cube_memories(body, cube).map_err(|e| Stop::Fail(format!("{}: {e}", ex.name())))
 }
 
 impl Exchange {

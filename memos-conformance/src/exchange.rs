@@ -351,7 +351,7 @@ impl Transport {
         req: &Req,
         sent: &SentRequest,
         url: Url,
-        step: usize,
+        step: &str,
     ) -> Result<ReceivedResponse, String> {
         match self.send_unredacted(req, sent, url, step).await {
             Ok(received) => Ok(ReceivedResponse {
@@ -372,12 +372,12 @@ impl Transport {
         req: &Req,
         sent: &SentRequest,
         url: Url,
-        step: usize,
+        step: &str,
     ) -> Result<ReceivedResponse, String> {
         let http = self.http.lock().unwrap_or_else(|e| e.into_inner()).clone();
         let mut builder = http
             .request(req.method.clone(), url)
-            .header(STEP_HEADER, step.to_string())
+            .header(STEP_HEADER, step)
             .header(
                 USER_AGENT,
                 concat!("memos-conformance/", env!("CARGO_PKG_VERSION")),

@@ -36,6 +36,7 @@ mod context;
 mod defects;
 mod exchange;
 mod json;
+mod listing;
 mod mock;
 mod normalize;
 mod proxy;
@@ -46,6 +47,7 @@ mod runner;
 mod schema;
 pub mod snapshot;
 mod spec;
+mod storage_proof;
 
 pub use cases::{all as cases, Case};
 pub use check::CheckKind;

@@ -18,8 +18,10 @@ use memos_conformance::{Format, RunOptions, Target};
 /// type, JSON Schema, envelope) on every exchange, auth, and security findings.
 ///
 /// By default it works only inside users and cubes it creates under a unique run
-/// prefix, cleans up what the API allows, never calls /configure and never changes
-/// anything outside its own namespace.
+/// prefix, cleans up what the API allows and never calls /configure. Cubes registered
+/// from one directory share its storage, so pass an empty scratch directory as
+/// --cube-path, never a directory a real cube uses: the suite lists each cube it
+/// registers and stops, touching nothing, when the cube holds memories it did not add.
 #[derive(Debug, Parser)]
 #[command(name = "memos-conformance", version, after_help = AFTER_HELP)]
 struct Args {
@@ -36,8 +38,10 @@ struct Args {
     #[arg(long, default_value = "bearer", value_parser = auth_scheme_parser())]
     auth: AuthScheme,
 
-    /// A cube directory that exists on the server (holding a cube config.json); needed
-    /// to register cubes. Repeatable; the first one is used.
+    /// A scratch cube directory on the server (holding only a cube config.json), needed
+    /// to register cubes; never one a real cube uses, since every cube registered from a
+    /// directory shares its storage. The run stops if a cube registered from it holds
+    /// memories the run did not add. Repeatable; the first one is used.
     #[arg(long = "cube-path", value_name = "DIR")]
     cube_paths: Vec<String>,
 
@@ -55,8 +59,11 @@ struct Args {
     #[arg(long)]
     allow_configure: bool,
 
-    /// Allow probes that change server state outside the run's own users and cubes
-    /// (e.g. registering a missing directory makes the reference server run git clone).
+    /// Allow probes that may change server state outside the run's own users and cubes:
+    /// delete-all on the run's cubes (it empties the storage every cube of the
+    /// --cube-path directory shares), doc_path naming the cube directory (a server whose
+    /// doc_path works ingests its config.json), registering a missing directory (the
+    /// reference server runs git clone).
     #[arg(long)]
     destructive: bool,
 
@@ -106,11 +113,12 @@ struct Args {
 
 const AFTER_HELP: &str = "\
 Exit code: 0 when no case failed other than a listed known defect, 1 otherwise, 2 for
-bad arguments.
+bad arguments, 130 when interrupted (Ctrl-C stops the running case, cleans up what it
+created and runs no more cases; a second Ctrl-C quits at once).
 
 Examples:
   memos-conformance
-  memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/demo
+  memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/conformance-scratch
   memos-conformance --base-url https://memos.example/api --token \"$T\" --auth token --format junit --output memos.xml";
 
 /// `bearer` or `token`, listed in `--help` and in the error for anything else.
@@ -127,7 +135,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::SUCCESS;
     }
-    let options = match options(&args) {
+    let mut options = match options(&args) {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
@@ -150,9 +158,12 @@ fn main() -> ExitCode {
     };
     // The runner keeps to --run-timeout itself; this is the last resort.
     let hard_limit = options.run_timeout + Duration::from_secs(60);
-    let output = match runtime
-        .block_on(async { tokio::time::timeout(hard_limit, memos_conformance::run(options)).await })
-    {
+    let (interrupt, interrupted) = tokio::sync::watch::channel(false);
+    options.interrupt = Some(interrupted.clone());
+    let output = match runtime.block_on(async {
+        tokio::spawn(on_ctrl_c(interrupt));
+        tokio::time::timeout(hard_limit, memos_conformance::run(options)).await
+    }) {
         Ok(o) => o,
         Err(_) => {
             eprintln!(
@@ -185,6 +196,7 @@ fn main() -> ExitCode {
         );
     }
     let rendered = output.report.render(args.format);
+    let was_interrupted = *interrupted.borrow();
     match &args.output {
         Some(path) => {
             if let Err(e) = std::fs::write(path, &rendered) {
@@ -196,10 +208,26 @@ fn main() -> ExitCode {
         }
         None => print!("{rendered}"),
     }
-    if output.report.summary.success {
+    if was_interrupted {
+        ExitCode::from(130)
+    } else if output.report.summary.success {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+/// The first Ctrl-C interrupts the run, which still cleans up what the running case
+/// created; a second one quits at once.
+async fn on_ctrl_c(interrupt: tokio::sync::watch::Sender<bool>) {
+    if tokio::signal::ctrl_c().await.is_err() {
+        return;
+    }
+    eprintln!("interrupted: cleaning up what the run created (Ctrl-C again to quit at once)");
+    interrupt.send_replace(true);
+    if tokio::signal::ctrl_c().await.is_ok() {
+        eprintln!("quit without cleaning up: cubes of the run may still be registered");
+        std::process::exit(130);
     }
 }
 

@@ -5,12 +5,36 @@
 //! their normalised form, which is what the mock run sends) and by the step header, so
 //! a request repeated within a case (listing memories before and after a change) gets
 //! the answer recorded for that step.
+//!
+//! The storage proof's listing of each recorded registration is answered too, with an
+//! empty cube (see [`crate::storage_proof`]).
 
 use httpmock::MockServer;
 
 use crate::exchange::STEP_HEADER;
 use crate::json::Json;
 use crate::snapshot::{body_bytes, CaseSnapshot};
+use crate::storage_proof;
+
+/// `(cube, user)` of every registration the snapshot recorded as successful: the
+/// storage proof lists each such cube, outside the recorded steps.
+fn registered_cubes(snapshot: &CaseSnapshot) -> Vec<(String, String)> {
+    snapshot
+        .exchanges
+        .iter()
+        .filter(|e| e.request.method == "POST" && e.request.path == "/mem_cubes")
+        .filter(|e| {
+            e.response
+                .as_ref()
+                .is_some_and(|r| (200..300).contains(&r.status))
+        })
+        .filter_map(|e| {
+            let body = e.request.body.as_ref()?;
+            let field = |k: &str| body.get(k).and_then(Json::as_str).map(str::to_owned);
+            Some((field("mem_cube_id")?, field("user_id")?))
+        })
+        .collect()
+}
 
 /// A running mock for one case.
 pub struct MockReplay {
@@ -76,6 +100,21 @@ impl MockReplay {
                         then = then.header(k, v);
                     }
                     then.body(response_body);
+                })
+                .await;
+        }
+        for (cube, user) in registered_cubes(snapshot) {
+            let body = storage_proof::empty_listing(&cube).to_string();
+            server
+                .mock_async(|when, then| {
+                    when.method(httpmock::Method::GET)
+                        .path("/memories")
+                        .header(STEP_HEADER, storage_proof::PROOF_STEP)
+                        .query_param("mem_cube_id", cube)
+                        .query_param("user_id", user);
+                    then.status(200)
+                        .header("content-type", "application/json")
+                        .body(body);
                 })
                 .await;
         }

@@ -137,9 +137,20 @@ impl Recorder {
             );
         }
         let started = Instant::now();
-        let outcome = self.transport.send(&req, &sent, url, step).await;
+        let outcome = self
+            .transport
+            .send(&req, &sent, url, &step.to_string())
+            .await;
         let elapsed = started.elapsed();
         self.finish(&req, sent, outcome, elapsed, Some((step, snap_request)))
+    }
+
+    /// Sends `req` outside the case's steps: it is neither checked nor part of the
+    /// snapshot, and goes out with `tag` as its step header (the mock answers such
+    /// requests separately). For the suite's own bookkeeping, never for what a case tests.
+    pub async fn send_unrecorded(&self, req: &Req, tag: &str) -> Result<ReceivedResponse, String> {
+        let (sent, url) = self.transport.prepare(req)?;
+        self.transport.send(req, &sent, url, tag).await
     }
 
     /// In mock mode: why this request cannot be replayed, if it cannot.

@@ -7,7 +7,7 @@ use memos_api::types;
 use serde_json::Value;
 
 use super::definition::{case, Case};
-use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
+use crate::context::{fail, CaseResult, Ctx, Stop, Verdict, DELETE_ALL_NEEDS};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -130,6 +130,7 @@ async fn typed_cube(
         .await
         .map_err(api("register_cube"))?;
     ctx.track_cube(&id, user);
+    ctx.prove_storage(user, &id).await?;
     Ok(id)
 }
 
@@ -413,6 +414,7 @@ async fn delete_memory(ctx: &mut Ctx) -> CaseResult {
 }
 
 async fn delete_all_memories(ctx: &mut Ctx) -> CaseResult {
+    ctx.require_destructive_for(DELETE_ALL_NEEDS)?;
     let client = ctx.typed_client().await?;
     let (user, cube, _) =
         typed_setup(ctx, &client, "Typed memory to delete with all others.").await?;

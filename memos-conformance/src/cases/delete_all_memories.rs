@@ -1,7 +1,7 @@
 //! `DELETE /memories/{mem_cube_id}`.
 
 use super::definition::{case, Case};
-use crate::context::{fail, CaseResult, Ctx, Verdict};
+use crate::context::{fail, CaseResult, Ctx, Verdict, DELETE_ALL_NEEDS};
 use crate::exchange::Req;
 
 pub(super) fn cases() -> Vec<Case> {
@@ -25,6 +25,7 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 async fn cube_is_empty_after(ctx: &mut Ctx) -> CaseResult {
+    ctx.require_destructive_for(DELETE_ALL_NEEDS)?;
     let (user, cube) = ctx.user_with_cube("owner").await?;
     ctx.add_content(&user, &cube, "Soon to be deleted, one.")
         .await?;
@@ -47,6 +48,7 @@ async fn cube_is_empty_after(ctx: &mut Ctx) -> CaseResult {
 }
 
 async fn rejects_user_without_access(ctx: &mut Ctx) -> CaseResult {
+    ctx.require_destructive_for(DELETE_ALL_NEEDS)?;
     let (alice, cube) = ctx.user_with_cube("alice").await?;
     ctx.add_content(&alice, &cube, "Alice's memory must survive bob.")
         .await?;
@@ -70,6 +72,7 @@ async fn rejects_user_without_access(ctx: &mut Ctx) -> CaseResult {
 }
 
 async fn rejects_unknown_cube(ctx: &mut Ctx) -> CaseResult {
+    ctx.require_destructive_for(DELETE_ALL_NEEDS)?;
     let user = ctx.create_user("owner").await?;
     let ex = ctx
         .send(

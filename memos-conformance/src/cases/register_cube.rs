@@ -56,6 +56,7 @@ async fn registered_cube_is_usable(ctx: &mut Ctx) -> CaseResult {
         ctx.track_cube(&cube, &user);
     }
     ex.expect_success()?;
+    ctx.prove_storage(&user, &cube).await?;
     let before = ctx
         .list(&user, &cube, "the cube lists its memories")
         .await?;

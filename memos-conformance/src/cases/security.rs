@@ -184,6 +184,10 @@ async fn other_users_cube_can_be_unloaded(ctx: &mut Ctx) -> CaseResult {
 
 async fn doc_path_walks_named_directories(ctx: &mut Ctx) -> CaseResult {
     let cube_path = ctx.cube_path()?;
+    ctx.require_destructive_for(
+        "posts the cube directory as doc_path, which makes a server whose doc_path works ingest its \
+         config.json (LLM keys, database passwords) as memories",
+    )?;
     let (user, cube) = ctx.user_with_cube("owner").await?;
     let named = ctx
         .send(

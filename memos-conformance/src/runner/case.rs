@@ -8,6 +8,7 @@ use memos_api::Auth;
 
 use super::conclude::{Ran, Raw};
 use super::options::{RunOptions, Target};
+use super::INTERRUPTED;
 use crate::case_state::CaseShared;
 use crate::cases::Case;
 use crate::context::{namespace, Ctx, RunShared, Settings};
@@ -78,7 +79,7 @@ impl CaseRunner<'_> {
             .options
             .case_timeout
             .min(deadline.saturating_duration_since(Instant::now()));
-        let raw = run_within(case, ctx, budget).await;
+        let raw = run_within(case, ctx, budget, self.options).await;
         self.clean_up(&shared).await;
         drop(destination);
         Ran {
@@ -136,7 +137,7 @@ impl CaseRunner<'_> {
             replay,
             namespace(run_prefix, case.name),
         );
-        Ok(CaseShared::new(recorder))
+        Ok(CaseShared::new(recorder, self.settings.destructive))
     }
 
     /// Best-effort cleanup within its own budget: what does not finish shows up as
@@ -148,14 +149,21 @@ impl CaseRunner<'_> {
 }
 
 /// Runs the case on its own task, so that a panic or a hang is reported as the case's
-/// failure instead of ending the run.
-async fn run_within(case: &Case, ctx: Ctx, budget: Duration) -> Raw {
+/// failure instead of ending the run, and an interrupt stops it in time for its cleanup.
+async fn run_within(case: &Case, ctx: Ctx, budget: Duration, options: &RunOptions) -> Raw {
     let run = case.run;
     let mut handle = tokio::spawn(async move {
         let mut ctx = ctx;
         run(&mut ctx).await
     });
-    match tokio::time::timeout(budget, &mut handle).await {
+    let finished = tokio::select! {
+        finished = tokio::time::timeout(budget, &mut handle) => finished,
+        () = options.until_interrupted() => {
+            handle.abort();
+            return Raw::Crashed(format!("{INTERRUPTED}; the case was stopped and cleaned up"));
+        }
+    };
+    match finished {
         Ok(Ok(result)) => Raw::Result(result),
         Ok(Err(join)) => Raw::Crashed(format!("the case crashed: {}", panic_text(join))),
         Err(_) => {

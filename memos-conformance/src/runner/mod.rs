@@ -12,7 +12,7 @@ mod conclude;
 mod options;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use memos_api::Auth;
 
@@ -31,6 +31,8 @@ pub use options::{RunOptions, RunOutput, Target};
 
 /// The case whose recorded configure body the mock run sends.
 const CONFIGURE_CASE: &str = "configure.applies_valid_config";
+/// Why a run that was interrupted did not go on.
+const INTERRUPTED: &str = "the run was interrupted (Ctrl-C)";
 /// Consecutive cases whose first request got no answer before the run gives up.
 const DEAD_SERVER_CASES: usize = 3;
 
@@ -197,11 +199,12 @@ impl Progress {
 
     /// Runs the next case, or records that it was not run.
     async fn next(&mut self, runner: &CaseRunner<'_>, case: &Case, deadline: Instant) {
-        if let Some(reason) = self.stop_reason(deadline, runner.options.run_timeout) {
+        if let Some(reason) = self.stop_reason(runner.options, deadline) {
             self.reports.push(not_run(case, &reason));
             return;
         }
         let ran = runner.run_case(case, deadline).await;
+        self.watch_storage(&runner.run_shared);
         if case.name == SERVER_VERSION_CASE {
             self.learn_server_version(&runner.run_shared);
         }
@@ -214,18 +217,37 @@ impl Progress {
         self.snapshots.push(snapshot);
     }
 
-    /// Why the remaining cases are not run, if they are not: the run's time limit
-    /// (noted once, when reached) or a server that stopped answering.
-    fn stop_reason(&mut self, deadline: Instant, run_timeout: Duration) -> Option<String> {
+    /// Why the remaining cases are not run, if they are not: an interrupt or the run's
+    /// time limit (noted once, when reached), a server that stopped answering, or
+    /// storage that is not the run's own.
+    fn stop_reason(&mut self, options: &RunOptions, deadline: Instant) -> Option<String> {
+        if self.stopped.is_none() && options.interrupted() {
+            self.notes.push(format!(
+                "{INTERRUPTED}: the running case was cleaned up and the remaining cases were not run"
+            ));
+            self.stopped = Some(INTERRUPTED.to_owned());
+        }
         if self.stopped.is_none() && Instant::now() >= deadline {
             let reason = format!(
                 "the run's time limit of {} was reached (raise it with --run-timeout)",
-                human_duration(run_timeout)
+                human_duration(options.run_timeout)
             );
             self.notes.push(reason.clone());
             self.stopped = Some(reason);
         }
         self.stopped.clone()
+    }
+
+    /// Storage that is not the run's own stops the run: every later case is not run,
+    /// so nothing more reaches the directory's storage.
+    fn watch_storage(&mut self, run_shared: &RunShared) {
+        if self.stopped.is_some() {
+            return;
+        }
+        if let Some(message) = run_shared.storage_not_own() {
+            self.notes.push(message.clone());
+            self.stopped = Some(message);
+        }
     }
 
     /// The version the server-version case read, and with it the known-defect list.

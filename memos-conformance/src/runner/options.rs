@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use memos_api::Auth;
 use serde_json::Value;
+use tokio::sync::watch;
 
 use crate::report::Report;
 use crate::snapshot::{CaseSnapshot, SnapshotSet};
@@ -46,6 +47,9 @@ pub struct RunOptions {
     pub server_version: Option<String>,
     /// The run prefix, instead of a fresh one (live) or `conf-RUN` (mock).
     pub run_prefix: Option<String>,
+    /// Turns `true` to interrupt the run (Ctrl-C): the running case is stopped and
+    /// cleaned up, and the remaining cases are not run.
+    pub interrupt: Option<watch::Receiver<bool>>,
 }
 
 impl RunOptions {
@@ -75,6 +79,25 @@ impl RunOptions {
             run_timeout: Duration::from_secs(600),
             server_version: None,
             run_prefix: None,
+            interrupt: None,
+        }
+    }
+
+    /// Whether the run was interrupted.
+    pub(crate) fn interrupted(&self) -> bool {
+        self.interrupt.as_ref().is_some_and(|rx| *rx.borrow())
+    }
+
+    /// Resolves when the run is interrupted; never without an interrupt.
+    pub(crate) async fn until_interrupted(&self) {
+        match self.interrupt.clone() {
+            Some(mut rx) => {
+                if rx.wait_for(|interrupted| *interrupted).await.is_err() {
+                    // The sender is gone: no interrupt can come any more.
+                    std::future::pending::<()>().await;
+                }
+            }
+            None => std::future::pending::<()>().await,
         }
     }
 

@@ -131,3 +131,27 @@ fn a_token_sent_in_cleartext_to_a_remote_host_is_warned_about() {
         assert!(!text.contains("s3cr3t"), "{what}: {text}");
     }
 }
+
+#[test]
+fn help_says_to_pass_a_scratch_cube_directory_and_what_destructive_allows() {
+    let out = bin().arg("--help").output().expect("run the binary");
+    assert_eq!(out.status.code(), Some(0));
+    // clap wraps long help to the terminal width: compare words, not lines.
+    let help = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    for needed in [
+        "pass an empty scratch directory as --cube-path",
+        "shares its storage",
+        "delete-all",
+        "doc_path naming the cube directory",
+        "130 when interrupted",
+    ] {
+        assert!(
+            help.contains(needed),
+            "{needed:?} missing from --help: {help}"
+        );
+    }
+    assert!(!help.contains("never changes anything outside"), "{help}");
+}

@@ -84,6 +84,7 @@ async fn the_whole_suite_against_the_reference_server() {
     assert_eq!(report.summary.skipped, 0);
 
     a_configured_token_is_sent_and_never_shown(&server).await;
+    a_default_run_deletes_only_what_it_added(&server).await;
 
     if std::env::var("MEMOS_CONFORMANCE_RECORD").is_ok_and(|v| v == "1") {
         let dir = snapshot::source_dir();
@@ -151,4 +152,72 @@ async fn a_configured_token_is_sent_and_never_shown(server: &ReferenceServer) {
             }
         }
     }
+}
+
+/// Without --destructive: the storage proof passes on the reference server's fresh
+/// cubes, delete-all and the doc_path probe on the cube directory are skipped, and
+/// cleanup deletes what each case added one memory at a time, without a problem.
+async fn a_default_run_deletes_only_what_it_added(server: &ReferenceServer) {
+    let mut options = live_options(server);
+    options.destructive = false;
+    options.allow_configure = false;
+    options.patterns = vec![
+        "add_memories.content_is_listed".into(),
+        "delete_memory.*".into(),
+        "client.add_memories".into(),
+        "delete_all_memories.*".into(),
+        "security.doc_path*".into(),
+    ];
+    let output = memos_conformance::run(options).await;
+    let report = &output.report;
+    let text = report.render(Format::Text);
+    for case in &report.cases {
+        let expected = if case.name.starts_with("delete_all_memories.")
+            || case.name.starts_with("security.doc_path")
+        {
+            vec![Outcome::Skipped]
+        } else {
+            vec![Outcome::Pass, Outcome::KnownDefect]
+        };
+        assert!(
+            expected.contains(&case.outcome),
+            "{}: {:?}\n{text}",
+            case.name,
+            case.outcome
+        );
+        assert!(
+            case.cleanup_problems.is_empty(),
+            "{}: {:?}",
+            case.name,
+            case.cleanup_problems
+        );
+    }
+    let requests: Vec<_> = output
+        .snapshots
+        .iter()
+        .flat_map(|s| &s.exchanges)
+        .map(|e| (e.request.method.as_str(), e.request.path.as_str()))
+        .collect();
+    let deletes_in = |segments: usize| {
+        requests
+            .iter()
+            .filter(|(m, p)| {
+                *m == "DELETE" && p.starts_with("/memories/") && p.matches('/').count() == segments
+            })
+            .count()
+    };
+    assert_eq!(deletes_in(2), 0, "delete-all sent: {requests:?}");
+    assert!(
+        deletes_in(3) > 0,
+        "no memory deleted one by one: {requests:?}"
+    );
+    assert!(
+        output
+            .snapshots
+            .iter()
+            .flat_map(|s| &s.exchanges)
+            .any(|e| e.label == "cleanup: delete a memory the case added"
+                && e.response.as_ref().is_some_and(|r| r.status == 200)),
+        "cleanup deleted no memory one by one"
+    );
 }

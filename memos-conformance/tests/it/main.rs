@@ -1,9 +1,10 @@
 //! The integration tests of memos-conformance, in one binary: the command line, the
 //! suite against the embedded mock, against servers that misbehave, and against the real
-//! reference server.
+//! reference server, and the storage safety of a run.
 
 mod cli;
 mod common;
 mod live_reference;
 mod misbehaving_server;
 mod mock_suite;
+mod storage_safety;

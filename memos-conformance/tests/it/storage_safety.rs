@@ -1,0 +1,422 @@
+//! The suite must never change or read an operator's data. The fake server here models
+//! the case that lost data: every cube registered from the one cube directory shares its
+//! storage (as `tree_text` graphs and `general_text` collections do), so a delete-all on
+//! the run's cube empties the operator's cube too.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::to_bytes;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use memos_conformance::{Format, Outcome, Report, RunOptions};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+const PREFIX: &str = "conf-safe";
+const CUBE_DIR: &str = "/srv/memos/cubes/prod";
+/// How many memories the operator's cube holds in the shared storage.
+const OPERATOR_MEMORIES: usize = 20;
+
+/// A request the fake received.
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    body: Value,
+}
+
+#[derive(Default)]
+struct Storage {
+    /// `(id, text)` of every memory in the directory's shared storage.
+    memories: Vec<(String, String)>,
+    next_id: usize,
+    seen: Vec<Seen>,
+}
+
+struct Fake {
+    storage: Mutex<Storage>,
+    /// `tree_text`: list memories as a graph of nodes and edges.
+    graph: bool,
+    /// Interrupts the run (as Ctrl-C does) when a memory is added, and then never
+    /// answers that add, so the case is still running when it is interrupted.
+    interrupt: Option<watch::Sender<bool>>,
+}
+
+/// A server whose cubes all share one storage, holding `initial` memories.
+struct SharedStorageServer {
+    url: String,
+    fake: Arc<Fake>,
+}
+
+impl SharedStorageServer {
+    async fn start(initial: usize, graph: bool) -> SharedStorageServer {
+        SharedStorageServer::with_interrupt(initial, graph, None).await
+    }
+
+    async fn with_interrupt(
+        initial: usize,
+        graph: bool,
+        interrupt: Option<watch::Sender<bool>>,
+    ) -> SharedStorageServer {
+        let memories = (0..initial)
+            .map(|i| (format!("prod-{i}"), format!("Operator memory {i}")))
+            .collect();
+        let fake = Arc::new(Fake {
+            storage: Mutex::new(Storage {
+                memories,
+                ..Storage::default()
+            }),
+            graph,
+            interrupt,
+        });
+        let app = Router::new().fallback(answer).with_state(fake.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        SharedStorageServer { url, fake }
+    }
+
+    fn storage(&self) -> std::sync::MutexGuard<'_, Storage> {
+        self.fake.storage.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn operator_memories_left(&self) -> usize {
+        self.storage()
+            .memories
+            .iter()
+            .filter(|(id, _)| id.starts_with("prod-"))
+            .count()
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.storage().seen.clone()
+    }
+
+    fn options(&self, patterns: &[&str]) -> RunOptions {
+        let mut options = RunOptions::live(self.url.clone());
+        options.patterns = patterns.iter().map(|p| (*p).to_owned()).collect();
+        options.cube_paths = vec![CUBE_DIR.into()];
+        options.run_prefix = Some(PREFIX.into());
+        options.request_timeout = Duration::from_secs(5);
+        options.case_timeout = Duration::from_secs(20);
+        options.run_timeout = Duration::from_secs(60);
+        options
+    }
+}
+
+fn envelope(data: Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({"code": 200, "message": "ok", "data": data}).to_string(),
+    )
+        .into_response()
+}
+
+async fn answer(State(fake): State<Arc<Fake>>, request: Request) -> Response {
+    let method = request.method().as_str().to_owned();
+    let path = request.uri().path().to_owned();
+    let query: Vec<(String, String)> = request
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let bytes = to_bytes(request.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (response, stall) = respond(&fake, method, path, &query, body);
+    if stall {
+        std::future::pending::<()>().await;
+    }
+    response
+}
+
+/// The answer, and whether to never send it.
+fn respond(
+    fake: &Fake,
+    method: String,
+    path: String,
+    query: &[(String, String)],
+    body: Value,
+) -> (Response, bool) {
+    let mut storage = fake.storage.lock().unwrap_or_else(|e| e.into_inner());
+    storage.seen.push(Seen {
+        method: method.clone(),
+        path: path.clone(),
+        body: body.clone(),
+    });
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let response = match (method.as_str(), segments.as_slice()) {
+        ("POST", ["users"]) => envelope(json!({"user_id": body["user_id"]})),
+        ("GET", ["memories"]) => {
+            let cube = query
+                .iter()
+                .find(|(k, _)| k == "mem_cube_id")
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let nodes: Vec<Value> = storage
+                .memories
+                .iter()
+                .map(|(id, text)| json!({"id": id, "memory": text, "metadata": {}}))
+                .collect();
+            let memories = if fake.graph {
+                json!({"nodes": nodes, "edges": []})
+            } else {
+                Value::Array(nodes)
+            };
+            envelope(json!({"para_mem": [], "act_mem": [],
+                "text_mem": [{"cube_id": cube, "memories": memories}]}))
+        }
+        ("POST", ["memories"]) => {
+            let mut texts: Vec<String> = body["memory_content"]
+                .as_str()
+                .map(str::to_owned)
+                .into_iter()
+                .collect();
+            if let Some(messages) = body["messages"].as_array() {
+                texts.extend(
+                    messages
+                        .iter()
+                        .filter_map(|m| m["content"].as_str().map(str::to_owned)),
+                );
+            }
+            for text in texts {
+                storage.next_id += 1;
+                let id = format!("run-{}", storage.next_id);
+                storage.memories.push((id, text));
+            }
+            if let Some(interrupt) = &fake.interrupt {
+                interrupt.send_replace(true);
+                return (envelope(Value::Null), true);
+            }
+            envelope(Value::Null)
+        }
+        // Delete-all empties the storage every cube of the directory shares.
+        ("DELETE", ["memories", _cube]) => {
+            storage.memories.clear();
+            envelope(Value::Null)
+        }
+        ("DELETE", ["memories", _cube, id]) => {
+            storage.memories.retain(|(m, _)| m != id);
+            envelope(Value::Null)
+        }
+        _ => envelope(Value::Null),
+    };
+    (response, false)
+}
+
+fn is_delete_all(s: &Seen) -> bool {
+    s.method == "DELETE" && s.path.starts_with("/memories/") && s.path.matches('/').count() == 2
+}
+
+fn posts_the_cube_dir_as_doc_path(s: &Seen) -> bool {
+    s.method == "POST" && s.path == "/memories" && s.body["doc_path"] == CUBE_DIR
+}
+
+fn changes_memories(s: &Seen) -> bool {
+    (s.method == "POST" || s.method == "PUT" || s.method == "DELETE")
+        && s.path.starts_with("/memories")
+}
+
+fn reason<'a>(report: &'a Report, name: &str) -> &'a str {
+    report
+        .cases
+        .iter()
+        .find(|c| c.name == name)
+        .and_then(|c| c.reason.as_deref())
+        .unwrap_or_default()
+}
+
+async fn foreign_memories_stop_the_run(graph: bool) {
+    let server = SharedStorageServer::start(OPERATOR_MEMORIES, graph).await;
+    let output = memos_conformance::run(server.options(&[
+        "add_memories.content_is_listed",
+        "delete_memory.*",
+        "update_memory.*",
+    ]))
+    .await;
+    let report = output.report;
+    let text = report.render(Format::Text);
+    assert!(!report.summary.success, "{text}");
+    let changed: Vec<_> = server.seen().into_iter().filter(changes_memories).collect();
+    assert!(
+        changed.is_empty(),
+        "the run changed memories in foreign storage: {changed:?}"
+    );
+    assert_eq!(server.operator_memories_left(), OPERATOR_MEMORIES);
+    // The first case stops with the message; the cube it registered is unloaded.
+    let first = reason(&report, "add_memories.content_is_listed");
+    for needed in [
+        CUBE_DIR,
+        &format!("{OPERATOR_MEMORIES} memories"),
+        "empty scratch directory",
+    ] {
+        assert!(first.contains(needed), "{needed:?} missing from: {first}");
+    }
+    assert!(
+        server
+            .seen()
+            .iter()
+            .any(|s| s.method == "DELETE" && s.path.starts_with("/mem_cubes/")),
+        "the run's cube is unregistered"
+    );
+    // Every later case is not run, for the same reason, and the report says so.
+    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
+    assert!(
+        later.starts_with("not run: ") && later.contains(CUBE_DIR),
+        "{later}"
+    );
+    assert!(
+        report.notes.iter().any(|n| n.contains(CUBE_DIR)),
+        "{:?}",
+        report.notes
+    );
+    assert!(text.contains("empty scratch directory"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_memories_in_a_listed_cube_stop_the_run_before_anything_changes() {
+    foreign_memories_stop_the_run(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_memories_in_a_graph_shaped_cube_stop_the_run_before_anything_changes() {
+    foreign_memories_stop_the_run(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_memories_stop_even_with_destructive() {
+    let server = SharedStorageServer::start(OPERATOR_MEMORIES, false).await;
+    let mut options = server.options(&["delete_all_memories.*", "security.doc_path*"]);
+    options.destructive = true;
+    let report = memos_conformance::run(options).await.report;
+    assert!(!report.summary.success);
+    let changed: Vec<_> = server.seen().into_iter().filter(changes_memories).collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(server.operator_memories_left(), OPERATOR_MEMORIES);
+}
+
+/// The data loss the issue reports: a default run on a shared directory that holds an
+/// operator's memories must leave every one of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_run_keeps_an_operators_memories() {
+    let server = SharedStorageServer::start(OPERATOR_MEMORIES, false).await;
+    memos_conformance::run(server.options(&["add_memories.*", "delete_all_memories.*"])).await;
+    assert_eq!(server.operator_memories_left(), OPERATOR_MEMORIES);
+}
+
+const DESTRUCTIVE_CASES: [&str; 5] = [
+    "delete_all_memories.cube_is_empty_after",
+    "delete_all_memories.rejects_user_without_access",
+    "delete_all_memories.rejects_unknown_cube",
+    "client.delete_all_memories",
+    "security.doc_path_walks_named_directories",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_run_never_deletes_all_nor_posts_the_cube_dir_as_doc_path() {
+    let server = SharedStorageServer::start(0, false).await;
+    let mut patterns = DESTRUCTIVE_CASES.to_vec();
+    patterns.push("add_memories.content_is_listed");
+    let report = memos_conformance::run(server.options(&patterns))
+        .await
+        .report;
+    let seen = server.seen();
+    assert!(!seen.iter().any(is_delete_all), "{seen:?}");
+    assert!(!seen.iter().any(posts_the_cube_dir_as_doc_path), "{seen:?}");
+    for name in DESTRUCTIVE_CASES {
+        let c = report.cases.iter().find(|c| c.name == name).expect(name);
+        assert_eq!(c.outcome, Outcome::Skipped, "{c:#?}");
+        assert!(
+            reason(&report, name).contains("--destructive"),
+            "{name}: {}",
+            reason(&report, name)
+        );
+    }
+    // Cleanup deleted what the case added, one memory at a time, and nothing else.
+    assert!(
+        seen.iter().any(|s| s.method == "DELETE"
+            && s.path.starts_with("/memories/")
+            && s.path.matches('/').count() == 3),
+        "{seen:?}"
+    );
+    assert!(server.storage().memories.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_destructive_delete_all_and_the_doc_path_probe_run() {
+    let server = SharedStorageServer::start(0, false).await;
+    let mut options = server.options(&DESTRUCTIVE_CASES);
+    options.destructive = true;
+    let report = memos_conformance::run(options).await.report;
+    let seen = server.seen();
+    assert!(seen.iter().any(is_delete_all), "{seen:?}");
+    assert!(seen.iter().any(posts_the_cube_dir_as_doc_path), "{seen:?}");
+    for name in DESTRUCTIVE_CASES {
+        let c = report.cases.iter().find(|c| c.name == name).expect(name);
+        assert_ne!(c.outcome, Outcome::Skipped, "{c:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_run_cleans_up_the_running_case_and_runs_no_more() {
+    let (interrupt, interrupted) = watch::channel(false);
+    let server = SharedStorageServer::with_interrupt(0, false, Some(interrupt)).await;
+    let mut options = server.options(&[
+        "add_memories.content_is_listed",
+        "delete_memory.deleted_memory_is_gone",
+    ]);
+    options.interrupt = Some(interrupted);
+    let report = memos_conformance::run(options).await.report;
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains("interrupted"), "{first}");
+    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
+    assert!(
+        later.starts_with("not run: ") && later.contains("interrupted"),
+        "{later}"
+    );
+    // The memory the case added is gone and its cube unregistered.
+    assert!(server.storage().memories.is_empty());
+    assert!(server
+        .seen()
+        .iter()
+        .any(|s| s.method == "DELETE" && s.path.starts_with("/mem_cubes/")));
+    assert!(!report.summary.success);
+}
+
+/// On shared storage a case's second cube lists what the case added to its first one:
+/// those memories are the run's own and must not stop the run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_stopping() {
+    let server = SharedStorageServer::start(0, true).await;
+    let name = "security.install_cube_ids_reads_other_users_cube";
+    let report = memos_conformance::run(server.options(&[name, "add_memories.content_is_listed"]))
+        .await
+        .report;
+    assert!(
+        report.notes.iter().all(|n| !n.contains("scratch")),
+        "{:?}",
+        report.notes
+    );
+    assert!(
+        !reason(&report, name).contains("scratch"),
+        "{}",
+        reason(&report, name)
+    );
+    assert!(
+        !reason(&report, "add_memories.content_is_listed").starts_with("not run"),
+        "{}",
+        reason(&report, "add_memories.content_is_listed")
+    );
+    // Both cubes' cleanup deleted the memory one by one, and nothing is left.
+    assert!(server.storage().memories.is_empty());
+}
