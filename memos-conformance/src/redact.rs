@@ -21,7 +21,7 @@ use regex::bytes::{NoExpand, Regex, RegexBuilder};
 
 use memos_api::Secret;
 
-use crate::normalize::REDACTED;
+pub const REDACTED: &str = "<redacted>";
 
 /// Characters kept as they are when percent-encoding (RFC 3986's unreserved set).
 fn is_unreserved(b: u8) -> bool {

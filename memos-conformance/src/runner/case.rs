@@ -8,7 +8,6 @@ use memos_api::Auth;
 
 use super::conclude::{Ran, Raw};
 use super::options::{RunOptions, Target};
-use super::INTERRUPTED;
 use crate::case_state::CaseShared;
 use crate::cases::Case;
 use crate::context::{namespace, Ctx, RunShared, Settings};
@@ -18,6 +17,9 @@ use crate::normalize::Normaliser;
 use crate::recorder::Recorder;
 use crate::snapshot::SnapExchange;
 use crate::spec::Spec;
+
+/// Why a run ended early after Ctrl-C.
+pub(super) const INTERRUPTED: &str = "the run was interrupted (Ctrl-C)";
 
 /// What every case of a run shares.
 pub(super) struct CaseRunner<'a> {

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use memos_api::Auth;
 
+use self::case::INTERRUPTED;
 use crate::cases::{self, Case, SERVER_VERSION_CASE};
 use crate::context::{RunShared, Settings};
 use crate::defects::{self, DefectList};
@@ -32,7 +33,6 @@ pub use options::{RunOptions, RunOutput, Target};
 /// The case whose recorded configure body the mock run sends.
 const CONFIGURE_CASE: &str = "configure.applies_valid_config";
 /// Why a run that was interrupted did not go on.
-const INTERRUPTED: &str = "the run was interrupted (Ctrl-C)";
 /// Consecutive cases whose first request got no answer before the run gives up.
 const DEAD_SERVER_CASES: usize = 3;
 
