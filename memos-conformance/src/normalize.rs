@@ -35,8 +35,6 @@ use crate::snapshot::{SnapRequest, SnapResponse};
 
 /// The run prefix used in mock mode and as the placeholder of live prefixes.
 pub const MOCK_RUN_PREFIX: &str = "conf-RUN";
-/// What secret values in request bodies become.
-
 /// The placeholder of the `--doc-path` directory.
 pub const DOC_PATH_PLACEHOLDER: &str = "<doc-path>";
 /// UUIDs starting with this are placeholders and never renumbered.

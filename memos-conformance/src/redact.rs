@@ -21,6 +21,8 @@ use regex::bytes::{NoExpand, Regex, RegexBuilder};
 
 use memos_api::Secret;
 
+/// What a secret becomes wherever it is found: in answers, and in request bodies under
+/// secret-looking keys.
 pub const REDACTED: &str = "<redacted>";
 
 /// Characters kept as they are when percent-encoding (RFC 3986's unreserved set).
