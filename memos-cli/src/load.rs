@@ -5,7 +5,7 @@ use std::sync::Arc;
 use memos_api::Client;
 use memos_loader as loader;
 use memos_loader::{
-    CancelToken, ContentOptions, DocumentOptions, Hint, Input, LoadError, LoadOptions,
+    CancellationToken, ContentOptions, DocumentOptions, Hint, Input, LoadError, LoadOptions,
     MessageOptions, Source, Summary, Target,
 };
 use serde_json::json;
@@ -74,7 +74,7 @@ pub async fn run(command: LoadCommand, client: &Client, global: &Global) -> Resu
     };
 
     let reporter = Reporter::new(global.quiet);
-    let cancel = CancelToken::new();
+    let cancel = CancellationToken::new();
     let options = LoadOptions {
         concurrency: args.concurrency,
         skip_invalid: args.skip_invalid,
@@ -156,7 +156,10 @@ async fn setup(client: &Client, args: &LoadArgs) -> Result<(), Failure> {
 
 /// Ctrl-C once: stop sending, finish what is in flight, save the checkpoint. Twice: quit
 /// now (the checkpoint on disk is consistent at any moment).
-fn watch_interrupts(cancel: CancelToken, reporter: Arc<Reporter>) -> tokio::task::JoinHandle<()> {
+fn watch_interrupts(
+    cancel: CancellationToken,
+    reporter: Arc<Reporter>,
+) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_err() {
             return;

@@ -22,7 +22,8 @@ use crate::rangeset::RangeSet;
 use crate::reconcile::{self, Plan};
 use crate::setup::{list_texts, Target};
 use crate::source::{Prepared, Source};
-use crate::summary::{CancelToken, Event, FailedRecord, ProgressFn, Summary};
+use crate::summary::{Event, FailedRecord, ProgressFn, Summary};
+use tokio_util::sync::CancellationToken;
 
 /// How an import runs.
 #[derive(Clone)]
@@ -50,7 +51,7 @@ pub struct LoadOptions {
     /// reported through `progress`).
     pub max_details: usize,
     /// Stops the import early.
-    pub cancel: CancelToken,
+    pub cancel: CancellationToken,
     /// Called on each [`Event`].
     pub progress: Option<ProgressFn>,
 }
@@ -65,7 +66,7 @@ impl Default for LoadOptions {
             retries: 0,
             max_consecutive_failures: 20,
             max_details: 1000,
-            cancel: CancelToken::new(),
+            cancel: CancellationToken::new(),
             progress: None,
         }
     }

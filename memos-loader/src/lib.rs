@@ -101,7 +101,10 @@ pub use item::{InvalidRecord, Location, Payload, Record};
 pub use messages::MessageOptions;
 pub use setup::{ensure_cube, ensure_user, verify_cube, verify_user, Ensured, Target};
 pub use source::Source;
-pub use summary::{CancelToken, Event, FailedRecord, ProgressFn, Reconciliation, Summary};
+pub use summary::{Event, FailedRecord, ProgressFn, Reconciliation, Summary};
+/// Asks a running import to stop ([`LoadOptions::cancel`]): no new record is sent, those in
+/// flight are waited for, the checkpoint is saved and the summary says `interrupted`.
+pub use tokio_util::sync::CancellationToken;
 
 /// Reads `source` without sending anything: each record (`Ok`) or invalid record (`Err`),
 /// in input order, numbered as an import numbers them. Blocking; standard input is read

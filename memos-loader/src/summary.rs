@@ -1,11 +1,9 @@
 //! What an import reports: progress events while it runs, a summary at the end.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use crate::item::{InvalidRecord, Location};
 
@@ -69,50 +67,6 @@ pub enum Event<'a> {
 /// A progress callback. It is called from the import's tasks and threads, so it must be
 /// quick and thread-safe.
 pub type ProgressFn = Arc<dyn Fn(&Event<'_>) + Send + Sync>;
-
-/// Asks a running import to stop: no new record is sent, those in flight are waited for,
-/// the checkpoint is saved and the summary says `interrupted`.
-#[derive(Debug, Clone, Default)]
-pub struct CancelToken {
-    inner: Arc<CancelInner>,
-}
-
-#[derive(Debug, Default)]
-struct CancelInner {
-    cancelled: AtomicBool,
-    notify: Notify,
-}
-
-impl CancelToken {
-    /// A token that is not cancelled.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Cancels (idempotent).
-    pub fn cancel(&self) {
-        self.inner.cancelled.store(true, Ordering::SeqCst);
-        self.inner.notify.notify_waiters();
-    }
-
-    /// Whether [`cancel`](Self::cancel) was called.
-    pub fn is_cancelled(&self) -> bool {
-        self.inner.cancelled.load(Ordering::SeqCst)
-    }
-
-    /// Completes once cancelled.
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.inner.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
 
 /// The outcome of checking records in doubt (sent by an interrupted run, but not known to
 /// be acknowledged) against the memories the server lists.
