@@ -9,22 +9,14 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::Router;
 use futures::StreamExt;
-use memos_api::{types, Client, Error, RetryPolicy};
+use memos_api::{types, Client, Error};
 
+use crate::common::body::MEMORIES_ADDED as OK;
+use crate::common::fast_retries;
 use crate::support::{serve, serve_big, serve_raw};
 
-pub const OK: &str = r#"{"code":200,"message":"ok","data":null}"#;
+/// A user list of one user.
 pub const USERS: &str = r#"{"code":200,"message":"ok","data":[{"user_id":"root","user_name":"root","role":"ROOT","created_at":"2026-11-26T10:00:00","is_active":true}]}"#;
-
-/// Retries without waiting long.
-pub fn fast_retries(max_retries: u32) -> RetryPolicy {
-    RetryPolicy {
-        max_retries,
-        initial_backoff: Duration::from_millis(1),
-        max_backoff: Duration::from_millis(5),
-        max_retry_after: Duration::from_secs(5),
-    }
-}
 
 fn json(status: StatusCode, body: &'static str) -> impl IntoResponse {
     (status, [(header::CONTENT_TYPE, "application/json")], body)

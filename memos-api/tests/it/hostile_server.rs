@@ -10,7 +10,9 @@ use axum::routing::{any, get, post};
 use axum::Router;
 use memos_api::{types, Client, Error, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 
-use crate::defects::{add, fast_retries, serve_stalling, HANG, OK, USERS};
+use crate::common::body::MEMORIES_ADDED as OK;
+use crate::common::fast_retries;
+use crate::defects::{add, serve_stalling, HANG, USERS};
 use crate::support::{peak_rss_kib, rss_kib, serve, serve_big, serve_raw, Server};
 
 const MIB: u64 = 1024 * 1024;
