@@ -9,21 +9,12 @@ use std::time::Duration;
 use httpmock::prelude::*;
 use memos_api::{Client, RetryPolicy};
 use memos_loader as loader;
-use memos_loader::{
-    ContentOptions, DocumentOptions, Input, LoadError, LoadOptions, Payload, Source, Target,
-};
+use memos_loader::{DocumentOptions, LoadError, LoadOptions, Payload, Source};
 
-const OK_BODY: &str = r#"{"code":200,"message":"Memories added successfully","data":null}"#;
+use crate::{per_line, target, OK_BODY};
 
 /// A bound for tests whose old failure was a hang; never reached by a passing run.
 const HANG_GUARD: Duration = Duration::from_secs(60);
-
-fn target() -> Target {
-    Target {
-        user_id: "u".into(),
-        cube_id: "c".into(),
-    }
-}
 
 fn client(base_url: &str) -> Client {
     Client::builder(base_url)
@@ -31,16 +22,6 @@ fn client(base_url: &str) -> Client {
         .retry_policy(RetryPolicy::none())
         .build()
         .unwrap()
-}
-
-fn per_line(path: &Path) -> Source {
-    Source::Content {
-        inputs: vec![Input::Path(path.to_path_buf())],
-        options: ContentOptions {
-            chunk_size: 100,
-            per_line: true,
-        },
-    }
 }
 
 fn write_lines(path: &Path, range: std::ops::Range<usize>, append: bool) {

@@ -8,17 +8,10 @@ use std::time::{Duration, Instant};
 use httpmock::prelude::*;
 use memos_api::{Client, RetryPolicy};
 use memos_loader as loader;
-use memos_loader::{ContentOptions, Input, LoadOptions, Source, Summary, Target};
+use memos_loader::{LoadOptions, Source, Summary};
 use serde_json::{json, Value};
 
-const OK_BODY: &str = r#"{"code":200,"message":"Memories added successfully","data":null}"#;
-
-fn target() -> Target {
-    Target {
-        user_id: "u".into(),
-        cube_id: "c".into(),
-    }
-}
+use crate::{per_line, target, OK_BODY};
 
 /// A content file with one record per line: `r0`, `r1`, ...
 fn lines_file(dir: &Path, count: usize) -> PathBuf {
@@ -26,16 +19,6 @@ fn lines_file(dir: &Path, count: usize) -> PathBuf {
     let text: String = (0..count).map(|i| format!("r{i}\n")).collect();
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn per_line(path: &Path) -> Source {
-    Source::Content {
-        inputs: vec![Input::Path(path.to_path_buf())],
-        options: ContentOptions {
-            chunk_size: 100,
-            per_line: true,
-        },
-    }
 }
 
 fn client(base_url: &str, timeout: Duration) -> Client {
