@@ -90,6 +90,7 @@
 mod client;
 mod error;
 mod limit;
+mod memories;
 mod retry;
 pub mod text;
 
@@ -104,5 +105,6 @@ pub use client::{
     MAX_ERROR_BODY_BYTES,
 };
 pub use error::{Error, Result};
+pub use memories::UnreadableNode;
 pub use raw::types;
 pub use retry::RetryPolicy;
