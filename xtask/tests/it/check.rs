@@ -31,8 +31,8 @@ fn pending_snapshots_are_found_outside_target() {
     );
 }
 
-/// A tree with the spec, README, allow-list, reference document and pip locks, and fresh
-/// artefacts.
+/// A tree with both specs, the README, both allow-lists and reference documents, the pip
+/// locks, and fresh artefacts.
 fn fresh_tree() -> TempDir {
     let dir = TempDir::new().unwrap();
     let locks: Vec<&str> = xtask::pins::ALL.iter().map(|spec| spec.lock.path).collect();
@@ -44,6 +44,9 @@ fn fresh_tree() -> TempDir {
                 xtask::codegen::README_PATH,
                 xtask::drift::ALLOWLIST_PATH,
                 xtask::drift::REFERENCE_DOC,
+                xtask::api::Api::Product.spec_path(),
+                xtask::api::Api::Product.allowlist_path(),
+                xtask::api::Api::Product.reference_doc(),
             ][..],
             &locks,
         ]
@@ -58,7 +61,7 @@ fn a_fresh_tree_passes_every_step() {
     let dir = fresh_tree();
     let steps = check::run(dir.path());
     assert!(steps.iter().all(|s| s.ok), "{steps:#?}");
-    assert_eq!(steps.len(), 5, "{steps:#?}");
+    assert_eq!(steps.len(), 7, "{steps:#?}");
 }
 
 #[test]
@@ -94,6 +97,8 @@ fn every_step_runs_even_when_the_first_fails() {
             ("pending snapshots", false),
             ("drift against the reference document", true),
             ("pip locks fit the pinned requirements", true),
+            ("product spec lint", true),
+            ("product drift against its reference document", true),
         ]
     );
     assert!(steps[0].output.contains("cargo xtask codegen"));
@@ -115,5 +120,30 @@ fn a_lock_that_does_not_fit_the_requirements_fails_the_pins_step() {
         failed[0].output.contains("cargo xtask pin"),
         "{}",
         failed[0].output
+    );
+}
+
+#[test]
+fn a_broken_product_spec_fails_only_the_product_steps() {
+    let dir = fresh_tree();
+    let spec = dir.path().join(xtask::api::Api::Product.spec_path());
+    let text = std::fs::read_to_string(&spec).unwrap();
+    // An operation without its operationId: a lint error; the drift step still runs.
+    let planted = text.replacen("      operationId: health_check\n", "", 1);
+    assert_ne!(planted, text, "plant site");
+    std::fs::write(&spec, planted).unwrap();
+
+    let steps = check::run(dir.path());
+    let failed: Vec<_> = steps.iter().filter(|s| !s.ok).map(|s| s.name).collect();
+    assert_eq!(failed, ["product spec lint"], "{steps:#?}");
+    let lint = steps
+        .iter()
+        .find(|s| s.name == "product spec lint")
+        .unwrap();
+    assert!(
+        lint.output
+            .starts_with("openapi/memos-product.yaml: GET /health: has no operationId"),
+        "{}",
+        lint.output
     );
 }

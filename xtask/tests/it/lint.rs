@@ -25,6 +25,26 @@ fn the_spec_passes() {
 }
 
 #[test]
+fn the_product_spec_passes() {
+    let errors = xtask::lint::run_api(&crate::workspace(), xtask::api::Api::Product).unwrap();
+    assert_eq!(errors, []);
+}
+
+#[test]
+fn a_product_example_that_breaks_its_schema_is_caught() {
+    let path = crate::workspace().join(xtask::api::Api::Product.spec_path());
+    let text = std::fs::read_to_string(path).unwrap();
+    let from = "example: {mem_cube_id: alice-notes}";
+    assert_eq!(text.matches(from).count(), 1, "plant site `{from}`");
+    let errors = lint_spec(&text.replace(from, "example: {mem_cube_id: 7}"));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].location.contains("/product/exist_mem_cube_id"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
 fn a_missing_operation_id_is_caught() {
     let mut doc = spec();
     doc["paths"]["/users"]["get"]
