@@ -225,6 +225,7 @@ mod tests {
     const GOOD: &str = r##"
 openapi: 3.0.3
 info: {title: t, version: '1'}
+security: [{}]
 paths:
   /a:
     post:

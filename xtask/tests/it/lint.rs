@@ -272,6 +272,28 @@ fn an_undefined_security_scheme_is_caught() {
 }
 
 #[test]
+fn an_operation_without_security_is_caught() {
+    let mut doc = spec();
+    doc.as_object_mut().unwrap().remove("security");
+    // Every operation is reported; an operation's own `security` (even `[]`) is enough.
+    let errors = lint(&doc);
+    assert!(errors.len() > 1, "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.message.contains("declares no security")),
+        "{errors:#?}"
+    );
+    let paths = doc["paths"].as_object_mut().unwrap();
+    for item in paths.values_mut() {
+        for (_, operation) in item.as_object_mut().unwrap().iter_mut() {
+            operation["security"] = json!([]);
+        }
+    }
+    assert_eq!(lint(&doc), []);
+}
+
+#[test]
 fn a_server_url_with_a_trailing_slash_is_caught() {
     let mut doc = spec();
     doc["servers"][0]["url"] = json!("http://127.0.0.1:8000/");
