@@ -24,7 +24,7 @@ impl Api {
     pub const fn spec_path(self) -> &'static str {
         match self {
             Api::V1 => crate::codegen::SPEC_PATH,
-            Api::Product => "openapi/memos-product.yaml",
+            Api::Product => memos_codegen::PRODUCT_SPEC_PATH,
         }
     }
 
