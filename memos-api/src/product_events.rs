@@ -1,10 +1,9 @@
 //! Typed events of the `/product` API's server-sent-event streams.
 //!
-//! progenitor answers a `text/event-stream` operation with the raw body (a
-//! [`ByteStream`](crate::product::ByteStream)); each stream operation's builder gets an
-//! `events()` method here that sends the request and parses the body with
-//! `eventsource-stream` into the spec's event types: [`ChatStreamEvent`] for the three chat
-//! streams, [`SchedulerProgressEvent`] for `scheduler_wait_stream`.
+//! progenitor answers a `text/event-stream` operation with the raw body (a [`ByteStream`]);
+//! each stream operation's builder gets an `events()` method here that sends the request and
+//! parses the body with `eventsource-stream` into the spec's event types: [`ChatStreamEvent`]
+//! for the three chat streams, [`SchedulerProgressEvent`] for `scheduler_wait_stream`.
 //!
 //! ```no_run
 //! use futures::StreamExt as _;
