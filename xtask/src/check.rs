@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use crate::api::Api;
+use crate::api::{Api, ApiFiles};
 use crate::{codegen, drift, lint, pins};
 
 /// One step's outcome.

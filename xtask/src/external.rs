@@ -39,7 +39,7 @@ impl Missing {
         }
     }
 }
-use crate::api::Api;
+use crate::api::{Api, ApiFiles};
 use crate::pins::PYYAML;
 use crate::util;
 

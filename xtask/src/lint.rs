@@ -25,7 +25,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::api::Api;
+use crate::api::{Api, ApiFiles};
 use crate::util;
 
 mod document;

@@ -34,7 +34,7 @@ enum Command {
     /// openapi/memos-product.yaml under openapi/drift-allowlist-product.yaml.
     Drift {
         /// Which API's spec to compare (and whose reference document and allow-list to use).
-        #[arg(long, value_enum, default_value = "v1")]
+        #[arg(long, default_value = "v1", value_parser = parse_api)]
         api: Api,
         #[command(flatten)]
         source: Source,
@@ -77,6 +77,11 @@ struct Source {
 enum Format {
     Table,
     Json,
+}
+
+fn parse_api(s: &str) -> Result<Api, String> {
+    s.parse()
+        .map_err(|e: memos_refserver::UnknownApi| e.to_string())
 }
 
 fn main() -> ExitCode {

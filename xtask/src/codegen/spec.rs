@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::api::Api;
+use crate::api::{Api, ApiFiles};
 use crate::util;
 
 /// The spec, relative to the workspace root.

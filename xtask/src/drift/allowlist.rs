@@ -18,7 +18,7 @@ use super::finding::{Class, Finding, Kind};
 use crate::lint::METHODS;
 
 /// The v1 allow-list, relative to the workspace root.
-pub const ALLOWLIST_PATH: &str = crate::api::Api::V1.allowlist_path();
+pub const ALLOWLIST_PATH: &str = crate::api::V1_ALLOWLIST;
 
 const LOCATIONS: [&str; 7] = [
     "operation",

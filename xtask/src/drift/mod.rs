@@ -27,14 +27,14 @@ pub use finding::{Class, Finding, Kind};
 pub use render::{render_json, render_table};
 pub use report::Report;
 
-use crate::api::Api;
+use crate::api::{Api, ApiFiles};
 use crate::util;
 
 /// The reference server's own OpenAPI document (what `memos.api.start_api:app` of PyPI
 /// `MemoryOS==2.0.10` serves at `/openapi.json`), relative to the workspace root. Named by
 /// server version so that a newer server's document sits beside it rather than over it; see
 /// `openapi/reference/README.md` for how to refresh it.
-pub const REFERENCE_DOC: &str = Api::V1.reference_doc();
+pub const REFERENCE_DOC: &str = crate::api::V1_REFERENCE_DOC;
 
 /// Reads the v1 reference document under `root`: its path relative to `root` (the report's
 /// source) and the document.

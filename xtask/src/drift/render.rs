@@ -1,5 +1,6 @@
 //! Prints a drift report as an aligned table or as JSON.
 
+use crate::api::ApiFiles;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 

@@ -1,6 +1,7 @@
 //! `check`'s own steps: pending snapshots, and every step running even after one fails.
 
 use tempfile::TempDir;
+use xtask::api::ApiFiles;
 use xtask::check;
 
 #[test]

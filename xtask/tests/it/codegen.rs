@@ -1,6 +1,7 @@
 //! `codegen --check` catches every kind of staleness, and says how to fix it.
 
 use std::path::Path;
+use xtask::api::ApiFiles;
 
 use tempfile::TempDir;
 use xtask::codegen::{self, Problem, Stale, CLIENT_PATH, README_PATH, SPEC_PATH};

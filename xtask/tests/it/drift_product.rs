@@ -4,7 +4,7 @@
 //! product paths named.
 
 use serde_json::Value;
-use xtask::api::Api;
+use xtask::api::{Api, ApiFiles};
 use xtask::drift::{self, Class, Kind, Report};
 
 fn reference() -> Value {

@@ -1,6 +1,7 @@
 //! The spec lint passes on the real spec and catches each planted problem.
 
 use serde_json::{json, Value};
+use xtask::api::ApiFiles;
 use xtask::lint::{lint_spec, LintError};
 
 fn spec() -> Value {
