@@ -227,34 +227,13 @@ fn handle(log: &Log, method: Method, uri: Uri, body: Bytes) -> Response {
             };
             (kind, 200, text, response)
         }
-        (Method::POST, "/embeddings", Ok(body)) => match embeddings_body(&body) {
-            Ok(resp) => (
-                RequestKind::Embeddings,
-                200,
-                String::new(),
-                json_response(200, resp),
-            ),
-            Err(e) => (
-                RequestKind::Embeddings,
-                400,
-                String::new(),
-                json_response(400, error_body(&e)),
-            ),
-        },
-        (Method::POST, "/api/embed", Ok(body)) => match ollama_embed_body(&body) {
-            Ok(resp) => (
-                RequestKind::Embeddings,
-                200,
-                String::new(),
-                json_response(200, resp),
-            ),
-            Err(e) => (
-                RequestKind::Embeddings,
-                400,
-                String::new(),
-                json_response(400, json!({"error": e})),
-            ),
-        },
+        (Method::POST, "/embeddings", Ok(body)) => {
+            embeddings_answer(embeddings_body(&body).map_err(|e| error_body(&e)))
+        }
+        // Ollama's error body is `{"error": "<message>"}`.
+        (Method::POST, "/api/embed", Ok(body)) => {
+            embeddings_answer(ollama_embed_body(&body).map_err(|e| json!({ "error": e })))
+        }
         (Method::GET, "/api/tags", _) => (
             RequestKind::Models,
             200,
@@ -292,6 +271,20 @@ fn handle(log: &Log, method: Method, uri: Uri, body: Bytes) -> Response {
         answer,
     });
     response
+}
+
+/// An embeddings request's log entry and answer: 200 with the body, or 400 with the error.
+fn embeddings_answer(body: Result<Value, Value>) -> (RequestKind, u16, String, Response) {
+    let (status, body) = match body {
+        Ok(body) => (200, body),
+        Err(error) => (400, error),
+    };
+    (
+        RequestKind::Embeddings,
+        status,
+        String::new(),
+        json_response(status, body),
+    )
 }
 
 fn json_response(status: u16, body: Value) -> Response {

@@ -90,21 +90,21 @@ pub fn workspace_root() -> PathBuf {
 
 /// The venv directory: `$MEMOS_REFSERVER_VENV`, else `<workspace>/target/refserver-venv`.
 pub fn default_venv_dir() -> PathBuf {
-    match std::env::var_os(VENV_ENV) {
+    env_or_target(VENV_ENV, "refserver-venv")
+}
+
+/// `$env` when set and not empty, else `<workspace>/target/<name>`.
+fn env_or_target(env: &str, name: &str) -> PathBuf {
+    match std::env::var_os(env) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => workspace_root().join("target").join("refserver-venv"),
+        _ => workspace_root().join("target").join(name),
     }
 }
 
 /// The `/product` server's venv directory: `$MEMOS_REFSERVER_PRODUCT_VENV`, else
 /// `<workspace>/target/refserver-product-venv`.
 pub fn default_product_venv_dir() -> PathBuf {
-    match std::env::var_os(PRODUCT_VENV_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => workspace_root()
-            .join("target")
-            .join("refserver-product-venv"),
-    }
+    env_or_target(PRODUCT_VENV_ENV, "refserver-product-venv")
 }
 
 /// Where to install and with which interpreter. `None` means the defaults above.
