@@ -74,6 +74,7 @@
 mod checkpoint;
 mod chunk;
 mod content;
+mod cube;
 mod docs;
 mod engine;
 mod error;

@@ -82,9 +82,17 @@ pub struct Reconciliation {
     pub partial: u64,
     /// Could not be checked: sent, so they may be duplicated.
     pub cannot_tell: u64,
+    /// Graph nodes (`tree_text`) whose `metadata.sources` could not be read: left out of
+    /// the check.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ignored_nodes: u64,
     /// Why they could not be checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A record the server did not acknowledge.
