@@ -2,6 +2,7 @@
 //! file).
 
 mod formats;
+mod graph;
 mod hardening;
 mod hostile;
 mod mock;
