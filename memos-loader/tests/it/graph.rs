@@ -79,7 +79,8 @@ async fn records_in_doubt_are_found_by_their_source_messages() {
     let mut get = server
         .mock_async(|when, then| {
             when.method(GET).path("/memories");
-            then.status(200).json_body(graph(std::slice::from_ref(&old)));
+            then.status(200)
+                .json_body(graph(std::slice::from_ref(&old)));
         })
         .await;
     let mut lost = Vec::new();
