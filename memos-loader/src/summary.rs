@@ -120,8 +120,8 @@ pub struct Summary {
     pub dry_run: bool,
     /// Valid records read from the input.
     pub records_read: u64,
-    /// The memories those records make on a `naive_text` server (one per message, one per
-    /// content record).
+    /// The memories those records make on a `naive_text` or `general_text` server (one per
+    /// message, one per content record; on `tree_text` the extractor decides).
     pub memories_in_input: u64,
     /// Records sent in this run (each once; retries after a refusal not counted).
     pub records_sent: u64,
