@@ -601,3 +601,59 @@ async fn a_checkpoint_for_another_cube_is_refused() {
         "{err}"
     );
 }
+
+/// On `tree_text` the nodes of two copies of one record (here the line "ok" twice) are
+/// alike: with one copy acknowledged and the other in doubt, the graph cannot say whether
+/// the second was stored. It is sent again and reported as possibly duplicated, while the
+/// other record in doubt is found.
+#[tokio::test]
+async fn tree_text_reports_copies_of_a_record_it_cannot_tell_apart() {
+    let Some(server) = server(Backend::TreeText).await else {
+        return;
+    };
+    let (client, target) = setup(server, "copies").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "lines.txt", "ok\nok\nunique line\n");
+    let source = Source::Content {
+        inputs: vec![Input::Path(path)],
+        options: ContentOptions {
+            chunk_size: 100,
+            per_line: true,
+        },
+    };
+    let checkpoint = dir.path().join("ck.json");
+    let options = LoadOptions {
+        checkpoint: Some(checkpoint.clone()),
+        ..LoadOptions::default()
+    };
+    assert!(import(&client, &target, &source, options.clone())
+        .await
+        .is_complete());
+    let mut ck: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    ck["acked"] = serde_json::json!([[0, 1]]);
+    std::fs::write(&checkpoint, serde_json::to_vec(&ck).unwrap()).unwrap();
+
+    let second = import(&client, &target, &source, options).await;
+    let report = second.reconciliation.clone().unwrap();
+    assert_eq!(
+        (
+            report.in_doubt,
+            report.present,
+            report.missing,
+            report.cannot_tell
+        ),
+        (2, 1, 0, 1),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot tell copies apart"),
+        "{report:?}"
+    );
+    assert_eq!((second.records_sent, second.possibly_duplicated), (1, 1));
+    assert_eq!(stored(&client, &target).await.get("ok"), Some(&3));
+}
