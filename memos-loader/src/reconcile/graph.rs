@@ -212,7 +212,7 @@ pub(super) fn decide(in_doubt: &[InDoubt], runs: Runs) -> (Reconciliation, Plan)
 
 #[cfg(test)]
 mod tests {
-    use super::super::text_hash;
+    use super::super::{in_doubt, text_hash};
     use super::*;
     use serde_json::{json, Value};
 
@@ -236,16 +236,6 @@ mod tests {
             unreachable!()
         };
         map
-    }
-
-    fn in_doubt(records: &[(u64, &[&str])]) -> Vec<InDoubt> {
-        records
-            .iter()
-            .map(|(index, texts)| InDoubt {
-                index: *index,
-                texts: texts.iter().map(|t| text_hash(t)).collect(),
-            })
-            .collect()
     }
 
     fn run(

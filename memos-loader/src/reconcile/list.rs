@@ -88,18 +88,9 @@ pub(super) fn decide(in_doubt: Vec<InDoubt>, tally: Tally) -> (Reconciliation, P
 
 #[cfg(test)]
 mod tests {
+    use super::super::in_doubt;
     use super::*;
     use memos_api::types::MemoryMetadata;
-
-    fn in_doubt(records: &[(u64, &[&str])]) -> Vec<InDoubt> {
-        records
-            .iter()
-            .map(|(index, texts)| InDoubt {
-                index: *index,
-                texts: texts.iter().map(|t| text_hash(t)).collect(),
-            })
-            .collect()
-    }
 
     /// Items `m0`, `m1`, ... in the order given.
     fn items(texts: &[&str]) -> Vec<MemoryItem> {

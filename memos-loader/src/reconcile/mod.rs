@@ -206,6 +206,18 @@ fn cannot_tell(in_doubt: u64, reason: &str) -> Reconciliation {
     }
 }
 
+/// Records in doubt with these texts, for tests.
+#[cfg(test)]
+fn in_doubt(records: &[(u64, &[&str])]) -> Vec<InDoubt> {
+    records
+        .iter()
+        .map(|(index, texts)| InDoubt {
+            index: *index,
+            texts: texts.iter().map(|t| text_hash(t)).collect(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
