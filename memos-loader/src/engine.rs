@@ -98,7 +98,7 @@ impl LoadOptions {
 pub(crate) const MAX_CONCURRENCY: usize = 1024;
 
 /// Runs a blocking closure off the async threads.
-async fn blocking<T, F>(f: F) -> Result<T, LoadError>
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, LoadError>
 where
     F: FnOnce() -> Result<T, LoadError> + Send + 'static,
     T: Send + 'static,

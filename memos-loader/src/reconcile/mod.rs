@@ -31,6 +31,7 @@ pub(crate) use baseline::{capture as capture_baseline, Baseline};
 
 use crate::checkpoint::Checkpoint;
 use crate::cube::{self, Memories};
+use crate::engine::blocking;
 use crate::error::LoadError;
 use crate::setup::Target;
 use crate::source::Prepared;
@@ -118,17 +119,6 @@ async fn feed_acked<T: Acked>(
         Ok(tally)
     })
     .await
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, LoadError> + Send + 'static,
-) -> Result<T, LoadError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|err| LoadError::Read {
-            path: "<input>".into(),
-            reason: format!("the reader thread failed: {err}"),
-        })?
 }
 
 /// Checks the records in doubt of `ck` against the cube's memories.
