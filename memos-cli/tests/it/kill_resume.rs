@@ -100,16 +100,17 @@ async fn contents(base_url: &str, user: &str, cube: &str) -> BTreeMap<String, us
     counts
 }
 
-/// The `memos load` arguments (after `--base-url`) importing `file` into a fresh cube
-/// directory `dir` of `server` with the checkpoint `ck`.
+/// The `memos load` arguments (after `--base-url`) importing `file` into `cube`, in a cube
+/// directory of its own on `server` (which deletes it when it stops), with the checkpoint
+/// `ck`.
 fn load_args(
     server: &ReferenceServer,
     file: &Path,
     (user, cube): (&str, &str),
-    dir: &Path,
     ck: &Path,
 ) -> Vec<String> {
-    server.write_cube_dir(dir, user, cube).unwrap();
+    let dir = server.temp_root().join("kill-test-cubes").join(cube);
+    server.write_cube_dir(&dir, user, cube).unwrap();
     [
         "--json",
         "load",
@@ -156,7 +157,6 @@ async fn killed_imports_resume_to_the_uninterrupted_result(backend: Backend) {
         server,
         &file,
         (&clean.0, &clean.1),
-        &dir.path().join("clean-cube"),
         &dir.path().join("clean.ckpt"),
     );
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -168,7 +168,7 @@ async fn killed_imports_resume_to_the_uninterrupted_result(backend: Backend) {
 
     let (user, cube) = (name.clone(), format!("{name}-cube"));
     let ck = dir.path().join("import.ckpt");
-    let args = load_args(server, &file, (&user, &cube), &dir.path().join("cube"), &ck);
+    let args = load_args(server, &file, (&user, &cube), &ck);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let seed: u64 = std::env::var("MEMOS_KILL_SEED")
         .ok()
