@@ -24,9 +24,9 @@ const KILLS: usize = 10;
 const CTRL_C_SESSIONS: usize = 1500;
 
 /// Sessions per backend, so that each test takes under a minute on an idle machine (the
-/// whole test is about 2.3 times the uninterrupted import): per session, an add takes
-/// about 6 ms on `naive_text`, 35 ms on `tree_text` (the extractor and PostgreSQL) and
-/// 70 ms on `general_text` (the embedded Qdrant).
+/// whole test is about 2.3 times the uninterrupted import): per session, an import
+/// takes about 10 ms on `naive_text`, 30 ms on `tree_text` (the extractor and
+/// PostgreSQL) and 50 to 70 ms on `general_text` (the embedded Qdrant).
 fn sessions(backend: Backend) -> usize {
     match backend {
         Backend::NaiveText => 600,
