@@ -52,7 +52,7 @@ pub(super) struct Runs {
 /// texts in between allowed.
 fn holds_at(texts: &[u64], start: usize, run: &[u64]) -> bool {
     let mut wanted = run.iter().skip(1).peekable();
-    for text in &texts[start + 1..] {
+    for text in texts.get(start + 1..).unwrap_or_default() {
         if wanted.peek() == Some(&text) {
             wanted.next();
         }
@@ -384,5 +384,6 @@ mod tests {
         assert!(!holds_at(&texts, 0, &t(&["a", "d", "c"])));
         assert!(!holds_at(&texts, 1, &t(&["a"])));
         assert!(!holds_at(&texts, 3, &t(&["d", "e"])));
+        assert!(!holds_at(&texts, 9, &t(&["d"])));
     }
 }
