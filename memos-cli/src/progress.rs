@@ -119,6 +119,12 @@ impl Reporter {
                         report.cannot_tell
                     ));
                 }
+                if report.ignored_nodes > 0 {
+                    text.push_str(&format!(
+                        "; {} graph nodes with unreadable sources were left out",
+                        report.ignored_nodes
+                    ));
+                }
                 if let Some(reason) = &report.reason {
                     text.push_str(&format!(" ({reason})"));
                 }

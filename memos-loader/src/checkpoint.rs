@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::LoadError;
 use crate::rangeset::RangeSet;
+use crate::reconcile::Baseline;
 
 const FORMAT: &str = "memos-load-checkpoint";
 const VERSION: u32 = 1;
@@ -46,9 +47,13 @@ pub(crate) struct CheckpointData {
     pub input_digest: String,
     pub options: String,
     pub records_total: u64,
-    /// How many memories the cube held before the first record was sent (`None` when the
-    /// cube could not be listed as a list); on resume, the listing after these is what this
-    /// import added.
+    /// What the cube held before the first record was sent: on resume, those memories are
+    /// not the import's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<Baseline>,
+    /// Older loaders' baseline: how many memories the cube held before the import (read
+    /// only, for resuming their checkpoints; see `reconcile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub baseline_memories: Option<u64>,
     /// Every record that may have been sent has a lower index.
     pub sent_below: u64,
@@ -106,6 +111,7 @@ impl Checkpoint {
                     input_digest: expected.input_digest.to_owned(),
                     options: expected.options.to_owned(),
                     records_total: expected.records_total,
+                    baseline: None,
                     baseline_memories: None,
                     sent_below: 0,
                     acked: Vec::new(),

@@ -15,12 +15,13 @@ use memos_api::types;
 use memos_api::{Client, RetryPolicy};
 
 use crate::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
+use crate::cube;
 use crate::error::LoadError;
 use crate::input::{fingerprint, Change};
 use crate::item::{InvalidRecord, Location, Payload, Record};
 use crate::rangeset::RangeSet;
 use crate::reconcile::{self, Plan};
-use crate::setup::{list_texts, Target};
+use crate::setup::Target;
 use crate::source::{Prepared, Source};
 use crate::summary::{Event, FailedRecord, ProgressFn, Summary};
 use tokio_util::sync::CancellationToken;
@@ -97,7 +98,7 @@ impl LoadOptions {
 pub(crate) const MAX_CONCURRENCY: usize = 1024;
 
 /// Runs a blocking closure off the async threads.
-async fn blocking<T, F>(f: F) -> Result<T, LoadError>
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, LoadError>
 where
     F: FnOnce() -> Result<T, LoadError> + Send + 'static,
     T: Send + 'static,
@@ -267,10 +268,13 @@ impl ValidatedImport {
         let mut plan = Plan::default();
         if let Some(ck) = checkpoint.as_mut() {
             if !ck.resumed {
-                // What the cube held before this import: on resume, the listing after these
-                // memories is what the import added.
-                let texts = list_texts(client, &target.user_id, &target.cube_id).await?;
-                ck.data.baseline_memories = texts.map(|t| t.len() as u64);
+                // What the cube held before this import: on resume, those memories are not
+                // the import's.
+                let memories = cube::read(client, &target.user_id, &target.cube_id).await?;
+                let prepared = prepared.clone();
+                let baseline =
+                    blocking(move || reconcile::capture_baseline(&memories, &prepared)).await?;
+                ck.data.baseline = Some(baseline);
                 ck.save().await?;
             } else if ck.acked.gaps_below(ck.data.sent_below.min(records)).len() > 0 {
                 let (report, new_plan) =
@@ -919,8 +923,9 @@ pub async fn import_server_dir(
         summary.remaining = 1;
         return Ok(summary);
     }
-    let count = |texts: Option<Vec<String>>| texts.map(|t| t.len());
-    let before = count(list_texts(client, &target.user_id, &target.cube_id).await?);
+    let before = cube::read(client, &target.user_id, &target.cube_id)
+        .await?
+        .len();
     let body = types::MemoryCreate {
         doc_path: Some(server_dir.to_owned()),
         mem_cube_id: Some(target.cube_id.clone()),
@@ -930,17 +935,17 @@ pub async fn import_server_dir(
     };
     summary.records_sent = 1;
     client.add_memories(body).await?;
-    let after = count(list_texts(client, &target.user_id, &target.cube_id).await?);
-    if let (Some(before), Some(after)) = (before, after) {
-        if after <= before {
-            return Err(LoadError::StoredNothing {
-                dir: server_dir.to_owned(),
-                before,
-                after,
-            });
-        }
-        summary.memories_added = Some((after - before) as u64);
+    let after = cube::read(client, &target.user_id, &target.cube_id)
+        .await?
+        .len();
+    if after <= before {
+        return Err(LoadError::StoredNothing {
+            dir: server_dir.to_owned(),
+            before,
+            after,
+        });
     }
+    summary.memories_added = Some((after - before) as u64);
     summary.records_acked = 1;
     summary.elapsed_secs = started.elapsed().as_secs_f64();
     summary.records_per_sec = 1.0 / summary.elapsed_secs.max(f64::EPSILON);

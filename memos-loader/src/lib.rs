@@ -68,12 +68,32 @@
 //! * **One import per checkpoint**: the checkpoint is locked for the whole import (a
 //!   `<checkpoint>.lock` file next to it); a second import with it is refused, naming the
 //!   holder.
+//!
+//! # Storage backends
+//!
+//! How records in doubt are found on resume depends on how the cube's backend lists its
+//! memories; no check relies on the order of the listing, and what the cube held before
+//! the import is left out by id (saved in the checkpoint when the import starts: only the
+//! memories that hold a text of the input).
+//!
+//! | backend | a cube lists | a record in doubt is found by |
+//! |---|---|---|
+//! | `naive_text` | memories in insertion order, each text verbatim | counting copies of its texts; a session can be found in part and is then sent with only its missing messages |
+//! | `general_text` | the same, in random order | the same |
+//! | `tree_text` | a graph of nodes, newest first; each node's text is the extractor's | its nodes' `metadata.sources`, the messages they were extracted from; a session is found whole or not at all |
+//!
+//! On `tree_text`, copies of one record (the same messages, e.g. the same line imported
+//! twice) cannot be told apart by their nodes: when such a copy is in doubt while another
+//! was acknowledged, it is sent again and counted in [`Summary::possibly_duplicated`].
+//! Nodes whose sources cannot be read are left out and counted
+//! ([`Reconciliation::ignored_nodes`]).
 
 #![warn(missing_docs)]
 
 mod checkpoint;
 mod chunk;
 mod content;
+mod cube;
 mod docs;
 mod engine;
 mod error;

@@ -1,7 +1,7 @@
 //! Making sure the user and the cube exist before an import, as the server requires: it
 //! rejects memories for an unknown user or a cube the user cannot reach.
 
-use memos_api::types::{self, MemoryCollection, UserRole};
+use memos_api::types::{self, UserRole};
 use memos_api::Client;
 
 use crate::error::{Hint, LoadError};
@@ -30,7 +30,7 @@ pub(crate) async fn user_exists(client: &Client, user_id: &str) -> Result<bool, 
     let users = client
         .list_users()
         .await
-        .map_err(|source| setup("listing the users", source, None))?;
+        .map_err(|source| setup_error("listing the users", source, None))?;
     Ok(users.iter().any(|u| u.user_id == user_id && u.is_active))
 }
 
@@ -47,7 +47,7 @@ pub async fn ensure_user(client: &Client, user_id: &str) -> Result<Ensured, Load
             role: UserRole::User,
         })
         .await
-        .map_err(|source| setup(&format!("creating user {user_id:?}"), source, None))?;
+        .map_err(|source| setup_error(&format!("creating user {user_id:?}"), source, None))?;
     match created.user_id.as_deref() {
         Some(id) if id == user_id => {}
         // The server's duplicate rules: a taken name answers with its owner's id.
@@ -120,7 +120,7 @@ pub async fn ensure_cube(
         })
         .await
         .map_err(|source| {
-            setup(
+            setup_error(
                 &format!("registering cube {cube_id:?} for user {user_id:?} from {server_dir:?}"),
                 source,
                 Some(Hint::Text(format!(
@@ -131,7 +131,7 @@ pub async fn ensure_cube(
         })?;
     match cube_reachable(client, user_id, cube_id).await? {
         Ok(()) => Ok(Ensured::Created),
-        Err(source) => Err(setup(
+        Err(source) => Err(setup_error(
             &format!("cube {cube_id:?} was registered but user {user_id:?} cannot read it"),
             source,
             None,
@@ -144,7 +144,7 @@ pub async fn verify_cube(client: &Client, user_id: &str, cube_id: &str) -> Resul
     check_id("cube", cube_id)?;
     match cube_reachable(client, user_id, cube_id).await? {
         Ok(()) => Ok(()),
-        Err(source) => Err(setup(
+        Err(source) => Err(setup_error(
             &format!("user {user_id:?} cannot reach cube {cube_id:?}"),
             source,
             Some(Hint::RegisterCube {
@@ -155,33 +155,7 @@ pub async fn verify_cube(client: &Client, user_id: &str, cube_id: &str) -> Resul
     }
 }
 
-/// The texts of the cube's memories in the server's order, or `None` when the server
-/// answers with something other than a list (the `tree_text` backend's graph).
-pub(crate) async fn list_texts(
-    client: &Client,
-    user_id: &str,
-    cube_id: &str,
-) -> Result<Option<Vec<String>>, LoadError> {
-    let list = client
-        .list_memories(Some(cube_id), Some(user_id))
-        .await
-        .map_err(|source| {
-            setup(
-                &format!("listing the memories of cube {cube_id:?}"),
-                source,
-                None,
-            )
-        })?;
-    let Some(entry) = list.text_mem.into_iter().find(|c| c.cube_id == cube_id) else {
-        return Ok(Some(Vec::new()));
-    };
-    Ok(match entry.memories {
-        MemoryCollection::Array(items) => Some(items.into_iter().map(|m| m.memory).collect()),
-        MemoryCollection::MemoryGraph(_) => None,
-    })
-}
-
-fn setup(what: &str, source: memos_api::Error, hint: Option<Hint>) -> LoadError {
+pub(crate) fn setup_error(what: &str, source: memos_api::Error, hint: Option<Hint>) -> LoadError {
     LoadError::Setup {
         what: what.to_owned(),
         source: Box::new(source),

@@ -82,9 +82,17 @@ pub struct Reconciliation {
     pub partial: u64,
     /// Could not be checked: sent, so they may be duplicated.
     pub cannot_tell: u64,
+    /// Graph nodes (`tree_text`) whose `metadata.sources` could not be read: left out of
+    /// the check.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub ignored_nodes: u64,
     /// Why they could not be checked.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// A record the server did not acknowledge.
@@ -112,8 +120,8 @@ pub struct Summary {
     pub dry_run: bool,
     /// Valid records read from the input.
     pub records_read: u64,
-    /// The memories those records make on a `naive_text` server (one per message, one per
-    /// content record).
+    /// The memories those records make on a `naive_text` or `general_text` server (one per
+    /// message, one per content record; on `tree_text` the extractor decides).
     pub memories_in_input: u64,
     /// Records sent in this run (each once; retries after a refusal not counted).
     pub records_sent: u64,

@@ -6,7 +6,7 @@ use std::process::{Command, Output, Stdio};
 
 use memos_api::types::MemoryCollection;
 use memos_api::Client;
-use memos_refserver::ReferenceServer;
+use memos_refserver::{Backend, ReferenceServer};
 
 /// The `memos` binary with no MEMOS_* settings from the environment.
 pub fn memos() -> Command {
@@ -72,6 +72,12 @@ pub fn dead_url() -> String {
 /// The shared reference server, or `None` when the test should be skipped.
 pub async fn server() -> Option<&'static ReferenceServer> {
     memos_refserver::testing::shared_or_skip().await
+}
+
+/// The shared reference server with cubes of `backend`, or `None` when the test should be
+/// skipped.
+pub async fn server_for(backend: Backend) -> Option<&'static ReferenceServer> {
+    memos_refserver::testing::shared_or_skip_for(backend).await
 }
 
 /// The cube's memory texts, counted.

@@ -21,7 +21,7 @@ fn lines_file(dir: &Path, count: usize) -> PathBuf {
     path
 }
 
-fn client(base_url: &str, timeout: Duration) -> Client {
+pub(crate) fn client(base_url: &str, timeout: Duration) -> Client {
     Client::builder(base_url)
         .timeout(timeout)
         .retry_policy(RetryPolicy {

@@ -2,7 +2,9 @@
 //! every format and import pattern stores each memory exactly once, set-up is idempotent,
 //! the `doc_path` defect is reported as a failure, and a resume reconciles records in doubt.
 //!
-//! All tests share one server; each uses its own user and cube ids.
+//! The tests that depend on how the server stores memories run on every storage backend
+//! (`naive_text`, `general_text`, `tree_text`: one test per backend, named after it); each
+//! backend has one shared server, and each test its own user, cube and cube directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,17 +13,56 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use memos_api::types::MemoryCollection;
 use memos_api::Client;
 use memos_loader as loader;
+use memos_loader::CancellationToken;
 use memos_loader::{
     ContentOptions, DocumentOptions, Ensured, Hint, Input, LoadError, LoadOptions, MessageOptions,
     Payload, Source, Summary, Target,
 };
-use memos_refserver::ReferenceServer;
+use memos_refserver::{Backend, ReferenceServer};
 
-async fn server() -> Option<&'static ReferenceServer> {
-    memos_refserver::testing::shared_or_skip().await
+use crate::{as_if_killed, counts};
+
+/// Runs `$test(backend)` as one test per backend, in a module named after `$test`.
+macro_rules! on_every_backend {
+    ($($test:ident),* $(,)?) => {$(
+        mod $test {
+            use memos_refserver::Backend;
+
+            #[tokio::test]
+            async fn naive_text() {
+                super::$test(Backend::NaiveText).await;
+            }
+
+            #[tokio::test]
+            async fn general_text() {
+                super::$test(Backend::GeneralText).await;
+            }
+
+            #[tokio::test]
+            async fn tree_text() {
+                super::$test(Backend::TreeText).await;
+            }
+        }
+    )*};
 }
 
-/// A fresh user with a fresh cube (ids unique within the test binary).
+on_every_backend!(
+    ensure_user_and_cube_are_idempotent_and_verify_explains,
+    jsonl_sessions_arrive_once,
+    json_arrays_and_openai_conversations_arrive_once,
+    content_chunks_and_lines_arrive_once,
+    local_documents_arrive_once,
+    doc_path_stores_nothing_and_is_reported_as_a_failure,
+    resume_finds_what_an_interrupted_run_stored,
+);
+
+async fn server(backend: Backend) -> Option<&'static ReferenceServer> {
+    memos_refserver::testing::shared_or_skip_for(backend).await
+}
+
+/// A fresh user with a fresh cube in a cube directory of its own (ids unique within the
+/// test binary): `general_text` refuses a second registration of a directory, and
+/// `tree_text` cubes registered from one directory share their memories.
 async fn setup(server: &ReferenceServer, name: &str) -> (Client, Target) {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
@@ -30,17 +71,27 @@ async fn setup(server: &ReferenceServer, name: &str) -> (Client, Target) {
         user_id: format!("loader-{name}-{n}"),
         cube_id: format!("loader-{name}-cube-{n}"),
     };
-    let dir = server.cube_dirs()[n % server.cube_dirs().len()]
-        .display()
-        .to_string();
-    loader::ensure_user(&client, &target.user_id).await.unwrap();
-    loader::ensure_cube(&client, &target.user_id, &target.cube_id, &dir)
-        .await
+    let dir = server
+        .temp_root()
+        .join("loader-cubes")
+        .join(&target.cube_id);
+    server
+        .write_cube_dir(&dir, &target.user_id, &target.cube_id)
         .unwrap();
+    loader::ensure_user(&client, &target.user_id).await.unwrap();
+    loader::ensure_cube(
+        &client,
+        &target.user_id,
+        &target.cube_id,
+        &dir.display().to_string(),
+    )
+    .await
+    .unwrap();
     (client, target)
 }
 
-/// The cube's memory texts, counted.
+/// What the cube holds, counted: the memories' texts (a list), or the source messages'
+/// texts of each node, joined with " / " (a graph: `tree_text`).
 async fn stored(client: &Client, target: &Target) -> BTreeMap<String, usize> {
     let list = client
         .list_memories(Some(&target.cube_id), Some(&target.user_id))
@@ -48,10 +99,50 @@ async fn stored(client: &Client, target: &Target) -> BTreeMap<String, usize> {
         .unwrap();
     let mut counts = BTreeMap::new();
     for cube in list.text_mem {
-        if let MemoryCollection::Array(items) = cube.memories {
-            for item in items {
-                *counts.entry(item.memory).or_insert(0) += 1;
+        match cube.memories {
+            MemoryCollection::Array(items) => {
+                for item in items {
+                    *counts.entry(item.memory).or_insert(0) += 1;
+                }
             }
+            MemoryCollection::MemoryGraph(graph) => {
+                for node in graph.nodes {
+                    let sources: Vec<String> = node["metadata"]["sources"]
+                        .as_array()
+                        .expect("every node has sources")
+                        .iter()
+                        .map(|s| {
+                            let s: serde_json::Value =
+                                serde_json::from_str(s.as_str().unwrap()).unwrap();
+                            s["content"].as_str().unwrap().to_owned()
+                        })
+                        .collect();
+                    *counts.entry(sources.join(" / ")).or_insert(0) += 1;
+                }
+            }
+        }
+    }
+    counts
+}
+
+/// What the cube must hold after importing `source` once (see [`stored`]). On a list
+/// backend: each text once per occurrence. On `tree_text`: the fake LLM extracts one node
+/// per non-empty line of each message, each naming all of the record's messages (the
+/// records here are short enough for one window).
+fn expected_on(backend: Backend, source: &Source) -> BTreeMap<String, usize> {
+    if backend != Backend::TreeText {
+        return expected(source);
+    }
+    let mut counts = BTreeMap::new();
+    for item in loader::read(source).unwrap() {
+        if let Ok(record) = item.unwrap() {
+            let texts = record.payload.texts();
+            let lines = texts
+                .iter()
+                .flat_map(|t| t.lines())
+                .filter(|l| !l.trim().is_empty())
+                .count();
+            *counts.entry(texts.join(" / ")).or_insert(0) += lines;
         }
     }
     counts
@@ -90,21 +181,27 @@ async fn import(
         .unwrap()
 }
 
-/// Imports `source` and checks the cube then holds exactly its texts.
-async fn import_exactly_once(client: &Client, target: &Target, source: &Source) -> Summary {
+/// Imports `source` and checks the cube then holds exactly what it makes.
+async fn import_exactly_once(
+    backend: Backend,
+    client: &Client,
+    target: &Target,
+    source: &Source,
+) -> Summary {
     let options = LoadOptions {
         concurrency: 3,
         ..LoadOptions::default()
     };
     let summary = import(client, target, source, options).await;
     assert!(summary.is_complete(), "{summary:?}");
-    assert_eq!(stored(client, target).await, expected(source));
+    assert_eq!(stored(client, target).await, expected_on(backend, source));
     summary
 }
 
-#[tokio::test]
-async fn ensure_user_and_cube_are_idempotent_and_verify_explains() {
-    let Some(server) = server().await else { return };
+async fn ensure_user_and_cube_are_idempotent_and_verify_explains(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
     let client = Client::new(server.base_url()).unwrap();
     let dir = server.cube_dirs()[0].display().to_string();
     let (user, cube) = ("loader-setup-user", "loader-setup-cube");
@@ -155,9 +252,10 @@ async fn ensure_user_and_cube_are_idempotent_and_verify_explains() {
     assert!(err.contains("must be a folder on the server"), "{err}");
 }
 
-#[tokio::test]
-async fn jsonl_sessions_arrive_once() {
-    let Some(server) = server().await else { return };
+async fn jsonl_sessions_arrive_once(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
     let (client, target) = setup(server, "jsonl").await;
     let dir = tempfile::tempdir().unwrap();
     let path = write(
@@ -176,13 +274,14 @@ async fn jsonl_sessions_arrive_once() {
         inputs: vec![Input::Path(path)],
         options: MessageOptions::default(),
     };
-    let summary = import_exactly_once(&client, &target, &source).await;
+    let summary = import_exactly_once(backend, &client, &target, &source).await;
     assert_eq!((summary.records_read, summary.memories_in_input), (3, 6));
 }
 
-#[tokio::test]
-async fn json_arrays_and_openai_conversations_arrive_once() {
-    let Some(server) = server().await else { return };
+async fn json_arrays_and_openai_conversations_arrive_once(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
     let (client, target) = setup(server, "json").await;
     let dir = tempfile::tempdir().unwrap();
     let array = write(
@@ -201,13 +300,14 @@ async fn json_arrays_and_openai_conversations_arrive_once() {
         inputs: vec![Input::Path(array), Input::Path(openai)],
         options: MessageOptions::default(),
     };
-    let summary = import_exactly_once(&client, &target, &source).await;
+    let summary = import_exactly_once(backend, &client, &target, &source).await;
     assert_eq!((summary.records_read, summary.memories_in_input), (3, 5));
 }
 
-#[tokio::test]
-async fn content_chunks_and_lines_arrive_once() {
-    let Some(server) = server().await else { return };
+async fn content_chunks_and_lines_arrive_once(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
     let (client, target) = setup(server, "content").await;
     let dir = tempfile::tempdir().unwrap();
     let log: String = (0..40)
@@ -221,7 +321,7 @@ async fn content_chunks_and_lines_arrive_once() {
             per_line: false,
         },
     };
-    let summary = import_exactly_once(&client, &target, &chunked).await;
+    let summary = import_exactly_once(backend, &client, &target, &chunked).await;
     assert!(
         summary.records_read > 3 && summary.records_read < 40,
         "{summary:?}"
@@ -235,13 +335,14 @@ async fn content_chunks_and_lines_arrive_once() {
             per_line: true,
         },
     };
-    let summary = import_exactly_once(&client, &target, &lines).await;
+    let summary = import_exactly_once(backend, &client, &target, &lines).await;
     assert_eq!(summary.records_read, 40);
 }
 
-#[tokio::test]
-async fn local_documents_arrive_once() {
-    let Some(server) = server().await else { return };
+async fn local_documents_arrive_once(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
     let (client, target) = setup(server, "docs").await;
     let dir = tempfile::tempdir().unwrap();
     write(
@@ -257,13 +358,14 @@ async fn local_documents_arrive_once() {
             ..DocumentOptions::default()
         },
     };
-    let summary = import_exactly_once(&client, &target, &source).await;
+    let summary = import_exactly_once(backend, &client, &target, &source).await;
     assert_eq!(summary.records_read, 3);
 }
 
-#[tokio::test]
-async fn doc_path_stores_nothing_and_is_reported_as_a_failure() {
-    let Some(server) = server().await else { return };
+async fn doc_path_stores_nothing_and_is_reported_as_a_failure(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
     let (client, target) = setup(server, "docpath").await;
     let dir = server.docs_dir().display().to_string();
     let err = loader::import_server_dir(&client, &target, &dir, &LoadOptions::default())
@@ -284,6 +386,74 @@ async fn doc_path_stores_nothing_and_is_reported_as_a_failure() {
     assert!(err.contains("scene_data is empty"), "{err}");
 }
 
+/// Sessions of a question and the answer "ok" (the same text in every session).
+fn question_sessions(dir: &Path, name: &str, sessions: std::ops::Range<usize>) -> Source {
+    let mut text = String::new();
+    for s in sessions {
+        text.push_str(&format!(
+            "{{\"role\":\"user\",\"content\":\"question {s}\",\"session_id\":{s}}}\n"
+        ));
+        text.push_str(&format!(
+            "{{\"role\":\"assistant\",\"content\":\"ok\",\"session_id\":{s}}}\n"
+        ));
+    }
+    let path = write(dir, name, &text);
+    Source::Messages {
+        inputs: vec![Input::Path(path)],
+        options: MessageOptions::default(),
+    }
+}
+
+/// The state a run leaves when it dies with records in flight: the cube holds sessions
+/// 0-6 of 10, the checkpoint knows of 0-4 and says all 10 may have been sent. The resume
+/// finds 5 and 6 (a list by their texts, a graph by its nodes' source messages) and sends
+/// exactly 7, 8 and 9; a last run sends nothing. The cube held a copy of session 9 before
+/// the import: it is not taken for the import's (`general_text` lists it anywhere).
+async fn resume_finds_what_an_interrupted_run_stored(backend: Backend) {
+    let Some(server) = server(backend).await else {
+        return;
+    };
+    let (client, target) = setup(server, "resume-any").await;
+    let dir = tempfile::tempdir().unwrap();
+    let earlier = question_sessions(dir.path(), "earlier.jsonl", 9..10);
+    import(&client, &target, &earlier, LoadOptions::default()).await;
+    let source = question_sessions(dir.path(), "all.jsonl", 0..10);
+    let checkpoint = dir.path().join("ck.json");
+    let options = LoadOptions {
+        concurrency: 2,
+        checkpoint: Some(checkpoint.clone()),
+        ..LoadOptions::default()
+    };
+    // A first run stopped before it sent anything: the checkpoint holds the empty cube's
+    // baseline.
+    let cancelled = LoadOptions {
+        cancel: CancellationToken::new(),
+        ..options.clone()
+    };
+    cancelled.cancel.cancel();
+    let first = import(&client, &target, &source, cancelled).await;
+    assert_eq!((first.records_sent, first.interrupted), (0, true));
+    // What that run's requests would have stored.
+    let stored_part = question_sessions(dir.path(), "part.jsonl", 0..7);
+    import(&client, &target, &stored_part, LoadOptions::default()).await;
+    as_if_killed(&checkpoint, &[[0, 5]], Some(10));
+
+    let second = import(&client, &target, &source, options.clone()).await;
+    assert!(second.is_complete(), "{second:?}");
+    let report = second.reconciliation.clone().unwrap();
+    assert_eq!(counts(&report), [5, 2, 3, 0, 0], "{report:?}");
+    assert_eq!(report.ignored_nodes, 0);
+    assert_eq!(second.records_sent, 3);
+    let mut expected = expected_on(backend, &source);
+    for (text, count) in expected_on(backend, &earlier) {
+        *expected.entry(text).or_insert(0) += count;
+    }
+    assert_eq!(stored(&client, &target).await, expected);
+
+    let third = import(&client, &target, &source, options).await;
+    assert_eq!((third.records_sent, third.already_imported), (0, 10));
+}
+
 /// Simulates a run that died with records in flight: the checkpoint says 5 of 10
 /// sessions are acknowledged and all 10 may have been sent, while the server lacks the
 /// question of sessions 7 and 8 and one of the ten "ok" answers. The resume sends
@@ -292,9 +462,15 @@ async fn doc_path_stores_nothing_and_is_reported_as_a_failure() {
 /// "ok" is in every session, so the server's copies cannot be told apart: the missing
 /// copy is sent with the last session in doubt (the cube ends up with the input's texts,
 /// each as often as in the input).
+///
+/// Only on `naive_text`, the one backend that deletes a single memory (`general_text`
+/// answers 400, `tree_text` 200 and deletes nothing); the other backends' resume is
+/// [`resume_finds_what_an_interrupted_run_stored`].
 #[tokio::test]
 async fn resume_reconciles_records_in_doubt() {
-    let Some(server) = server().await else { return };
+    let Some(server) = server(Backend::NaiveText).await else {
+        return;
+    };
     let (client, target) = setup(server, "resume").await;
     let dir = tempfile::tempdir().unwrap();
     let mut text = String::new();
@@ -357,26 +533,12 @@ async fn resume_reconciles_records_in_doubt() {
         .delete_memory(&target.cube_id, &ok_id, Some(&target.user_id))
         .await
         .unwrap();
-    let mut ck: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
-    ck["acked"] = serde_json::json!([[0, 5]]);
-    ck["complete"] = serde_json::json!(false);
-    std::fs::write(&checkpoint, serde_json::to_vec(&ck).unwrap()).unwrap();
+    as_if_killed(&checkpoint, &[[0, 5]], None);
 
     let second = import(&client, &target, &source, options.clone()).await;
     assert!(second.is_complete(), "{second:?}");
     let report = second.reconciliation.clone().unwrap();
-    assert_eq!(
-        (
-            report.in_doubt,
-            report.present,
-            report.missing,
-            report.partial,
-            report.cannot_tell
-        ),
-        (5, 2, 0, 3, 0),
-        "{report:?}"
-    );
+    assert_eq!(counts(&report), [5, 2, 0, 3, 0], "{report:?}");
     assert_eq!(second.records_sent, 3);
     assert_eq!(stored(&client, &target).await, expected(&source));
 
@@ -385,9 +547,12 @@ async fn resume_reconciles_records_in_doubt() {
     assert_eq!(stored(&client, &target).await, expected(&source));
 }
 
+/// The check is the loader's own, whatever the server stores: one backend is enough.
 #[tokio::test]
 async fn a_checkpoint_for_another_cube_is_refused() {
-    let Some(server) = server().await else { return };
+    let Some(server) = server(Backend::NaiveText).await else {
+        return;
+    };
     let (client, target) = setup(server, "ckmismatch").await;
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "x.txt", "one line\n");
@@ -409,4 +574,48 @@ async fn a_checkpoint_for_another_cube_is_refused() {
         err.to_string().contains("belongs to another import"),
         "{err}"
     );
+}
+
+/// On `tree_text` the nodes of two copies of one record (here the line "ok" twice) are
+/// alike: with one copy acknowledged and the other in doubt, the graph cannot say whether
+/// the second was stored. It is sent again and reported as possibly duplicated, while the
+/// other record in doubt is found.
+#[tokio::test]
+async fn tree_text_reports_copies_of_a_record_it_cannot_tell_apart() {
+    let Some(server) = server(Backend::TreeText).await else {
+        return;
+    };
+    let (client, target) = setup(server, "copies").await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(dir.path(), "lines.txt", "ok\nok\nunique line\n");
+    let source = Source::Content {
+        inputs: vec![Input::Path(path)],
+        options: ContentOptions {
+            chunk_size: 100,
+            per_line: true,
+        },
+    };
+    let checkpoint = dir.path().join("ck.json");
+    let options = LoadOptions {
+        checkpoint: Some(checkpoint.clone()),
+        ..LoadOptions::default()
+    };
+    assert!(import(&client, &target, &source, options.clone())
+        .await
+        .is_complete());
+    as_if_killed(&checkpoint, &[[0, 1]], None);
+
+    let second = import(&client, &target, &source, options).await;
+    let report = second.reconciliation.clone().unwrap();
+    assert_eq!(counts(&report), [2, 1, 0, 0, 1], "{report:?}");
+    assert!(
+        report
+            .reason
+            .as_deref()
+            .unwrap_or_default()
+            .contains("cannot tell copies apart"),
+        "{report:?}"
+    );
+    assert_eq!((second.records_sent, second.possibly_duplicated), (1, 1));
+    assert_eq!(stored(&client, &target).await.get("ok"), Some(&3));
 }
