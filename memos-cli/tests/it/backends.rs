@@ -1,13 +1,13 @@
 //! `memos memories` on a `tree_text` server, which lists a cube as a graph.
 
 use memos_api::{types, Client};
-use memos_refserver::{testing, Backend};
+use memos_refserver::Backend;
 
-use crate::common::{expect_code, json, run, text};
+use crate::common::{expect_code, json, run, server_for, text};
 
 #[tokio::test]
 async fn memories_list_and_get_show_the_nodes_of_a_graph() {
-    let Some(server) = testing::shared_or_skip_for(Backend::TreeText).await else {
+    let Some(server) = server_for(Backend::TreeText).await else {
         return;
     };
     let base = server.base_url().to_owned();
