@@ -29,6 +29,8 @@
 
 #![warn(missing_docs)]
 
+mod backend;
+mod backend_probe;
 mod case_state;
 mod cases;
 mod check;
@@ -49,6 +51,7 @@ pub mod snapshot;
 mod spec;
 mod storage_proof;
 
+pub use backend::{Backend, BackendSource};
 pub use cases::{all as cases, Case};
 pub use check::CheckKind;
 pub use defects::{list_for as known_defects, DefectList, KnownDefect, REFERENCE_KEY};

@@ -7,6 +7,7 @@ use memos_api::AuthScheme;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::check::CheckKind;
 use crate::exchange::human_duration;
 
@@ -52,6 +53,13 @@ pub struct Target {
     pub server_version: Option<String>,
     /// The key of the known-defect list applied, if any.
     pub defect_list: Option<String>,
+    /// The server's storage backend, whose entries of the known-defect list apply.
+    pub backend: Option<Backend>,
+    /// How the run learned the backend (`--backend`, the mock's set, detected from an
+    /// answer, or assumed).
+    pub backend_learned: Option<String>,
+    /// How the run kept its cases apart in the storage of the `--cube-path` directories.
+    pub isolation: Option<String>,
     /// The prefix of every user and cube id the run created.
     pub run_prefix: String,
     /// The auth scheme sent (never the token).

@@ -399,9 +399,25 @@ async fn an_interrupted_run_cleans_up_the_running_case_and_runs_no_more() {
 async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_stopping() {
     let server = SharedStorageServer::start(0, true).await;
     let name = "security.install_cube_ids_reads_other_users_cube";
-    let report = memos_conformance::run(server.options(&[name, "add_memories.content_is_listed"]))
-        .await
-        .report;
+    let mut options = server.options(&[name, "add_memories.content_is_listed"]);
+    // A graph listing is tree_text, whose case holds each of its cubes from a directory
+    // of its own; this fake shares one storage between all of them.
+    options.cube_paths.push(format!("{CUBE_DIR}-2"));
+    let report = memos_conformance::run(options).await.report;
+    assert_eq!(
+        report.target.backend,
+        Some(memos_conformance::Backend::TreeText)
+    );
+    assert_ne!(
+        report
+            .cases
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.outcome),
+        Some(Outcome::Skipped),
+        "{}",
+        reason(&report, name)
+    );
     assert!(
         report.notes.iter().all(|n| !n.contains("scratch")),
         "{:?}",
@@ -418,5 +434,26 @@ async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_sto
         reason(&report, "add_memories.content_is_listed")
     );
     // Both cubes' cleanup deleted the memory one by one, and nothing is left.
+    assert!(server.storage().memories.is_empty());
+}
+
+/// On a backend whose cubes share their directory's storage, a case that needs two cubes
+/// at once is skipped with one --cube-path, saying why, and the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_directory_a_two_cube_case_is_skipped_on_shared_storage() {
+    let server = SharedStorageServer::start(0, true).await;
+    let name = "security.install_cube_ids_reads_other_users_cube";
+    let report = memos_conformance::run(server.options(&["add_memories.content_is_listed", name]))
+        .await
+        .report;
+    let case = report.cases.iter().find(|c| c.name == name).expect(name);
+    assert_eq!(case.outcome, Outcome::Skipped, "{case:#?}");
+    let why = reason(&report, name);
+    for needed in ["one more scratch --cube-path (1 given)", "tree_text"] {
+        assert!(why.contains(needed), "{needed:?} missing from: {why}");
+    }
+    assert!(report.summary.success, "{}", report.render(Format::Text));
+    let isolation = report.target.isolation.as_deref().unwrap_or_default();
+    assert!(isolation.contains("1 given"), "{isolation}");
     assert!(server.storage().memories.is_empty());
 }
