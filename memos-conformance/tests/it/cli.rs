@@ -92,6 +92,11 @@ fn json_output_of_a_selection_parses() {
         "{names:?}"
     );
     assert!(!names.iter().any(|n| n.starts_with("add_memories")));
+    assert_eq!(report["target"]["backend"], "naive_text");
+    assert_eq!(
+        report["target"]["backend_learned"],
+        "the mock's snapshot set"
+    );
 }
 
 #[test]
@@ -147,6 +152,9 @@ fn help_says_to_pass_a_scratch_cube_directory_and_what_destructive_allows() {
         "delete-all",
         "doc_path naming the cube directory",
         "130 when interrupted",
+        "--backend <BACKEND>",
+        "--mock <BACKEND>",
+        "a case that needs several cubes at once takes each from its own directory",
     ] {
         assert!(
             help.contains(needed),
