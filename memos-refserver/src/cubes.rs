@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 
+use crate::backend::{Backend, Storage};
 use crate::error::Error;
 use crate::fake_llm::{CHAT_MODEL, EMBEDDING_MODEL};
 
@@ -34,6 +35,29 @@ pub fn llm_config(fake_llm_url: &str) -> Value {
 /// A `mem_reader` is mandatory: without it every endpoint answers 400. The chunker's
 /// `"character"` tokenizer avoids downloading GPT-2's tokenizer.
 pub fn configure_body(fake_llm_url: &str, user_id: &str) -> Value {
+    let storage = Storage::naive(fake_llm_url);
+    configure_body_for(&storage, user_id)
+}
+
+/// The `POST /configure` body for a server whose cubes use `storage`'s backend. The
+/// reader's embedder matters only where adds embed (general_text, tree_text): there it
+/// is the Ollama-style one, as in the cubes, since `universal_api` fails inside the
+/// server's event loop.
+pub(crate) fn configure_body_for(storage: &Storage, user_id: &str) -> Value {
+    let fake_llm_url = storage.fake_llm_url.as_str();
+    let embedder = if storage.backend == Backend::NaiveText {
+        json!({
+            "backend": "universal_api",
+            "config": {
+                "provider": "openai",
+                "api_key": FAKE_API_KEY,
+                "base_url": fake_llm_url,
+                "model_name_or_path": EMBEDDING_MODEL
+            }
+        })
+    } else {
+        storage.embedder()
+    };
     json!({
         "user_id": user_id,
         "session_id": CONFIGURE_SESSION,
@@ -42,15 +66,7 @@ pub fn configure_body(fake_llm_url: &str, user_id: &str) -> Value {
             "backend": "simple_struct",
             "config": {
                 "llm": llm_config(fake_llm_url),
-                "embedder": {
-                    "backend": "universal_api",
-                    "config": {
-                        "provider": "openai",
-                        "api_key": FAKE_API_KEY,
-                        "base_url": fake_llm_url,
-                        "model_name_or_path": EMBEDDING_MODEL
-                    }
-                },
+                "embedder": embedder,
                 "chunker": {
                     "backend": "sentence",
                     "config": {
@@ -69,14 +85,22 @@ pub fn configure_body(fake_llm_url: &str, user_id: &str) -> Value {
 
 /// A cube directory's `config.json`: a `naive_text` cube whose extractor is the fake LLM.
 pub fn cube_config(fake_llm_url: &str, user_id: &str, cube_id: &str) -> Value {
+    let storage = Storage::naive(fake_llm_url);
+    cube_config_for(&storage, Path::new(""), user_id, cube_id)
+}
+
+/// A cube directory's `config.json` for any backend; the storage is named after `dir`.
+pub(crate) fn cube_config_for(
+    storage: &Storage,
+    dir: &Path,
+    user_id: &str,
+    cube_id: &str,
+) -> Value {
     json!({
         "model_schema": "memos.configs.mem_cube.GeneralMemCubeConfig",
         "user_id": user_id,
         "cube_id": cube_id,
-        "text_mem": {
-            "backend": "naive_text",
-            "config": {"extractor_llm": llm_config(fake_llm_url)}
-        }
+        "text_mem": storage.text_mem(dir)
     })
 }
 
@@ -96,11 +120,27 @@ pub fn write_cube_dir(
     user_id: &str,
     cube_id: &str,
 ) -> Result<(), Error> {
+    let storage = Storage::naive(fake_llm_url);
+    write_cube_dir_for(&storage, dir, user_id, cube_id)
+}
+
+/// Writes `<dir>/config.json` for `storage`'s backend, creating `dir`; for `naive_text`
+/// also an empty [`MEMORY_FILE`] (see [`write_cube_dir`]).
+pub(crate) fn write_cube_dir_for(
+    storage: &Storage,
+    dir: &Path,
+    user_id: &str,
+    cube_id: &str,
+) -> Result<(), Error> {
     fs::create_dir_all(dir).map_err(|e| Error::io("creating a cube directory", dir, e))?;
     let path = dir.join("config.json");
-    let text = serde_json::to_string_pretty(&cube_config(fake_llm_url, user_id, cube_id))
+    let config = cube_config_for(storage, dir, user_id, cube_id);
+    let text = serde_json::to_string_pretty(&config)
         .map_err(|e| Error::io("serialising a cube config", &path, std::io::Error::other(e)))?;
     fs::write(&path, text).map_err(|e| Error::io("writing a cube config", &path, e))?;
+    if storage.backend != Backend::NaiveText {
+        return Ok(());
+    }
     let memories = dir.join(MEMORY_FILE);
     fs::write(&memories, "[]\n")
         .map_err(|e| Error::io("writing an empty memory file", &memories, e))
@@ -128,14 +168,14 @@ const DOCS: &[(&str, &str)] = &[
 /// Creates `cubes/cube-0..cube-{n-1}`, `docs/` and `empty-dir/` under `root`.
 pub(crate) fn write_layout(
     root: &Path,
-    fake_llm_url: &str,
+    storage: &Storage,
     cube_count: usize,
 ) -> Result<Layout, Error> {
     let mut cube_dirs = Vec::with_capacity(cube_count);
     for i in 0..cube_count {
         let id = format!("cube-{i}");
         let dir = root.join("cubes").join(&id);
-        write_cube_dir(&dir, fake_llm_url, CONFIGURE_USER, &id)?;
+        write_cube_dir_for(storage, &dir, CONFIGURE_USER, &id)?;
         cube_dirs.push(dir);
     }
     let docs_dir = root.join("docs");
@@ -164,7 +204,8 @@ mod tests {
     #[test]
     fn layout_is_written() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let layout = write_layout(tmp.path(), "http://127.0.0.1:1/v1", 3).expect("layout");
+        let storage = Storage::naive("http://127.0.0.1:1/v1");
+        let layout = write_layout(tmp.path(), &storage, 3).expect("layout");
         assert_eq!(layout.cube_dirs.len(), 3);
         let text = fs::read_to_string(layout.cube_dirs[2].join("config.json")).expect("config");
         let v: Value = serde_json::from_str(&text).expect("json");

@@ -14,6 +14,8 @@
 //! - `POST /v1/embeddings`: hash-based unit vectors of [`EMBEDDING_DIM`] floats,
 //!   as a float list or as base64 (the OpenAI Python client asks for base64).
 //! - `GET /v1/models`: one model, [`CHAT_MODEL`].
+//! - Ollama's `POST /api/embed` (the same vectors) and `GET /api/tags` (listing
+//!   [`EMBEDDING_MODEL`]), for MemOS's `ollama` embedder of the vector and graph backends.
 //!
 //! Every request is recorded with the answer it got; see [`FakeLlm::requests`].
 
@@ -32,7 +34,9 @@ use crate::error::Error;
 
 mod answers;
 
-use answers::{chat_answer, embeddings_body, messages, word_count};
+use answers::{
+    chat_answer, embeddings_body, messages, ollama_embed_body, ollama_tags_body, word_count,
+};
 pub use answers::{embed, RequestKind, CHAT_MODEL, EMBEDDING_DIM, EMBEDDING_MODEL};
 
 /// One request the fake LLM received, with its answer.
@@ -202,7 +206,7 @@ fn handle(log: &Log, method: Method, uri: Uri, body: Bytes) -> Response {
     };
 
     let (kind, status, answer, response) = match (method.clone(), route, parsed) {
-        (Method::POST, "/chat/completions" | "/embeddings", Err(e)) => (
+        (Method::POST, "/chat/completions" | "/embeddings" | "/api/embed", Err(e)) => (
             RequestKind::Other,
             400,
             String::new(),
@@ -237,6 +241,26 @@ fn handle(log: &Log, method: Method, uri: Uri, body: Bytes) -> Response {
                 json_response(400, error_body(&e)),
             ),
         },
+        (Method::POST, "/api/embed", Ok(body)) => match ollama_embed_body(&body) {
+            Ok(resp) => (
+                RequestKind::Embeddings,
+                200,
+                String::new(),
+                json_response(200, resp),
+            ),
+            Err(e) => (
+                RequestKind::Embeddings,
+                400,
+                String::new(),
+                json_response(400, json!({"error": e})),
+            ),
+        },
+        (Method::GET, "/api/tags", _) => (
+            RequestKind::Models,
+            200,
+            String::new(),
+            json_response(200, ollama_tags_body()),
+        ),
         (Method::GET, "/models", _) => (
             RequestKind::Models,
             200,

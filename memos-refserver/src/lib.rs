@@ -45,15 +45,18 @@
 
 #![warn(missing_docs)]
 
+mod backend;
 mod cubes;
 mod error;
 pub mod fake_llm;
+mod postgres;
 mod process;
 mod server;
 mod stale;
 pub mod testing;
 pub mod venv;
 
+pub use backend::{Backend, UnknownBackend};
 pub use cubes::{
     configure_body, cube_config, llm_config, write_cube_dir, CONFIGURE_SESSION, CONFIGURE_USER,
     MEMORY_FILE,

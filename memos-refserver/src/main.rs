@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use memos_refserver::{ensure_venv, InstallAction, InstallOptions, ReferenceServer, StartOptions};
+use memos_refserver::{
+    ensure_venv, Backend, InstallAction, InstallOptions, ReferenceServer, StartOptions,
+};
 
 /// Run the reference MemOS v1 REST server (MemoryOS 2.0.10) offline on 127.0.0.1,
 /// backed by a deterministic fake LLM.
@@ -34,9 +36,20 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     cubes: usize,
 
+    /// Storage backend of the cube directories: naive_text (in memory), general_text
+    /// (embedded Qdrant in each cube directory) or tree_text (a private PostgreSQL with
+    /// pgvector, started here and deleted on stop).
+    #[arg(long, default_value = "naive_text", value_parser = parse_backend)]
+    backend: Backend,
+
     /// Seconds to wait for the server to answer /openapi.json.
     #[arg(long, default_value_t = 120)]
     startup_timeout: u64,
+}
+
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    s.parse()
+        .map_err(|e: memos_refserver::UnknownBackend| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -94,6 +107,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         cube_count: args.cubes,
         configure: true,
         install,
+        backend: args.backend,
     };
     let server = ReferenceServer::start(options).await?;
     print_summary(&server);
@@ -107,15 +121,20 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
 fn print_summary(server: &ReferenceServer) {
     let t = server.timings();
-    println!("MemOS reference server is running at {}", server.base_url());
+    println!(
+        "MemOS reference server is running at {} (cube storage: {})",
+        server.base_url(),
+        server.backend()
+    );
     println!(
         "  configured as user `root` with the fake LLM at {}",
         server.fake_llm_url()
     );
     println!(
-        "  start took {:.1} s (install check {:.1} s, uvicorn up {:.1} s, configure {:.2} s)",
+        "  start took {:.1} s (install check {:.1} s, database {:.1} s, uvicorn up {:.1} s, configure {:.2} s)",
         t.total.as_secs_f64(),
         t.install.as_secs_f64(),
+        t.database.as_secs_f64(),
         t.spawn_to_ready.as_secs_f64(),
         t.configure.as_secs_f64()
     );
@@ -126,6 +145,7 @@ fn print_summary(server: &ReferenceServer) {
     println!("  log: {}", server.server_log().display());
     println!("  press Ctrl-C to stop");
     println!("MEMOS_BASE_URL={}", server.base_url());
+    println!("MEMOS_BACKEND={}", server.backend());
     println!("MEMOS_FAKE_LLM_URL={}", server.fake_llm_url());
     for (i, dir) in server.cube_dirs().iter().enumerate() {
         println!("MEMOS_CUBE_DIR_{i}={}", dir.display());

@@ -9,9 +9,11 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::backend::{Backend, Storage};
 use crate::cubes::{self, Layout, CONFIGURE_USER};
 use crate::error::{tail_of_file, Error};
 use crate::fake_llm::FakeLlm;
+use crate::postgres::Postgres;
 use crate::process::{spawn_guarded, GuardedChild};
 use crate::stale;
 use crate::venv::{ensure_venv, InstallOptions, Venv};
@@ -41,6 +43,9 @@ pub struct StartOptions {
     pub configure: bool,
     /// Where the venv is and which Python builds it.
     pub install: InstallOptions,
+    /// The storage backend of the cube directories it writes (default `naive_text`).
+    /// `tree_text` also starts a private PostgreSQL, stopped and deleted with the server.
+    pub backend: Backend,
 }
 
 impl Default for StartOptions {
@@ -51,6 +56,7 @@ impl Default for StartOptions {
             cube_count: 8,
             configure: true,
             install: InstallOptions::default(),
+            backend: Backend::NaiveText,
         }
     }
 }
@@ -60,6 +66,8 @@ impl Default for StartOptions {
 pub struct StartTimings {
     /// Making sure the venv is installed (near zero when it is reused).
     pub install: Duration,
+    /// Creating and starting the private PostgreSQL (tree_text only; zero otherwise).
+    pub database: Duration,
     /// From spawning uvicorn to the first 200 from `/openapi.json`.
     pub spawn_to_ready: Duration,
     /// The `POST /configure` call.
@@ -91,7 +99,9 @@ pub struct ReferenceServer {
     port: u16,
     // Field order matters only for clarity: `stop()` does the ordered shutdown.
     child: GuardedChild,
+    postgres: Option<Postgres>,
     fake_llm: FakeLlm,
+    storage: Storage,
     temp: Mutex<Option<TempDir>>,
     temp_root: PathBuf,
     layout: Layout,
@@ -150,8 +160,32 @@ impl ReferenceServer {
     ) -> Result<ReferenceServer, Error> {
         let temp_root = temp_root.to_path_buf();
         let fake_llm = FakeLlm::start()?;
-        let layout = cubes::write_layout(&temp_root, &fake_llm.url(), options.cube_count)?;
-        let configure_body = cubes::configure_body(&fake_llm.url(), CONFIGURE_USER);
+        let database_started = Instant::now();
+        let postgres = if options.backend.needs_postgres() {
+            let port =
+                free_port().map_err(|e| Error::io("finding a free port", "127.0.0.1:0", e))?;
+            let (venv, root) = (venv.clone(), temp_root.clone());
+            let pg = tokio::task::spawn_blocking(move || Postgres::start(&venv, &root, port))
+                .await
+                .map_err(|e| {
+                    Error::io(
+                        "starting PostgreSQL",
+                        PathBuf::new(),
+                        std::io::Error::other(e),
+                    )
+                })??;
+            Some(pg)
+        } else {
+            None
+        };
+        let database = database_started.elapsed();
+        let storage = Storage {
+            backend: options.backend,
+            fake_llm_url: fake_llm.url(),
+            postgres_port: postgres.as_ref().map(Postgres::port),
+        };
+        let layout = cubes::write_layout(&temp_root, &storage, options.cube_count)?;
+        let configure_body = cubes::configure_body_for(&storage, CONFIGURE_USER);
         let server_log = temp_root.join("server.log");
 
         let http = reqwest::Client::builder()
@@ -209,7 +243,9 @@ impl ReferenceServer {
             base_url,
             port,
             child,
+            postgres,
             fake_llm,
+            storage,
             // Set by `start()`, which owns the temp dir.
             temp: Mutex::new(None),
             temp_root,
@@ -219,6 +255,7 @@ impl ReferenceServer {
             venv,
             timings: StartTimings {
                 install: Duration::ZERO,
+                database,
                 spawn_to_ready,
                 configure: configure_time,
                 total: Duration::ZERO,
@@ -241,30 +278,48 @@ impl ReferenceServer {
     /// Rules for sharing: use unique cube ids and users per test, and do not call
     /// `/configure` on it (that unloads every cube); use [`start`](Self::start) for that.
     pub async fn shared() -> Result<&'static ReferenceServer, Error> {
+        Self::shared_for(Backend::NaiveText).await
+    }
+
+    /// Like [`shared`](Self::shared), with cube directories of `backend`: one server per
+    /// backend per test binary, each started on first use.
+    pub async fn shared_for(backend: Backend) -> Result<&'static ReferenceServer, Error> {
         // The error is kept as text (errors are not `Clone`) plus whether Python was missing.
-        static SHARED: OnceLock<Result<ReferenceServer, (String, bool)>> = OnceLock::new();
+        type Slot = OnceLock<Result<ReferenceServer, (String, bool)>>;
+        static SHARED: [Slot; 3] = [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+        static AT_EXIT: std::sync::Once = std::sync::Once::new();
         extern "C" fn stop_shared_at_exit() {
-            if let Some(Ok(server)) = SHARED.get() {
-                // Never unwind into C.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.stop()));
+            for slot in &SHARED {
+                if let Some(Ok(server)) = slot.get() {
+                    // Never unwind into C.
+                    let _ =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| server.stop()));
+                }
             }
         }
+        let slot: &'static Slot = &SHARED[Backend::ALL
+            .iter()
+            .position(|b| *b == backend)
+            .unwrap_or_default()];
 
-        let result = match SHARED.get() {
+        let result = match slot.get() {
             Some(r) => r,
-            None => tokio::task::spawn_blocking(|| {
-                SHARED.get_or_init(|| {
+            None => tokio::task::spawn_blocking(move || {
+                slot.get_or_init(|| {
                     let runtime = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
                         .build()
                         .map_err(|e| (format!("building a runtime: {e}"), false))?;
                     let server = runtime
-                        .block_on(ReferenceServer::start(StartOptions::default()))
+                        .block_on(ReferenceServer::start(StartOptions {
+                            backend,
+                            ..StartOptions::default()
+                        }))
                         .map_err(|e| (e.to_string(), e.is_python_missing()))?;
                     // SAFETY: registers a plain `extern "C" fn` with no captured state.
-                    unsafe {
+                    AT_EXIT.call_once(|| unsafe {
                         libc::atexit(stop_shared_at_exit);
-                    }
+                    });
                     Ok(server)
                 })
             })
@@ -292,10 +347,22 @@ impl ReferenceServer {
         self.port
     }
 
-    /// The cube directories `cubes/cube-0..` (each holds a `naive_text` `config.json`).
-    /// None is registered. See the type docs on registering one directory several times.
+    /// The cube directories `cubes/cube-0..`, each with a `config.json` for
+    /// [`backend`](Self::backend) and its own storage. None is registered. See the type
+    /// docs on registering one directory several times.
     pub fn cube_dirs(&self) -> &[PathBuf] {
         &self.layout.cube_dirs
+    }
+
+    /// The storage backend of the cube directories this server wrote.
+    pub fn backend(&self) -> Backend {
+        self.storage.backend
+    }
+
+    /// Writes a new cube directory `dir` (with `config.json` naming `user_id` and
+    /// `cube_id`) for this server's backend, with storage of its own.
+    pub fn write_cube_dir(&self, dir: &Path, user_id: &str, cube_id: &str) -> Result<(), Error> {
+        cubes::write_cube_dir_for(&self.storage, dir, user_id, cube_id)
     }
 
     /// A directory with `.md` and `.txt` files (one nested) for `doc_path` tests.
@@ -360,10 +427,14 @@ impl ReferenceServer {
         self.child.exit_status()
     }
 
-    /// Stops uvicorn (SIGTERM, then SIGKILL after 2 s), then the fake LLM, then removes
-    /// the temp dir. Idempotent; also done on drop.
+    /// Stops uvicorn (SIGTERM, then SIGKILL after 2 s), then PostgreSQL if there is one,
+    /// then the fake LLM, then removes the temp dir (and with it the database).
+    /// Idempotent; also done on drop.
     pub fn stop(&self) {
         self.child.stop(Duration::from_secs(2));
+        if let Some(postgres) = &self.postgres {
+            postgres.stop();
+        }
         self.fake_llm.stop();
         let temp = self.temp.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(temp) = temp {

@@ -3,7 +3,7 @@
 //! The one reason to skip is a missing Python outside CI; under `CI=true` that is a failure
 //! (CI must run these tests), and any other start-up error always is.
 
-use crate::{Error, ReferenceServer, StartOptions};
+use crate::{Backend, Error, ReferenceServer, StartOptions};
 
 /// Whether this is a CI run (`CI` set to `true` or `1`, as CI services set it), where
 /// everything must run and nothing may be skipped.
@@ -30,6 +30,15 @@ pub async fn shared_or_skip() -> Option<&'static ReferenceServer> {
         Ok(server) => Some(server),
         Err(err) if skip_for_missing_python(&err) => None,
         Err(err) => panic!("the reference MemOS server could not start: {err}"),
+    }
+}
+
+/// The process-wide server for `backend`, or `None` when the test should be skipped.
+pub async fn shared_or_skip_for(backend: Backend) -> Option<&'static ReferenceServer> {
+    match ReferenceServer::shared_for(backend).await {
+        Ok(server) => Some(server),
+        Err(err) if skip_for_missing_python(&err) => None,
+        Err(err) => panic!("the reference MemOS server ({backend}) could not start: {err}"),
     }
 }
 

