@@ -20,6 +20,9 @@ pub(crate) struct OwnedCube {
     /// Listed empty (or only the run's memories) right after it was registered, so
     /// what it holds now was added by the run: only then does cleanup delete memories.
     pub(crate) proved: bool,
+    /// How many memories it listed when it was proved: what earlier cases of the run left
+    /// in storage that outlives its cubes.
+    pub(crate) inherited: usize,
 }
 
 /// The ids of the memories the run's cases left in cubes proved to be the run's own.

@@ -392,8 +392,14 @@ impl Ctx {
         }
         match verdict {
             storage_proof::Verdict::Own => {
+                let inherited = answer
+                    .as_ref()
+                    .ok()
+                    .and_then(|(_, body)| cube_memories(body, id).ok())
+                    .map_or(0, |m| m.len());
                 for c in self.shared.cubes().iter_mut().filter(|c| c.id == id) {
                     c.proved = true;
+                    c.inherited = inherited;
                 }
                 if let Ok((_, body)) = &answer {
                     self.learn_backend(user, id, body).await;
@@ -499,6 +505,7 @@ impl Ctx {
                 path: path.to_owned(),
                 loaded: true,
                 proved: false,
+                inherited: 0,
             });
         }
     }
@@ -547,7 +554,55 @@ impl Ctx {
             )
             .await;
         let body = ex.expect_success()?;
-        listed_memories(&ex, &body, cube)
+        let listed = listed_memories(&ex, &body, cube)?;
+        if self.is_proved(cube) {
+            self.run.memories.note(listed.iter().map(|m| m.id.clone()));
+        }
+        Ok(listed)
+    }
+
+    /// Whether `cube` is a cube of the case proved to be the run's own.
+    fn is_proved(&self, cube: &str) -> bool {
+        self.shared.cubes().iter().any(|c| c.id == cube && c.proved)
+    }
+
+    /// Stops with a skip when `cube` came with memories earlier cases of the run left in
+    /// its storage: a search ranks all of them, so whether it finds the case's own memory
+    /// says nothing about the server.
+    pub fn require_no_leftovers(&self, cube: &str) -> Result<(), Stop> {
+        let inherited = self
+            .shared
+            .cubes()
+            .iter()
+            .find(|c| c.id == cube)
+            .map_or(0, |c| c.inherited);
+        if inherited == 0 {
+            return Ok(());
+        }
+        let backend = self.backend().unwrap_or_default();
+        Err(Stop::Skip(format!(
+            "the search ranks every memory in the cube's storage, which holds {inherited} memories \
+             earlier cases of this run left there ({backend} keeps them: a single DELETE does not \
+             delete and the storage outlives the cube): pass --destructive, whose cleanup empties the \
+             run's scratch storage after each case"
+        )))
+    }
+
+    /// Before the case unregisters its proved `cube` itself: on a backend whose storage
+    /// outlives the registration, notes what the cube holds as the run's own, since
+    /// cleanup cannot list (nor delete from) a cube that is no longer loaded and the
+    /// next cube registered from the directory will list it.
+    pub async fn remember_before_unregister(&self, user: &str, cube: &str) {
+        if !self.backend().is_some_and(Backend::shares_directory_storage) || !self.is_proved(cube) {
+            return;
+        }
+        if let Ok((status, body)) = self.list_unrecorded(user, cube).await {
+            if (200..300).contains(&status) {
+                if let Ok(memories) = cube_memories(&body, cube) {
+                    self.run.memories.note(memories.into_iter().map(|m| m.id));
+                }
+            }
+        }
     }
 
     /// The memos-api client, sending through a local recording proxy so its exchanges

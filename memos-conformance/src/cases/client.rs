@@ -456,6 +456,7 @@ async fn delete_all_memories(ctx: &mut Ctx) -> CaseResult {
 async fn search_memories(ctx: &mut Ctx) -> CaseResult {
     let client = ctx.typed_client().await?;
     let (user, cube, id) = typed_setup(ctx, &client, "Typed search finds Lisbon.").await?;
+    ctx.require_no_leftovers(&cube)?;
     let found = client
         .search_memories(
             types::SearchRequest::builder()
