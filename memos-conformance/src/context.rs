@@ -593,7 +593,11 @@ impl Ctx {
     /// cleanup cannot list (nor delete from) a cube that is no longer loaded and the
     /// next cube registered from the directory will list it.
     pub async fn remember_before_unregister(&self, user: &str, cube: &str) {
-        if !self.backend().is_some_and(Backend::shares_directory_storage) || !self.is_proved(cube) {
+        if !self
+            .backend()
+            .is_some_and(Backend::shares_directory_storage)
+            || !self.is_proved(cube)
+        {
             return;
         }
         if let Ok((status, body)) = self.list_unrecorded(user, cube).await {

@@ -2,9 +2,35 @@
 
 use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
 
-use memos_conformance::snapshot::{self, CaseSnapshot};
-use memos_conformance::{Outcome, Report};
+use memos_conformance::snapshot::CaseSnapshot;
+use memos_conformance::{Backend, Outcome, Report};
+use tokio::sync::{Mutex, MutexGuard};
+
+/// The reference-server backend of the same name.
+pub fn refserver_backend(backend: Backend) -> memos_refserver::Backend {
+    backend
+        .as_str()
+        .parse()
+        .expect("memos-refserver knows every backend")
+}
+
+/// Held by every test that uses the shared reference server of `backend` in a way
+/// another such test must not see: the whole suite calls `/configure`, which unloads
+/// every cube, and the production-cube tests need their cube loaded throughout.
+pub async fn exclusive(backend: Backend) -> MutexGuard<'static, ()> {
+    static LOCKS: [Mutex<()>; 3] = [
+        Mutex::const_new(()),
+        Mutex::const_new(()),
+        Mutex::const_new(()),
+    ];
+    let i = Backend::ALL
+        .iter()
+        .position(|b| *b == backend)
+        .expect("a known backend");
+    LOCKS[i].lock().await
+}
 
 /// Asserts that the cases failing as known defects are exactly those the reference
 /// server's list names for the report's backend, less the cases that were skipped
@@ -35,9 +61,9 @@ pub fn assert_exactly_the_listed_defects_fail(report: &Report, against: &str) {
     );
 }
 
-/// `.snap.new` and `.pending-snap` files in the snapshot directory.
-pub fn leftover_snapshot_files() -> Vec<String> {
-    std::fs::read_dir(snapshot::source_dir())
+/// `.snap.new` and `.pending-snap` files in a snapshot directory.
+pub fn leftover_snapshot_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
         .map(|entries| {
             entries
                 .flatten()
@@ -48,10 +74,11 @@ pub fn leftover_snapshot_files() -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Asserts every snapshot with insta, collecting every mismatch before failing.
-pub fn assert_snapshots(snapshots: &[CaseSnapshot]) {
+/// Asserts every snapshot with insta against the files in `dir`, collecting every
+/// mismatch before failing.
+pub fn assert_snapshots(dir: &Path, snapshots: &[CaseSnapshot]) {
     let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path(snapshot::source_dir());
+    settings.set_snapshot_path(dir);
     settings.set_prepend_module_to_snapshot(false);
     settings.set_omit_expression(true);
     let mut mismatched = Vec::new();

@@ -14,7 +14,7 @@ use crate::common::{
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_suite_passes_against_the_embedded_mock() {
-    let leftovers = leftover_snapshot_files();
+    let leftovers = leftover_snapshot_files(&snapshot::source_dir());
     assert!(
         leftovers.is_empty(),
         "unreviewed snapshot files in {}: {leftovers:?}; review them with `cargo insta review`",
@@ -73,7 +73,7 @@ async fn the_whole_suite_passes_against_the_embedded_mock() {
     assert_eq!(output.snapshots.len(), cases.len());
 
     // What the mock replayed is what the files hold, request by request.
-    assert_snapshots(&output.snapshots);
+    assert_snapshots(&snapshot::source_dir(), &output.snapshots);
     for snap in &output.snapshots {
         let recorded = snapshot::SnapshotSet::embedded();
         let recorded = recorded.get(&snap.case).expect("recorded");

@@ -1,7 +1,8 @@
 //! The suite must never change or read an operator's data. The fake server here models
 //! the case that lost data: every cube registered from the one cube directory shares its
 //! storage (as `tree_text` graphs and `general_text` collections do), so a delete-all on
-//! the run's cube empties the operator's cube too.
+//! the run's cube empties the operator's cube too. The reference server's `tree_text` and
+//! `general_text` backends then show the same with a real production cube.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use memos_conformance::{Format, Outcome, Report, RunOptions};
+use memos_conformance::{Backend, Format, Outcome, Report, RunOptions};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -456,4 +457,170 @@ async fn with_one_directory_a_two_cube_case_is_skipped_on_shared_storage() {
     let isolation = report.target.isolation.as_deref().unwrap_or_default();
     assert!(isolation.contains("1 given"), "{isolation}");
     assert!(server.storage().memories.is_empty());
+}
+
+/// How many memories the production cube of the reference-server tests is given.
+const PRODUCTION_MEMORIES: usize = 3;
+
+/// `(id, text)` of every memory `cube` lists, sorted.
+async fn listed(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    cube: &str,
+) -> Vec<(String, String)> {
+    let body: Value = http
+        .get(format!("{base}/memories"))
+        .query(&[("mem_cube_id", cube), ("user_id", user)])
+        .send()
+        .await
+        .expect("list the production cube")
+        .json()
+        .await
+        .expect("a JSON listing");
+    let entry = body["data"]["text_mem"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["cube_id"] == cube))
+        .unwrap_or_else(|| panic!("no listing of {cube}: {body}"));
+    let items = match &entry["memories"] {
+        Value::Array(items) => items.clone(),
+        graph => graph["nodes"].as_array().cloned().unwrap_or_default(),
+    };
+    let mut memories: Vec<(String, String)> = items
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap_or_default().to_owned(),
+                m["memory"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    memories.sort();
+    memories
+}
+
+async fn post_ok(http: &reqwest::Client, url: String, body: Value) {
+    let answer = http.post(&url).json(&body).send().await.expect(&url);
+    let status = answer.status();
+    assert!(
+        status.is_success(),
+        "{url}: {status} {}",
+        answer.text().await.unwrap_or_default()
+    );
+}
+
+/// A production cube, registered from one of the reference server's cube directories
+/// and holding memories; a default run pointed at that directory stops with a message
+/// naming it and what it found, and the cube still lists exactly the same memories.
+/// Returns the run's report.
+async fn a_default_run_at_a_production_cube_changes_nothing(backend: Backend) -> Option<Report> {
+    let server =
+        memos_refserver::testing::shared_or_skip_for(crate::common::refserver_backend(backend))
+            .await?;
+    let _alone = crate::common::exclusive(backend).await;
+    let base = server.base_url();
+    // The last directory: the whole-suite tests use the first.
+    let dir = server
+        .cube_dirs()
+        .last()
+        .expect("cube dirs")
+        .display()
+        .to_string();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let (user, cube) = (format!("prod-user-{suffix}"), format!("prod-cube-{suffix}"));
+    post_ok(
+        &http,
+        format!("{base}/users"),
+        json!({"user_id": user, "role": "USER"}),
+    )
+    .await;
+    post_ok(
+        &http,
+        format!("{base}/mem_cubes"),
+        json!({"mem_cube_name_or_path": dir, "mem_cube_id": cube, "user_id": user}),
+    )
+    .await;
+    for i in 0..PRODUCTION_MEMORIES {
+        post_ok(
+            &http,
+            format!("{base}/memories"),
+            json!({"user_id": user, "mem_cube_id": cube,
+                   "memory_content": format!("Production note {i}: the invoices are due on Friday.")}),
+        )
+        .await;
+    }
+    let before = listed(&http, base, &user, &cube).await;
+    assert!(!before.is_empty(), "the production cube lists nothing");
+
+    let mut options = RunOptions::live(base);
+    options.cube_paths = vec![dir.clone()];
+    options.request_timeout = Duration::from_secs(30);
+    options.patterns = vec![
+        "add_memories.content_is_listed".into(),
+        "delete_memory.*".into(),
+        "update_memory.update_reads_back".into(),
+        "client.add_memories".into(),
+    ];
+    let report = memos_conformance::run(options).await.report;
+
+    let after = listed(&http, base, &user, &cube).await;
+    assert_eq!(after, before, "the production cube changed");
+    assert!(!report.summary.success);
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains(&format!("--cube-path {dir}")), "{first}");
+    assert!(first.contains("Pass an empty scratch directory"), "{first}");
+    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
+    assert!(
+        later.starts_with("not run: ") && later.contains(&dir),
+        "{later}"
+    );
+    assert!(
+        report.notes.iter().any(|n| n.contains(&dir)),
+        "{:?}",
+        report.notes
+    );
+    println!("{backend}: the run's message: {first}");
+
+    // The production cube stays registered with its memories; only its unregistration
+    // is left to do.
+    let _ = http
+        .delete(format!("{base}/mem_cubes/{cube}"))
+        .query(&[("user_id", &user)])
+        .send()
+        .await;
+    Some(report)
+}
+
+/// tree_text: the run's cube lists the production cube's memories (one graph), so the
+/// storage proof stops the run, naming how many it found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_run_at_a_tree_text_production_cube_changes_nothing() {
+    let Some(report) = a_default_run_at_a_production_cube_changes_nothing(Backend::TreeText).await
+    else {
+        return;
+    };
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains("is not empty scratch storage"), "{first}");
+    assert!(first.contains("memories the run did not add"), "{first}");
+}
+
+/// general_text: the production cube holds the directory's embedded Qdrant, so the run's
+/// registration is refused with 500; the suite takes that as storage in use and stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_run_at_a_general_text_production_cube_changes_nothing() {
+    let Some(report) =
+        a_default_run_at_a_production_cube_changes_nothing(Backend::GeneralText).await
+    else {
+        return;
+    };
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains("is in use"), "{first}");
+    assert!(
+        first.contains("already accessed by another instance of Qdrant client"),
+        "{first}"
+    );
 }
