@@ -3,6 +3,7 @@
 //! typed client's recording proxy both send through its recorder.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::exchange::Req;
@@ -35,6 +36,9 @@ pub(crate) struct OwnedCube {
 #[derive(Debug, Default)]
 pub struct RunMemories {
     ids: Mutex<HashSet<String>>,
+    /// The server refused a single delete (general_text always does): later cleanups
+    /// do not send them again.
+    single_deletes_refused: AtomicBool,
 }
 
 impl RunMemories {
@@ -47,6 +51,11 @@ impl RunMemories {
     /// Every id noted so far.
     pub(crate) fn all(&self) -> HashSet<String> {
         self.ids.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// How many memories the run left behind at most (those it noted).
+    pub(crate) fn count(&self) -> usize {
+        self.ids.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
@@ -135,14 +144,30 @@ impl CaseShared {
         // On storage that outlives the cube these may stay; they are still the run's.
         self.run_memories
             .note(memories.iter().map(|m| m.id.clone()));
+        if self
+            .run_memories
+            .single_deletes_refused
+            .load(Ordering::Relaxed)
+        {
+            return;
+        }
         for memory in memories.iter().filter(|m| !m.id.is_empty()) {
-            self.recorder
+            let deleted = self
+                .recorder
                 .send(
                     Req::delete(&["memories", &cube.id, &memory.id])
                         .query("user_id", &cube.user)
                         .label("cleanup: delete a memory the case added"),
                 )
                 .await;
+            if deleted.status().is_some_and(|s| (400..500).contains(&s)) {
+                // The server refuses single deletes (general_text always does): one
+                // refusal in the report says it, the others would only repeat it.
+                self.run_memories
+                    .single_deletes_refused
+                    .store(true, Ordering::Relaxed);
+                break;
+            }
         }
     }
 }

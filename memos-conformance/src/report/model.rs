@@ -165,8 +165,11 @@ pub struct Summary {
     pub total: usize,
     /// Passed.
     pub passed: usize,
-    /// Failed (these fail the run).
+    /// Failed (these fail the run), not counting those not run.
     pub failed: usize,
+    /// Not run because the run stopped early (its time limit, Ctrl-C, a server that
+    /// stopped answering, storage that is not the run's own); these fail the run too.
+    pub not_run: usize,
     /// Failed as listed known defects.
     pub known_defects: usize,
     /// Listed known defects that passed.
@@ -183,7 +186,8 @@ pub struct Summary {
     pub checks_failed: usize,
     /// Wall time of the run, in milliseconds.
     pub duration_ms: u64,
-    /// True when no case failed other than a listed known defect (exit code 0).
+    /// True when every case ran and none failed other than a listed known defect (exit
+    /// code 0).
     pub success: bool,
 }
 
@@ -191,11 +195,19 @@ impl Summary {
     /// Counts the outcomes of `cases`.
     pub(crate) fn of(cases: &[CaseReport], duration_ms: u64) -> Summary {
         let count = |o: Outcome| cases.iter().filter(|c| c.outcome == o).count();
-        let failed = count(Outcome::Fail);
+        let not_run = cases
+            .iter()
+            .filter(|c| {
+                c.outcome == Outcome::Fail
+                    && c.reason.as_deref().is_some_and(|r| r.starts_with(NOT_RUN))
+            })
+            .count();
+        let failed = count(Outcome::Fail) - not_run;
         Summary {
             total: cases.len(),
             passed: count(Outcome::Pass),
             failed,
+            not_run,
             known_defects: count(Outcome::KnownDefect),
             fixed_defects: count(Outcome::DefectFixed),
             warnings: count(Outcome::Warning),
@@ -212,21 +224,23 @@ impl Summary {
                 .map(|e| e.checks_failed)
                 .sum(),
             duration_ms,
-            success: failed == 0,
+            success: failed == 0 && not_run == 0,
         }
     }
 
     /// The one-line summary.
     pub fn line(&self) -> String {
         let mut line = format!(
-            "{} cases: {} passed, {} failed, {} known defects, {} warnings, {} skipped, {} not applicable",
-            self.total,
-            self.passed,
-            self.failed,
-            self.known_defects,
-            self.warnings,
-            self.skipped,
-            self.not_applicable
+            "{} cases: {} passed, {} failed, ",
+            self.total, self.passed, self.failed
+        );
+        if self.not_run > 0 {
+            let _ = write!(line, "{} not run, ", self.not_run);
+        }
+        let _ = write!(
+            line,
+            "{} known defects, {} warnings, {} skipped, {} not applicable",
+            self.known_defects, self.warnings, self.skipped, self.not_applicable
         );
         if self.fixed_defects > 0 {
             let _ = write!(line, ", {} known defects fixed", self.fixed_defects);

@@ -90,6 +90,7 @@ pub async fn run(options: RunOptions) -> RunOutput {
         progress.next(&runner, case, deadline).await;
     }
     progress.note_remaining_users();
+    progress.note_remaining_memories(&runner.run_shared, &runner.settings);
     progress.finish(started)
 }
 
@@ -354,6 +355,28 @@ impl Progress {
         self.target.backend = Some(backend);
         self.target.backend_learned = Some(source.describe());
         self.target.isolation = Some(isolation(backend, cube_paths));
+    }
+
+    /// On a backend whose storage outlives its cubes, without `--destructive` the
+    /// memories the run added stay in the scratch storage (single deletes do not delete
+    /// there), and a later run would find them: the report says so.
+    fn note_remaining_memories(&mut self, run_shared: &RunShared, settings: &Settings) {
+        let left = run_shared.memories.count();
+        let shares = self
+            .backend
+            .as_ref()
+            .is_some_and(|(b, _)| b.shares_directory_storage());
+        if self.target.mode != Mode::Live || settings.destructive || !shares || left == 0 {
+            return;
+        }
+        let backend = self.backend.as_ref().map(|(b, _)| *b).unwrap_or_default();
+        self.notes.push(format!(
+            "up to {left} memories the run added stay in the storage of --cube-path {}: on {backend} a \
+             single DELETE does not delete and the storage outlives its cubes. A later run needs a fresh \
+             scratch directory (it would stop at these memories), or pass --destructive, whose cleanup \
+             empties the run's scratch storage after each case",
+            settings.cube_paths.join(", ")
+        ));
     }
 
     fn finish(mut self, started: Instant) -> RunOutput {

@@ -276,6 +276,14 @@ async fn foreign_memories_stop_the_run(graph: bool) {
         later.starts_with("not run: ") && later.contains(CUBE_DIR),
         "{later}"
     );
+    // One case failed (it found the memories); the others are counted as not run.
+    assert_eq!(report.summary.failed, 1, "{}", report.summary.line());
+    assert!(report.summary.not_run > 0, "{}", report.summary.line());
+    assert!(
+        report.summary.line().contains(" not run, "),
+        "{}",
+        report.summary.line()
+    );
     assert!(
         report.notes.iter().any(|n| n.contains(CUBE_DIR)),
         "{:?}",
@@ -420,12 +428,12 @@ async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_sto
         reason(&report, name)
     );
     assert!(
-        report.notes.iter().all(|n| !n.contains("scratch")),
+        report.notes.iter().all(|n| !n.contains("not empty scratch")),
         "{:?}",
         report.notes
     );
     assert!(
-        !reason(&report, name).contains("scratch"),
+        !reason(&report, name).contains("not empty scratch"),
         "{}",
         reason(&report, name)
     );
@@ -583,6 +591,7 @@ async fn a_default_run_at_a_production_cube_changes_nothing(backend: Backend) ->
         "{:?}",
         report.notes
     );
+    assert_eq!(report.summary.failed, 1, "{}", report.summary.line());
     println!("{backend}: the run's message: {first}");
 
     // The production cube stays registered with its memories; only its unregistration
