@@ -44,6 +44,9 @@ struct Fake {
     /// Interrupts the run (as Ctrl-C does) when a memory is added, and then never
     /// answers that add, so the case is still running when it is interrupted.
     interrupt: Option<watch::Sender<bool>>,
+    /// `general_text` with an embedded Qdrant that another cube holds: every
+    /// registration answers 500 "... already accessed by another instance of Qdrant client".
+    qdrant_locked: bool,
 }
 
 /// A server whose cubes all share one storage, holding `initial` memories.
@@ -62,6 +65,20 @@ impl SharedStorageServer {
         graph: bool,
         interrupt: Option<watch::Sender<bool>>,
     ) -> SharedStorageServer {
+        SharedStorageServer::build(initial, graph, interrupt, false).await
+    }
+
+    /// A server whose cube directory's embedded Qdrant another cube holds.
+    async fn qdrant_locked(initial: usize) -> SharedStorageServer {
+        SharedStorageServer::build(initial, false, None, true).await
+    }
+
+    async fn build(
+        initial: usize,
+        graph: bool,
+        interrupt: Option<watch::Sender<bool>>,
+        qdrant_locked: bool,
+    ) -> SharedStorageServer {
         let memories = (0..initial)
             .map(|i| (format!("prod-{i}"), format!("Operator memory {i}")))
             .collect();
@@ -72,6 +89,7 @@ impl SharedStorageServer {
             }),
             graph,
             interrupt,
+            qdrant_locked,
         });
         let app = Router::new().fallback(answer).with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -158,6 +176,16 @@ fn respond(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let response = match (method.as_str(), segments.as_slice()) {
         ("POST", ["users"]) => envelope(json!({"user_id": body["user_id"]})),
+        ("POST", ["mem_cubes"]) if fake.qdrant_locked => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"code": 500, "message": format!(
+                "Storage folder {CUBE_DIR}/qdrant is already accessed by another instance of Qdrant client. \
+                 If you require concurrent access, use Qdrant server instead."
+            ), "data": null})
+            .to_string(),
+        )
+            .into_response(),
         ("GET", ["memories"]) => {
             let cube = query
                 .iter()
@@ -428,7 +456,10 @@ async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_sto
         reason(&report, name)
     );
     assert!(
-        report.notes.iter().all(|n| !n.contains("not empty scratch")),
+        report
+            .notes
+            .iter()
+            .all(|n| !n.contains("not empty scratch")),
         "{:?}",
         report.notes
     );
@@ -632,4 +663,34 @@ async fn a_default_run_at_a_general_text_production_cube_changes_nothing() {
         first.contains("already accessed by another instance of Qdrant client"),
         "{first}"
     );
+}
+
+/// A general_text directory whose embedded Qdrant another cube holds refuses the run's
+/// registration with 500: the run takes it as storage in use, stops at the first case
+/// that registers a cube, says so naming the directory, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_whose_qdrant_is_held_stops_the_run_as_storage_in_use() {
+    let server = SharedStorageServer::qdrant_locked(OPERATOR_MEMORIES).await;
+    let report = memos_conformance::run(server.options(&[
+        "add_memories.content_is_listed",
+        "client.add_memories",
+        "delete_memory.*",
+    ]))
+    .await
+    .report;
+    assert!(!report.summary.success);
+    assert_eq!(report.summary.failed, 1, "{}", report.summary.line());
+    let first = reason(&report, "add_memories.content_is_listed");
+    for needed in [
+        &format!("--cube-path {CUBE_DIR} is in use"),
+        "already accessed by another instance of Qdrant client",
+        "Pass an empty scratch directory",
+    ] {
+        assert!(first.contains(needed), "{needed:?} missing from: {first}");
+    }
+    let later = reason(&report, "client.add_memories");
+    assert!(later.starts_with("not run: "), "{later}");
+    let changed: Vec<_> = server.seen().into_iter().filter(changes_memories).collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(server.operator_memories_left(), OPERATOR_MEMORIES);
 }
