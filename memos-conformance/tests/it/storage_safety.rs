@@ -694,3 +694,43 @@ async fn a_directory_whose_qdrant_is_held_stops_the_run_as_storage_in_use() {
     assert!(changed.is_empty(), "{changed:?}");
     assert_eq!(server.operator_memories_left(), OPERATOR_MEMORIES);
 }
+
+/// The report says which backend's known defects applied and how the run learned it:
+/// `--backend` wins; a list-shaped server whose answers tell nothing more leaves the
+/// default, assumed and said to be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_names_the_backend_and_how_it_was_learned() {
+    let server = SharedStorageServer::start(0, false).await;
+    let mut options = server.options(&["add_memories.content_is_listed"]);
+    options.backend = Some(Backend::GeneralText);
+    let report = memos_conformance::run(options).await.report;
+    assert_eq!(report.target.backend, Some(Backend::GeneralText));
+    assert_eq!(
+        report.target.backend_learned.as_deref(),
+        Some("given with --backend")
+    );
+    let text = report.render(Format::Text);
+    assert!(
+        text.contains("backend: general_text (given with --backend)"),
+        "{text}"
+    );
+    let junit = report.render(Format::Junit);
+    assert!(
+        junit.contains(r#"name="backend" value="general_text""#),
+        "{junit}"
+    );
+
+    let report = memos_conformance::run(server.options(&["add_memories.content_is_listed"]))
+        .await
+        .report;
+    assert_eq!(report.target.backend, Some(Backend::NaiveText));
+    assert!(
+        report
+            .target
+            .backend_learned
+            .as_deref()
+            .is_some_and(|l| l.starts_with("assumed")),
+        "{:?}",
+        report.target.backend_learned
+    );
+}
