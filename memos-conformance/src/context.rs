@@ -425,17 +425,11 @@ impl Ctx {
             Some(found) => Some(found),
             None => {
                 let answer = self
-                    .shared
-                    .recorder
                     .send_unrecorded(
                         &backend_probe::unknown_id_request(user, cube),
                         backend_probe::PROBE_STEP,
                     )
-                    .await
-                    .map(|r| {
-                        let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
-                        (r.status, body)
-                    });
+                    .await;
                 backend_probe::from_unknown_id(answer)
             }
         };
@@ -447,12 +441,19 @@ impl Ctx {
 
     /// Lists a cube outside the case's steps (for the storage proof).
     async fn list_unrecorded(&self, user: &str, cube: &str) -> Result<(u16, Value), String> {
+        self.send_unrecorded(
+            &storage_proof::request(user, cube),
+            storage_proof::PROOF_STEP,
+        )
+        .await
+    }
+
+    /// Sends `req` outside the case's steps, tagged `step`: the status and the body as
+    /// JSON (null when it is not).
+    async fn send_unrecorded(&self, req: &Req, step: &str) -> Result<(u16, Value), String> {
         self.shared
             .recorder
-            .send_unrecorded(
-                &storage_proof::request(user, cube),
-                storage_proof::PROOF_STEP,
-            )
+            .send_unrecorded(req, step)
             .await
             .map(|r| {
                 let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);

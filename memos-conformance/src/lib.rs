@@ -11,8 +11,9 @@
 //! spec's JSON Schema, envelope `code` equal to the status. Each case's exchanges,
 //! normalised, are recorded from the reference server into `snapshots/<case>.snap`
 //! ([`snapshot`]); the tests compare them with insta and the embedded mock replays them.
-//! A server version's known defects fail as [`Outcome::KnownDefect`] and do not fail the
-//! run.
+//! A server version's known defects on its storage [`Backend`] (learned from the server's
+//! answers about the run's own first cube, or given) fail as [`Outcome::KnownDefect`] and
+//! do not fail the run.
 //!
 //! [`run`] runs the cases selected by [`RunOptions`] against a [`Target`] and returns
 //! the [`Report`] (text, JSON or JUnit, see [`Format`]) and the snapshots.

@@ -61,6 +61,52 @@ pub fn assert_exactly_the_listed_defects_fail(report: &Report, against: &str) {
     );
 }
 
+/// Why a case may be skipped on a backend whose cubes share their directory's storage,
+/// with the one `--cube-path` the recordings and live runs pass.
+const NEEDS_ANOTHER_DIRECTORY: &str = "needs one more scratch --cube-path (1 given)";
+
+/// Asserts that the only skipped cases are those one scratch directory cannot keep
+/// apart on a backend whose cubes share their directory's storage.
+pub fn assert_skipped_only_for_want_of_a_directory(report: &Report) {
+    let backend = report.target.backend.expect("the report names the backend");
+    for case in report
+        .cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::Skipped)
+    {
+        let reason = case.reason.as_deref().unwrap_or_default();
+        assert!(
+            backend.shares_directory_storage() && reason.contains(NEEDS_ANOTHER_DIRECTORY),
+            "{} skipped on {backend}: {reason}",
+            case.name
+        );
+    }
+}
+
+/// Asserts that `dir` holds one snapshot file per case, and no other.
+pub fn assert_one_file_per_case(dir: &Path) {
+    let cases: BTreeSet<String> = memos_conformance::cases()
+        .iter()
+        .map(|c| c.name.to_owned())
+        .collect();
+    let files: BTreeSet<String> = std::fs::read_dir(dir)
+        .expect("the snapshot directory")
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".snap"))
+                .map(str::to_owned)
+        })
+        .collect();
+    assert_eq!(
+        cases,
+        files,
+        "snapshot files and cases differ in {}",
+        dir.display()
+    );
+}
+
 /// `.snap.new` and `.pending-snap` files in a snapshot directory.
 pub fn leftover_snapshot_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)

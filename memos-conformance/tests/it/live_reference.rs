@@ -20,10 +20,6 @@ use memos_refserver::ReferenceServer;
 
 use crate::common;
 
-/// Why a case may be skipped on a backend whose cubes share their directory's storage,
-/// with the one `--cube-path` these runs pass.
-const NEEDS_ANOTHER_DIRECTORY: &str = "needs one more scratch --cube-path (1 given)";
-
 fn live_options(server: &ReferenceServer) -> RunOptions {
     let mut options = RunOptions::live(server.base_url());
     // One scratch directory, as an operator would pass.
@@ -100,18 +96,7 @@ async fn the_whole_suite_on(
         report,
         &format!("on the {backend} reference server"),
     );
-    for case in report
-        .cases
-        .iter()
-        .filter(|c| c.outcome == Outcome::Skipped)
-    {
-        let reason = case.reason.as_deref().unwrap_or_default();
-        assert!(
-            backend.shares_directory_storage() && reason.contains(NEEDS_ANOTHER_DIRECTORY),
-            "{} skipped on {backend}: {reason}",
-            case.name
-        );
-    }
+    common::assert_skipped_only_for_want_of_a_directory(report);
 
     if std::env::var("MEMOS_CONFORMANCE_RECORD").is_ok_and(|v| v == "1") {
         let dir = snapshot::source_dir_for(backend);

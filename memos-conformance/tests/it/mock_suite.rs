@@ -2,14 +2,14 @@
 //! recorded exchanges, insta verifies them against the snapshot files, and the run passes
 //! with exactly the known defects of that backend failing.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use memos_conformance::snapshot;
 use memos_conformance::{Backend, Format, Outcome, RunOptions};
 
 use crate::common::{
-    assert_exactly_the_listed_defects_fail, assert_snapshots, leftover_snapshot_files,
+    assert_exactly_the_listed_defects_fail, assert_one_file_per_case,
+    assert_skipped_only_for_want_of_a_directory, assert_snapshots, leftover_snapshot_files,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,22 +55,8 @@ async fn the_whole_suite_passes_against_the_embedded_mock() {
     assert_exactly_the_listed_defects_fail(report, "against the mock");
 
     // Every case has a snapshot, and every snapshot a case.
-    let cases: BTreeSet<String> = memos_conformance::cases()
-        .iter()
-        .map(|c| c.name.to_owned())
-        .collect();
-    let files: BTreeSet<String> = std::fs::read_dir(snapshot::source_dir())
-        .expect("the snapshot directory")
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".snap"))
-                .map(str::to_owned)
-        })
-        .collect();
-    assert_eq!(cases, files, "snapshot files and cases differ");
-    assert_eq!(output.snapshots.len(), cases.len());
+    assert_one_file_per_case(&snapshot::source_dir());
+    assert_eq!(output.snapshots.len(), memos_conformance::cases().len());
 
     // What the mock replayed is what the files hold, request by request.
     assert_snapshots(&snapshot::source_dir(), &output.snapshots);
@@ -106,39 +92,9 @@ async fn the_recorded_set_replays(backend: Backend) {
     );
     assert!(report.summary.success, "{}", report.summary.line());
     assert_eq!(report.summary.fixed_defects, 0);
-    for case in report
-        .cases
-        .iter()
-        .filter(|c| c.outcome == Outcome::Skipped)
-    {
-        let reason = case.reason.as_deref().unwrap_or_default();
-        assert!(
-            reason.contains("needs one more scratch --cube-path (1 given)"),
-            "{}: {reason}",
-            case.name
-        );
-    }
+    assert_skipped_only_for_want_of_a_directory(report);
     assert_exactly_the_listed_defects_fail(report, &format!("against the {backend} mock"));
-    let cases: BTreeSet<String> = memos_conformance::cases()
-        .iter()
-        .map(|c| c.name.to_owned())
-        .collect();
-    let files: BTreeSet<String> = std::fs::read_dir(&dir)
-        .expect("the snapshot directory")
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".snap"))
-                .map(str::to_owned)
-        })
-        .collect();
-    assert_eq!(
-        cases,
-        files,
-        "snapshot files and cases differ in {}",
-        dir.display()
-    );
+    assert_one_file_per_case(&dir);
     assert_snapshots(&dir, &output.snapshots);
 }
 
