@@ -1,15 +1,27 @@
-//! Generates the client from `openapi/memos.yaml` with progenitor into `OUT_DIR`.
+//! Generates the clients from `openapi/memos.yaml` (v1) and `openapi/memos-product.yaml`
+//! (the `/product` API) with progenitor into `OUT_DIR`.
 //!
 //! The generated code is never edited by hand; `cargo xtask codegen` writes the same output
-//! (from the same `memos-codegen` function) to a checked-in copy for review.
+//! (from the same `memos-codegen` function) to checked-in copies for review.
 
 use std::path::Path;
 
 fn main() {
-    let spec_path = memos_codegen::spec_path_from(Path::new(env!("CARGO_MANIFEST_DIR")));
-    println!("cargo:rerun-if-changed={}", spec_path.display());
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
+    for (spec, output) in [
+        (memos_codegen::SPEC_PATH, "generated.rs"),
+        (memos_codegen::PRODUCT_SPEC_PATH, "generated_product.rs"),
+    ] {
+        let spec_path = memos_codegen::path_from(crate_dir, spec);
+        println!("cargo:rerun-if-changed={}", spec_path.display());
+        generate(&spec_path, &Path::new(&out_dir).join(output));
+    }
+}
 
-    let code = std::fs::read_to_string(&spec_path)
+/// Writes the client of the spec at `spec_path` to `out`, or ends the build with the reason.
+fn generate(spec_path: &Path, out: &Path) {
+    let code = std::fs::read_to_string(spec_path)
         .map_err(|err| err.to_string())
         .and_then(|text| memos_codegen::generate_client(&text).map_err(|err| err.to_string()));
     let code = match code {
@@ -23,9 +35,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let out =
-        Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("generated.rs");
-    if let Err(err) = std::fs::write(&out, code) {
+    if let Err(err) = std::fs::write(out, code) {
         eprintln!("error: cannot write {}: {err}", out.display());
         std::process::exit(1);
     }

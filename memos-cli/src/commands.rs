@@ -2,7 +2,7 @@
 //! of the client, printed as a table or as JSON.
 
 use memos_api::text::one_line;
-use memos_api::types::{self, MemoryCollection, MemoryItem, MemoryList, UserRole};
+use memos_api::types::{self, MemoryItem, MemoryList, UserRole};
 use memos_api::Client;
 use serde_json::json;
 
@@ -163,14 +163,19 @@ pub async fn cubes(
     Ok(exit::OK)
 }
 
-fn items(list: MemoryList) -> Vec<(String, MemoryItem)> {
+/// Every cube's memories, whether listed as a list or as a `tree_text` graph.
+fn items(list: MemoryList) -> Result<Vec<(String, MemoryItem)>, Failure> {
     let mut out = Vec::new();
     for cube in list.text_mem {
-        if let MemoryCollection::Array(memories) = cube.memories {
-            out.extend(memories.into_iter().map(|m| (cube.cube_id.clone(), m)));
-        }
+        let memories = cube.memories.items().map_err(|e| {
+            Failure::new(
+                exit::SERVER_ERROR,
+                format!("the server's answer for cube {:?}: {e}", cube.cube_id),
+            )
+        })?;
+        out.extend(memories.into_iter().map(|m| (cube.cube_id.clone(), m)));
     }
-    out
+    Ok(out)
 }
 
 fn memory_table(rows: &[(String, MemoryItem)]) -> String {
@@ -213,7 +218,7 @@ pub async fn memories(
             if global.json {
                 print_json(&list);
             } else {
-                let rows = items(list);
+                let rows = items(list)?;
                 say(&memory_table(&rows));
                 if !global.quiet {
                     warn(&format!("{} memories", rows.len()));
@@ -236,7 +241,7 @@ pub async fn memories(
                     let list = client
                         .list_memories(Some(&cube_id), user.as_deref())
                         .await?;
-                    items(list)
+                    items(list)?
                         .into_iter()
                         .map(|(_, m)| m)
                         .find(|m| m.id == memory_id)
@@ -321,7 +326,7 @@ pub async fn search(
     if global.json {
         print_json(&found);
     } else {
-        let rows = items(found);
+        let rows = items(found)?;
         say(&memory_table(&rows));
     }
     Ok(exit::OK)

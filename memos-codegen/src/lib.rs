@@ -1,4 +1,5 @@
-//! Turns `openapi/memos.yaml` into Rust source with progenitor.
+//! Turns `openapi/memos.yaml` (and `openapi/memos-product.yaml`) into Rust source with
+//! progenitor.
 //!
 //! One function, used by `memos-api`'s build script (which compiles the output) and by
 //! `cargo xtask codegen` (which writes a reviewable copy), so the two can never disagree.
@@ -9,9 +10,17 @@ use std::path::{Path, PathBuf};
 /// The spec, relative to the workspace root.
 pub const SPEC_PATH: &str = "openapi/memos.yaml";
 
+/// The spec of the `/product` API (MemoryOS 2.0.33), relative to the workspace root.
+pub const PRODUCT_SPEC_PATH: &str = "openapi/memos-product.yaml";
+
 /// The path of the spec, from a crate directory one level below the workspace root.
 pub fn spec_path_from(crate_dir: &Path) -> PathBuf {
-    crate_dir.join("..").join(SPEC_PATH)
+    path_from(crate_dir, SPEC_PATH)
+}
+
+/// The path of `relative` (to the workspace root), from a crate directory one level below it.
+pub fn path_from(crate_dir: &Path, relative: &str) -> PathBuf {
+    crate_dir.join("..").join(relative)
 }
 
 /// Parses the spec text (OpenAPI 3.0 YAML).

@@ -45,17 +45,20 @@
 
 #![warn(missing_docs)]
 
+mod api;
 mod backend;
 mod cubes;
 mod error;
 pub mod fake_llm;
 mod postgres;
 mod process;
+mod product;
 mod server;
 mod stale;
 pub mod testing;
 pub mod venv;
 
+pub use api::{Api, UnknownApi};
 pub use backend::{Backend, UnknownBackend};
 pub use cubes::{
     configure_body, cube_config, llm_config, write_cube_dir, CONFIGURE_SESSION, CONFIGURE_USER,
@@ -65,6 +68,6 @@ pub use error::Error;
 pub use fake_llm::{FakeLlm, RecordedRequest, RequestKind};
 pub use server::{ReferenceServer, StartOptions, StartTimings, APP};
 pub use venv::{
-    ensure_venv, ensure_venv_with, workspace_root, InstallAction, InstallOptions, InstallReport,
-    VenvSpec,
+    ensure_venv, ensure_venv_for, ensure_venv_with, workspace_root, InstallAction, InstallOptions,
+    InstallReport, VenvSpec,
 };

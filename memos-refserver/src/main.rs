@@ -8,11 +8,11 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use memos_refserver::{
-    ensure_venv, Backend, InstallAction, InstallOptions, ReferenceServer, StartOptions,
+    ensure_venv_for, Api, Backend, InstallAction, InstallOptions, ReferenceServer, StartOptions,
 };
 
-/// Run the reference MemOS v1 REST server (MemoryOS 2.0.10) offline on 127.0.0.1,
-/// backed by a deterministic fake LLM.
+/// Run a reference MemOS REST server offline on 127.0.0.1, backed by a deterministic fake
+/// LLM: the v1 API (MemoryOS 2.0.10) or the /product API (MemoryOS 2.0.33).
 #[derive(Debug, Parser)]
 #[command(name = "memos-reference-server", version)]
 struct Args {
@@ -36,6 +36,18 @@ struct Args {
     #[arg(long, default_value_t = 8)]
     cubes: usize,
 
+    /// The API the server speaks: v1 (MemoryOS 2.0.10, `memos.api.start_api:app`) or
+    /// product (MemoryOS 2.0.33, `memos.api.server_api:app`, the `/product` routes, with
+    /// its memories in a private PostgreSQL). Each has its own venv.
+    #[arg(long, default_value = "v1", value_parser = parse_api)]
+    api: Api,
+
+    /// With --api product: register a psycopg2 type caster for pgvector's `vector` in the
+    /// server, which makes /product/search work on PostgreSQL. Off by default: it hides a
+    /// defect of MemoryOS 2.0.33 as shipped.
+    #[arg(long)]
+    pgvector_caster: bool,
+
     /// Storage backend of the cube directories: naive_text (in memory), general_text
     /// (embedded Qdrant in each cube directory) or tree_text (a private PostgreSQL with
     /// pgvector, started here and deleted on stop).
@@ -45,6 +57,11 @@ struct Args {
     /// Seconds to wait for the server to answer /openapi.json.
     #[arg(long, default_value_t = 120)]
     startup_timeout: u64,
+}
+
+fn parse_api(s: &str) -> Result<Api, String> {
+    s.parse()
+        .map_err(|e: memos_refserver::UnknownApi| e.to_string())
 }
 
 fn parse_backend(s: &str) -> Result<Backend, String> {
@@ -82,7 +99,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         eprintln!(
             "Installing the reference server's venv (a cold install takes a minute or two) ..."
         );
-        let report = tokio::task::spawn_blocking(move || ensure_venv(&install))
+        let api = args.api;
+        let report = tokio::task::spawn_blocking(move || ensure_venv_for(api, &install))
             .await
             .context("the install thread failed")??;
         let what = match report.action {
@@ -108,6 +126,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         configure: true,
         install,
         backend: args.backend,
+        api: args.api,
+        pgvector_caster: args.pgvector_caster,
     };
     let server = ReferenceServer::start(options).await?;
     print_summary(&server);

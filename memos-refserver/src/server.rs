@@ -9,14 +9,16 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tempfile::TempDir;
 
+use crate::api::Api;
 use crate::backend::{Backend, Storage};
 use crate::cubes::{self, Layout, CONFIGURE_USER};
 use crate::error::{tail_of_file, Error};
 use crate::fake_llm::FakeLlm;
 use crate::postgres::Postgres;
 use crate::process::{spawn_guarded, GuardedChild};
+use crate::product;
 use crate::stale;
-use crate::venv::{ensure_venv, InstallOptions, Venv};
+use crate::venv::{ensure_venv_for, InstallOptions, Venv};
 
 /// The ASGI app of MemOS's v1 REST API.
 pub const APP: &str = "memos.api.start_api:app";
@@ -45,7 +47,15 @@ pub struct StartOptions {
     pub install: InstallOptions,
     /// The storage backend of the cube directories it writes (default `naive_text`).
     /// `tree_text` also starts a private PostgreSQL, stopped and deleted with the server.
+    /// Ignored for [`Api::Product`], whose memories always live in that PostgreSQL.
     pub backend: Backend,
+    /// The API the server speaks (default v1). Each API has its own venv.
+    pub api: Api,
+    /// [`Api::Product`] only: register a psycopg2 type caster for pgvector's `vector`
+    /// in the server (default false). It makes `/product/search` work on the PostgreSQL
+    /// graph store, hiding a defect of the server as shipped; whatever runs with it on
+    /// must say so.
+    pub pgvector_caster: bool,
 }
 
 impl Default for StartOptions {
@@ -57,6 +67,8 @@ impl Default for StartOptions {
             configure: true,
             install: InstallOptions::default(),
             backend: Backend::NaiveText,
+            api: Api::V1,
+            pgvector_caster: false,
         }
     }
 }
@@ -123,7 +135,8 @@ impl ReferenceServer {
 
         // pip can take minutes; keep it off the async worker threads.
         let install_opts = options.install.clone();
-        let report = tokio::task::spawn_blocking(move || ensure_venv(&install_opts))
+        let api = options.api;
+        let report = tokio::task::spawn_blocking(move || ensure_venv_for(api, &install_opts))
             .await
             .map_err(|e| {
                 Error::io(
@@ -160,8 +173,12 @@ impl ReferenceServer {
     ) -> Result<ReferenceServer, Error> {
         let temp_root = temp_root.to_path_buf();
         let fake_llm = FakeLlm::start()?;
+        let backend = match options.api {
+            Api::V1 => options.backend,
+            Api::Product => Backend::TreeText,
+        };
         let database_started = Instant::now();
-        let postgres = if options.backend.needs_postgres() {
+        let postgres = if backend.needs_postgres() {
             let port =
                 free_port().map_err(|e| Error::io("finding a free port", "127.0.0.1:0", e))?;
             let (venv, root) = (venv.clone(), temp_root.clone());
@@ -180,12 +197,37 @@ impl ReferenceServer {
         };
         let database = database_started.elapsed();
         let storage = Storage {
-            backend: options.backend,
+            backend,
             fake_llm_url: fake_llm.url(),
             postgres_port: postgres.as_ref().map(Postgres::port),
         };
-        let layout = cubes::write_layout(&temp_root, &storage, options.cube_count)?;
-        let configure_body = cubes::configure_body_for(&storage, CONFIGURE_USER);
+        // The product server has no cube directories to register (its register_cube is
+        // a placeholder) and no /configure.
+        let (cube_count, configure_body) = match options.api {
+            Api::V1 => (
+                options.cube_count,
+                cubes::configure_body_for(&storage, CONFIGURE_USER),
+            ),
+            Api::Product => (0, Value::Null),
+        };
+        let layout = cubes::write_layout(&temp_root, &storage, cube_count)?;
+        let launch = match (options.api, storage.postgres_port) {
+            (Api::Product, Some(pg_port)) => {
+                // It serves this directory at /download and refuses to start without it.
+                let files = temp_root.join(product::FILES_DIR);
+                std::fs::create_dir_all(&files)
+                    .map_err(|e| Error::io("creating the server's file directory", &files, e))?;
+                let path = temp_root.join(product::LAUNCHER_FILE);
+                std::fs::write(&path, product::LAUNCHER)
+                    .map_err(|e| Error::io("writing the server's launcher", &path, e))?;
+                Launch::Product {
+                    launcher: path,
+                    env: product::environment(&storage.fake_llm_url, pg_port, &temp_root),
+                    pgvector_caster: options.pgvector_caster,
+                }
+            }
+            _ => Launch::V1,
+        };
         let server_log = temp_root.join("server.log");
 
         let http = reqwest::Client::builder()
@@ -209,7 +251,7 @@ impl ReferenceServer {
                     free_port().map_err(|e| Error::io("finding a free port", "127.0.0.1:0", e))?
                 }
             };
-            let child = spawn_uvicorn(&venv, &temp_root, &server_log, port)?;
+            let child = spawn_server(&venv, &launch, &temp_root, &server_log, port)?;
             match wait_ready(
                 &http,
                 &child,
@@ -234,7 +276,7 @@ impl ReferenceServer {
         let base_url = format!("http://127.0.0.1:{port}");
 
         let configured = Instant::now();
-        if options.configure {
+        if options.configure && options.api == Api::V1 {
             configure(&http, &base_url, &configure_body, &server_log).await?;
         }
         let configure_time = configured.elapsed();
@@ -457,8 +499,22 @@ fn free_port() -> std::io::Result<u16> {
         .port())
 }
 
-fn spawn_uvicorn(
+/// How the server process is started.
+#[derive(Debug, Clone)]
+enum Launch {
+    /// `python -m uvicorn memos.api.start_api:app`.
+    V1,
+    /// `python <launcher> PORT`, configured by `env` (see [`product`]).
+    Product {
+        launcher: PathBuf,
+        env: Vec<(&'static str, String)>,
+        pgvector_caster: bool,
+    },
+}
+
+fn spawn_server(
     venv: &Venv,
+    launch: &Launch,
     temp_root: &Path,
     log: &Path,
     port: u16,
@@ -469,11 +525,27 @@ fn spawn_uvicorn(
         .map_err(|e| Error::io("opening the server log", log, e))?;
     let python = venv.python();
     let root = temp_root.to_path_buf();
+    let launch = launch.clone();
+    let bin_dir = python.parent().map(Path::to_path_buf).unwrap_or_default();
     let child = spawn_guarded(move || {
         let mut cmd = Command::new(&python);
-        cmd.args(["-m", "uvicorn", APP, "--host", "127.0.0.1", "--port"])
-            .arg(port.to_string())
-            .current_dir(&root)
+        match &launch {
+            Launch::V1 => {
+                cmd.args(["-m", "uvicorn", APP, "--host", "127.0.0.1", "--port"])
+                    .arg(port.to_string());
+            }
+            Launch::Product {
+                launcher,
+                pgvector_caster,
+                ..
+            } => {
+                cmd.arg(launcher).arg(port.to_string());
+                if *pgvector_caster {
+                    cmd.arg("--pgvector-caster");
+                }
+            }
+        }
+        cmd.current_dir(&root)
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err);
@@ -509,10 +581,16 @@ fn spawn_uvicorn(
         for no_proxy in ["NO_PROXY", "no_proxy"] {
             cmd.env(no_proxy, "127.0.0.1,localhost,::1");
         }
+        if let Launch::Product { env, .. } = &launch {
+            cmd.envs(env.iter().map(|(k, v)| (k, v)));
+            // Without Redis its scheduler routes try to spawn `redis-server` from PATH;
+            // the venv's own tools are all it needs.
+            cmd.env("PATH", &bin_dir);
+        }
         cmd
     })
     .map_err(|e| Error::Startup {
-        detail: format!("could not run {} -m uvicorn: {e}", venv.python().display()),
+        detail: format!("could not run {}: {e}", venv.python().display()),
         log: log.to_path_buf(),
         tail: tail_of_file(log, TAIL_LINES),
     })?;

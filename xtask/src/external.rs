@@ -1,4 +1,5 @@
-//! `cargo xtask lint-external`: the spec read by the tools other people use, pinned.
+//! `cargo xtask lint-external`: the specs (v1, then product) read by the tools other people
+//! use, pinned.
 //!
 //! * redocly's recommended ruleset (`npx --yes @redocly/cli@<pin> lint`): fails on any error;
 //!   warnings are printed and allowed;
@@ -38,7 +39,7 @@ impl Missing {
         }
     }
 }
-use crate::codegen::SPEC_PATH;
+use crate::api::Api;
 use crate::pins::PYYAML;
 use crate::util;
 
@@ -54,15 +55,25 @@ json.dump(doc, sys.stdout)\n";
 /// How many differing places are listed.
 const MAX_DIFFERENCES: usize = 10;
 
-/// Runs both checks under `root`; a tool that is not installed fails under [`Missing::Fail`].
+/// Runs both checks on each spec under `root`; a tool that is not installed fails under
+/// [`Missing::Fail`].
 pub fn run(root: &Path, missing: Missing) -> Vec<Step> {
+    let spec = Api::Product.spec_path();
     vec![
         step("redocly lint (recommended ruleset)", || {
-            redocly(root, missing)
+            redocly(root, missing, Api::V1.spec_path())
         }),
         step("PyYAML loads the spec as serde_yaml_ng does", || {
-            pyyaml(root, missing)
+            pyyaml(root, missing, Api::V1.spec_path())
         }),
+        step(
+            "redocly lint of the product spec (recommended ruleset)",
+            || redocly(root, missing, spec),
+        ),
+        step(
+            "PyYAML loads the product spec as serde_yaml_ng does",
+            || pyyaml(root, missing, spec),
+        ),
     ]
 }
 
@@ -73,10 +84,10 @@ fn unavailable(missing: Missing, what: String) -> (bool, String) {
     }
 }
 
-fn redocly(root: &Path, missing: Missing) -> anyhow::Result<(bool, String)> {
+fn redocly(root: &Path, missing: Missing, spec: &str) -> anyhow::Result<(bool, String)> {
     let output = Command::new("npx")
         .current_dir(root)
-        .args(["--yes", REDOCLY, "lint", SPEC_PATH, "--format=stylish"])
+        .args(["--yes", REDOCLY, "lint", spec, "--format=stylish"])
         // No usage data leaves the machine, and no update notice in the log.
         .env("REDOCLY_TELEMETRY", "off")
         .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true")
@@ -100,8 +111,8 @@ fn redocly(root: &Path, missing: Missing) -> anyhow::Result<(bool, String)> {
     Ok((output.status.success(), text))
 }
 
-fn pyyaml(root: &Path, missing: Missing) -> anyhow::Result<(bool, String)> {
-    let spec_path = root.join(SPEC_PATH);
+fn pyyaml(root: &Path, missing: Missing, spec: &str) -> anyhow::Result<(bool, String)> {
+    let spec_path = root.join(spec);
     let ours = util::parse_yaml_or_json(&util::read_text(&spec_path)?)?;
     let venv_dir = root.join("target").join("pyyaml-venv");
     let venv = match memos_refserver::ensure_venv_with(&venv_dir, None, &PYYAML) {
@@ -127,7 +138,7 @@ fn pyyaml(root: &Path, missing: Missing) -> anyhow::Result<(bool, String)> {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let lines: Vec<&str> = stderr.trim_end().lines().collect();
         let tail = lines[lines.len().saturating_sub(5)..].join("\n");
-        return Ok((false, format!("PyYAML cannot load {SPEC_PATH}:\n{tail}")));
+        return Ok((false, format!("PyYAML cannot load {spec}:\n{tail}")));
     }
     let theirs: Value =
         serde_json::from_slice(&output.stdout).context("reading PyYAML's document as JSON")?;
@@ -137,7 +148,7 @@ fn pyyaml(root: &Path, missing: Missing) -> anyhow::Result<(bool, String)> {
         return Ok((true, String::new()));
     }
     let mut text = format!(
-        "{SPEC_PATH} loads differently under PyYAML (YAML 1.1) and serde_yaml_ng (YAML 1.2); \
+        "{spec} loads differently under PyYAML (YAML 1.1) and serde_yaml_ng (YAML 1.2); \
          quote the scalars at:\n"
     );
     for line in differences.iter().take(MAX_DIFFERENCES) {

@@ -2,6 +2,7 @@
 //! xtask). A library as well as a binary so that the tests can call each command on a
 //! temporary copy of the tree: every entry point takes the workspace root.
 
+pub mod api;
 pub mod check;
 pub mod codegen;
 pub mod drift;

@@ -25,6 +25,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use crate::api::Api;
 use crate::util;
 
 mod document;
@@ -35,9 +36,14 @@ pub mod yaml;
 
 pub use document::{resolve_ref, LintError, METHODS};
 
-/// Lints the spec under `root`. An error means the file could not be read.
+/// Lints the v1 spec under `root`. An error means the file could not be read.
 pub fn run(root: &Path) -> anyhow::Result<Vec<LintError>> {
-    let text = util::read_text(&root.join(crate::codegen::SPEC_PATH))?;
+    run_api(root, Api::V1)
+}
+
+/// Lints `api`'s spec under `root` with the same rules.
+pub fn run_api(root: &Path, api: Api) -> anyhow::Result<Vec<LintError>> {
+    let text = util::read_text(&root.join(api.spec_path()))?;
     Ok(lint_spec(&text))
 }
 
@@ -219,6 +225,7 @@ mod tests {
     const GOOD: &str = r##"
 openapi: 3.0.3
 info: {title: t, version: '1'}
+security: [{}]
 paths:
   /a:
     post:

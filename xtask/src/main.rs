@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use xtask::api::Api;
 use xtask::{check, codegen, drift, external, pins, schemathesis};
 
 #[derive(Parser)]
@@ -29,8 +30,12 @@ enum Command {
     },
     /// Compare a server's OpenAPI document (by default the reference server's, checked in
     /// under openapi/reference/) with openapi/memos.yaml (exit 1 on any finding that
-    /// openapi/drift-allowlist.yaml does not allow).
+    /// openapi/drift-allowlist.yaml does not allow); `--api product` compares with
+    /// openapi/memos-product.yaml under openapi/drift-allowlist-product.yaml.
     Drift {
+        /// Which API's spec to compare (and whose reference document and allow-list to use).
+        #[arg(long, value_enum, default_value = "v1")]
+        api: Api,
         #[command(flatten)]
         source: Source,
         #[arg(long, value_enum, default_value_t = Format::Table)]
@@ -56,7 +61,7 @@ enum Command {
 }
 
 /// Where the server's document comes from: at most one of the two; neither means the
-/// checked-in reference document (`drift::REFERENCE_DOC`).
+/// checked-in reference document of the API (`Api::reference_doc`).
 #[derive(Args)]
 #[group(required = false, multiple = false)]
 struct Source {
@@ -110,6 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             Ok(true)
         }
         Command::Drift {
+            api,
             source,
             format,
             verbose,
@@ -117,9 +123,9 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
             let (source, doc) = match (source.server, source.file) {
                 (Some(url), _) => drift::fetch(&url)?,
                 (None, Some(path)) => (path.display().to_string(), drift::load_file(&path)?),
-                (None, None) => drift::load_reference(&root)?,
+                (None, None) => drift::load_reference_of(&root, api)?,
             };
-            let report = drift::run(&root, &source, &doc)?;
+            let report = drift::run_api(&root, api, &source, &doc)?;
             match format {
                 Format::Table => out(&drift::render_table(&report, verbose)),
                 Format::Json => out(&format!("{}\n", drift::render_json(&report))),

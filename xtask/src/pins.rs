@@ -1,5 +1,5 @@
 //! `cargo xtask pin [--check]`: the checked-in pip locks of every Python environment the
-//! project installs (the reference server, schemathesis, and uv, the resolver itself).
+//! project installs (the two reference servers, schemathesis, and uv, the resolver itself).
 //!
 //! Each lock pins every package, transitive ones included, with the hashes of all files
 //! of the pinned version, resolved for every platform from the environment's lowest
@@ -15,7 +15,7 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use memos_refserver::venv::{Lock, VenvSpec, REFERENCE_SERVER};
+use memos_refserver::venv::{Lock, VenvSpec, PRODUCT_SERVER, REFERENCE_SERVER};
 
 /// The pinned schemathesis, in a venv of its own under `target/`.
 pub const SCHEMATHESIS: VenvSpec = VenvSpec {
@@ -55,7 +55,7 @@ pub const UV: VenvSpec = VenvSpec {
 };
 
 /// Every lock `cargo xtask pin` writes.
-pub const ALL: [VenvSpec; 4] = [REFERENCE_SERVER, SCHEMATHESIS, PYYAML, UV];
+pub const ALL: [VenvSpec; 5] = [REFERENCE_SERVER, PRODUCT_SERVER, SCHEMATHESIS, PYYAML, UV];
 
 const INPUTS_PREFIX: &str = "# inputs: ";
 
@@ -146,9 +146,11 @@ pub fn check_lock(spec: &VenvSpec, text: &str) -> Vec<String> {
     }
     for req in spec.packages {
         let (name, version) = match req.split_once("==") {
-            Some((name, version)) => (normalize(name), Some(version.trim())),
-            None => (normalize(req), None),
+            Some((name, version)) => (name, Some(version.trim())),
+            None => (*req, None),
         };
+        // `MemoryOS[tree-mem,mem-reader]` pins `memoryos`; the extras pull in packages.
+        let name = normalize(name.split('[').next().unwrap_or(name));
         let versions: Vec<&str> = entries
             .iter()
             .filter(|e| e.name == name)

@@ -7,4 +7,5 @@ mod hostile_server;
 mod mock_errors;
 mod mock_operations;
 mod mock_retries;
+mod product;
 mod support;

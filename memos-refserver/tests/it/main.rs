@@ -8,6 +8,7 @@
 mod backends;
 mod installer;
 mod lifecycle;
+mod product;
 mod reference_server;
 
 use memos_refserver::ReferenceServer;

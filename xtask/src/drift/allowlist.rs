@@ -17,8 +17,8 @@ use serde::Deserialize;
 use super::finding::{Class, Finding, Kind};
 use crate::lint::METHODS;
 
-/// Relative to the workspace root.
-pub const ALLOWLIST_PATH: &str = "openapi/drift-allowlist.yaml";
+/// The v1 allow-list, relative to the workspace root.
+pub const ALLOWLIST_PATH: &str = crate::api::Api::V1.allowlist_path();
 
 const LOCATIONS: [&str; 7] = [
     "operation",
@@ -85,6 +85,8 @@ impl OneOrMany {
 /// A loaded, validated allow-list.
 #[derive(Debug, Default)]
 pub struct AllowList {
+    /// Where it was read from, relative to the workspace root (for messages).
+    pub path: &'static str,
     pub entries: Vec<Entry>,
 }
 
@@ -97,21 +99,30 @@ pub struct Verdict {
 }
 
 impl AllowList {
+    /// Loads the v1 allow-list, [`ALLOWLIST_PATH`].
     pub fn load(root: &Path) -> anyhow::Result<AllowList> {
-        let path = root.join(ALLOWLIST_PATH);
+        AllowList::load_from(root, ALLOWLIST_PATH)
+    }
+
+    /// Loads the allow-list at `relative` (to `root`).
+    pub fn load_from(root: &Path, relative: &'static str) -> anyhow::Result<AllowList> {
+        let path = root.join(relative);
         let text = std::fs::read_to_string(&path).with_context(|| {
             format!(
                 "cannot read the allow-list {}; create it (an empty list `[]` allows nothing)",
                 path.display()
             )
         })?;
-        AllowList::parse(&text).with_context(|| format!("in {}", path.display()))
+        let mut list = AllowList::parse(&text).with_context(|| format!("in {}", path.display()))?;
+        list.path = relative;
+        Ok(list)
     }
 
     pub fn parse(text: &str) -> anyhow::Result<AllowList> {
         // An empty file (only comments) is an empty list.
         let entries: Option<Vec<Entry>> = serde_yaml_ng::from_str(text)?;
         let list = AllowList {
+            path: ALLOWLIST_PATH,
             entries: entries.unwrap_or_default(),
         };
         for (index, entry) in list.entries.iter().enumerate() {
@@ -163,7 +174,8 @@ impl AllowList {
         }
         for (index, (entry, usage)) in self.entries.iter().zip(&used).enumerate() {
             let name = format!(
-                "{ALLOWLIST_PATH} entry #{} (kind `{}`)",
+                "{} entry #{} (kind `{}`)",
+                self.path,
                 index + 1,
                 entry.kind.name()
             );

@@ -6,7 +6,6 @@ use std::fmt::Write as _;
 use memos_api::text::one_line;
 use serde_json::json;
 
-use super::allowlist::ALLOWLIST_PATH;
 use super::finding::{Class, Finding};
 use super::report::Report;
 
@@ -65,11 +64,9 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
         ]);
     }
 
-    let mut out = format!(
-        "drift: {} against {}\n\n",
-        report.source,
-        crate::codegen::SPEC_PATH
-    );
+    let spec_path = report.api.spec_path();
+    let allowlist_path = report.allow_list.path;
+    let mut out = format!("drift: {} against {spec_path}\n\n", report.source);
     if rows.is_empty() {
         out.push_str("no differences\n");
     } else {
@@ -107,7 +104,7 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
     used.sort_unstable();
     used.dedup();
     if !used.is_empty() {
-        let _ = writeln!(out, "\nallowed by {ALLOWLIST_PATH}:");
+        let _ = writeln!(out, "\nallowed by {allowlist_path}:");
         for number in used {
             if let Some(entry) = report.allow_list.entries.get(number - 1) {
                 let reason = entry
@@ -143,9 +140,8 @@ pub fn render_table(report: &Report, verbose: bool) -> String {
     } else {
         let _ = writeln!(
             out,
-            "drift: FAILED. Fix {} if the server is right, or, if the difference is deliberate \
-             and documented, add an entry naming it to {ALLOWLIST_PATH}",
-            crate::codegen::SPEC_PATH
+            "drift: FAILED. Fix {spec_path} if the server is right, or, if the difference is \
+             deliberate and documented, add an entry naming it to {allowlist_path}"
         );
     }
     out
@@ -173,8 +169,8 @@ pub fn render_json(report: &Report) -> String {
     let value = json!({
         "ok": report.ok(),
         "source": report.source,
-        "spec": crate::codegen::SPEC_PATH,
-        "allow_list": ALLOWLIST_PATH,
+        "spec": report.api.spec_path(),
+        "allow_list": report.allow_list.path,
         "findings": findings,
         "allow_list_problems": report.problems,
     });

@@ -5,10 +5,13 @@
 
 use super::allowlist::AllowList;
 use super::finding::Finding;
+use crate::api::Api;
 
 /// The result of one comparison.
 #[derive(Debug)]
 pub struct Report {
+    /// The API whose spec was compared.
+    pub api: Api,
     /// Where the server's document came from (a file path or a URL).
     pub source: String,
     pub findings: Vec<Finding>,

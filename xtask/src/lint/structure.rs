@@ -17,7 +17,8 @@
 //!   [operation-parameters-unique];
 //! * `operationId`s URL-safe [operation-operationId-url-safe];
 //! * server URLs without a trailing slash [no-server-trailing-slash];
-//! * every security requirement names a `components.securitySchemes` entry [security-defined];
+//! * every security requirement names a `components.securitySchemes` entry, and security is
+//!   declared at the root or on every operation (`- {}` says "no credentials") [security-defined];
 //! * no example with both `value` and `externalValue` [no-example-value-and-externalValue].
 //!
 //! Left to openapiv3 (it refuses them): a missing `info`, `paths` or `responses`, a response
@@ -97,6 +98,14 @@ pub fn check(doc: &Value, walk: &Walk<'_>) -> Vec<LintError> {
                 }
             }
             security_problems(doc, operation, &op_here, &mut error);
+            if doc.get("security").is_none() && operation.get("security").is_none() {
+                error(
+                    op_here.clone(),
+                    "declares no security, and neither does the root; add `security: [{}]` \
+                     at the root when no credentials are needed"
+                        .to_owned(),
+                );
+            }
         }
     }
     security_problems(doc, doc, "", &mut error);

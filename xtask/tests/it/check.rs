@@ -31,8 +31,8 @@ fn pending_snapshots_are_found_outside_target() {
     );
 }
 
-/// A tree with the spec, README, allow-list, reference document and pip locks, and fresh
-/// artefacts.
+/// A tree with both specs, the README, both allow-lists and reference documents, the pip
+/// locks, and fresh artefacts.
 fn fresh_tree() -> TempDir {
     let dir = TempDir::new().unwrap();
     let locks: Vec<&str> = xtask::pins::ALL.iter().map(|spec| spec.lock.path).collect();
@@ -44,6 +44,9 @@ fn fresh_tree() -> TempDir {
                 xtask::codegen::README_PATH,
                 xtask::drift::ALLOWLIST_PATH,
                 xtask::drift::REFERENCE_DOC,
+                xtask::api::Api::Product.spec_path(),
+                xtask::api::Api::Product.allowlist_path(),
+                xtask::api::Api::Product.reference_doc(),
             ][..],
             &locks,
         ]
@@ -58,7 +61,7 @@ fn a_fresh_tree_passes_every_step() {
     let dir = fresh_tree();
     let steps = check::run(dir.path());
     assert!(steps.iter().all(|s| s.ok), "{steps:#?}");
-    assert_eq!(steps.len(), 5, "{steps:#?}");
+    assert_eq!(steps.len(), 7, "{steps:#?}");
 }
 
 #[test]
@@ -94,6 +97,8 @@ fn every_step_runs_even_when_the_first_fails() {
             ("pending snapshots", false),
             ("drift against the reference document", true),
             ("pip locks fit the pinned requirements", true),
+            ("product spec lint", true),
+            ("product drift against its reference document", true),
         ]
     );
     assert!(steps[0].output.contains("cargo xtask codegen"));
@@ -116,4 +121,37 @@ fn a_lock_that_does_not_fit_the_requirements_fails_the_pins_step() {
         "{}",
         failed[0].output
     );
+}
+
+#[test]
+fn a_broken_product_spec_fails_its_lint_and_leaves_the_v1_steps_alone() {
+    let dir = fresh_tree();
+    let spec = dir.path().join(xtask::api::Api::Product.spec_path());
+    let text = std::fs::read_to_string(&spec).unwrap();
+    // An example that does not fit its schema: a lint error, nothing else.
+    let from = "example: {mem_cube_id: alice-notes}";
+    assert_eq!(text.matches(from).count(), 1, "plant site");
+    std::fs::write(&spec, text.replace(from, "example: {mem_cube_id: 7}")).unwrap();
+
+    let steps = check::run(dir.path());
+    let failed: Vec<_> = steps.iter().filter(|s| !s.ok).map(|s| s.name).collect();
+    // The review copy of the product client is stale too if progenitor puts the example in
+    // its docs; every other step passes.
+    assert!(failed.contains(&"product spec lint"), "{steps:#?}");
+    assert!(
+        failed
+            .iter()
+            .all(|name| ["product spec lint", "codegen --check"].contains(name)),
+        "{steps:#?}"
+    );
+    let lint = steps
+        .iter()
+        .find(|s| s.name == "product spec lint")
+        .unwrap();
+    assert!(
+        lint.output.starts_with("openapi/memos-product.yaml: "),
+        "{}",
+        lint.output
+    );
+    assert!(lint.output.contains("exist_mem_cube_id"), "{}", lint.output);
 }

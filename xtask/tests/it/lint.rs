@@ -25,6 +25,26 @@ fn the_spec_passes() {
 }
 
 #[test]
+fn the_product_spec_passes() {
+    let errors = xtask::lint::run_api(&crate::workspace(), xtask::api::Api::Product).unwrap();
+    assert_eq!(errors, []);
+}
+
+#[test]
+fn a_product_example_that_breaks_its_schema_is_caught() {
+    let path = crate::workspace().join(xtask::api::Api::Product.spec_path());
+    let text = std::fs::read_to_string(path).unwrap();
+    let from = "example: {mem_cube_id: alice-notes}";
+    assert_eq!(text.matches(from).count(), 1, "plant site `{from}`");
+    let errors = lint_spec(&text.replace(from, "example: {mem_cube_id: 7}"));
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(
+        errors[0].location.contains("/product/exist_mem_cube_id"),
+        "{errors:#?}"
+    );
+}
+
+#[test]
 fn a_missing_operation_id_is_caught() {
     let mut doc = spec();
     doc["paths"]["/users"]["get"]
@@ -249,6 +269,28 @@ fn an_undefined_security_scheme_is_caught() {
         &format!("security[{index}]"),
         "names `cookieAuth`",
     );
+}
+
+#[test]
+fn an_operation_without_security_is_caught() {
+    let mut doc = spec();
+    doc.as_object_mut().unwrap().remove("security");
+    // Every operation is reported; an operation's own `security` (even `[]`) is enough.
+    let errors = lint(&doc);
+    assert!(errors.len() > 1, "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.message.contains("declares no security")),
+        "{errors:#?}"
+    );
+    let paths = doc["paths"].as_object_mut().unwrap();
+    for item in paths.values_mut() {
+        for (_, operation) in item.as_object_mut().unwrap().iter_mut() {
+            operation["security"] = json!([]);
+        }
+    }
+    assert_eq!(lint(&doc), []);
 }
 
 #[test]

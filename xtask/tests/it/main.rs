@@ -6,6 +6,7 @@
 mod check;
 mod codegen;
 mod drift;
+mod drift_product;
 mod external;
 mod fresh;
 mod lint;
