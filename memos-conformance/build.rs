@@ -1,15 +1,18 @@
-//! Embeds every `snapshots/*.snap` file in the library, so the binary can replay the
-//! recorded exchanges (the mock) from any directory.
+//! Embeds every `snapshots/*.snap` file (the `naive_text` set) and every
+//! `snapshots/<backend>/*.snap` file (the other backends' sets) in the library, so the
+//! binary can replay the recorded exchanges (the mock) from any directory.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-fn main() {
-    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
-    let dir = Path::new(&manifest).join("snapshots");
+/// The subdirectories holding another backend's set.
+const BACKEND_DIRS: [&str; 2] = ["general_text", "tree_text"];
+
+/// `(case name, file path)` of every `.snap` file directly in `dir`.
+fn snap_files(dir: &Path) -> Vec<(String, String)> {
     println!("cargo:rerun-if-changed={}", dir.display());
-    let mut names: Vec<(String, String)> = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
+    let mut names = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let path = entry.path();
             let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
@@ -23,10 +26,23 @@ fn main() {
         }
     }
     names.sort();
-    let mut out = String::from("/// `(case name, snapshot file text)` of every recorded case.\n");
-    out.push_str("pub static EMBEDDED: &[(&str, &str)] = &[\n");
-    for (case, path) in &names {
-        let _ = writeln!(out, "    ({case:?}, include_str!({path:?})),");
+    names
+}
+
+fn main() {
+    let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
+    let dir = Path::new(&manifest).join("snapshots");
+    let mut out = String::from(
+        "/// `(backend directory, case name, snapshot file text)` of every recorded case; the\n\
+         /// `naive_text` set's directory is `\"\"`.\n",
+    );
+    out.push_str("pub static EMBEDDED: &[(&str, &str, &str)] = &[\n");
+    let sets =
+        std::iter::once(("", dir.clone())).chain(BACKEND_DIRS.iter().map(|b| (*b, dir.join(b))));
+    for (backend, set_dir) in sets {
+        for (case, path) in snap_files(&set_dir) {
+            let _ = writeln!(out, "    ({backend:?}, {case:?}, include_str!({path:?})),");
+        }
     }
     out.push_str("];\n");
     let out_dir = std::env::var("OUT_DIR").unwrap_or_else(|_| ".".into());

@@ -6,7 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::{json, Value};
 
-use crate::case_state::{CaseShared, OwnedCube};
+use crate::backend::{Backend, BackendSource};
+use crate::backend_probe;
+use crate::case_state::{CaseShared, OwnedCube, RunMemories};
 use crate::check::{describe_outcome, describe_request, message_of};
 use crate::exchange::Req;
 use crate::listing::cube_memories;
@@ -73,9 +75,45 @@ pub struct RunShared {
     pub server_version: Mutex<Option<String>>,
     /// Why the run must stop: `--cube-path` is not storage of the run's own.
     pub storage_not_own: Mutex<Option<String>>,
+    /// The server's backend and how the run learned it, once known.
+    pub backend: Mutex<Option<(Backend, BackendSource)>>,
+    /// What the run's cases left in storage of the run's own.
+    pub memories: Arc<RunMemories>,
 }
 
 impl RunShared {
+    /// Shared state of a run that knows its backend already (`--backend`, the mock).
+    pub fn knowing(backend: Option<(Backend, BackendSource)>) -> RunShared {
+        RunShared {
+            backend: Mutex::new(backend),
+            ..RunShared::default()
+        }
+    }
+
+    /// The backend and how it was learned, once known.
+    pub fn backend(&self) -> Option<(Backend, BackendSource)> {
+        self.backend
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Notes what the run learned, unless it knew already.
+    fn learn_backend(&self, learned: (Backend, BackendSource)) {
+        let mut known = self.backend.lock().unwrap_or_else(|e| e.into_inner());
+        if known.is_none() {
+            *known = Some(learned);
+        }
+    }
+
+    /// Stops the run: the storage of `--cube-path` is not the run's own.
+    fn stop_for_storage(&self, message: &str) {
+        *self
+            .storage_not_own
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = Some(message.to_owned());
+    }
+
     /// Why the run must stop, if the storage proof found others' memories.
     pub fn storage_not_own(&self) -> Option<String> {
         self.storage_not_own
@@ -169,6 +207,42 @@ impl Ctx {
         })
     }
 
+    /// The server's backend, once the run knows it.
+    pub fn backend(&self) -> Option<Backend> {
+        self.run.backend().map(|(b, _)| b)
+    }
+
+    /// The `--cube-path` a new cube of the case is registered from. On a backend whose
+    /// cubes share their directory's storage, each cube the case holds at once comes
+    /// from a directory of its own, or the case cannot keep them apart and is skipped;
+    /// otherwise (and before the backend is known) it is the first one.
+    pub fn cube_path_for_new_cube(&self) -> Result<String, Stop> {
+        let first = self.cube_path()?;
+        let Some(backend) = self.backend().filter(|b| b.shares_directory_storage()) else {
+            return Ok(first);
+        };
+        let in_use: Vec<String> = self
+            .shared
+            .cubes()
+            .iter()
+            .filter(|c| c.loaded)
+            .map(|c| c.path.clone())
+            .collect();
+        let paths = &self.settings.cube_paths;
+        paths
+            .iter()
+            .find(|p| !in_use.contains(p))
+            .cloned()
+            .ok_or_else(|| {
+                Stop::Skip(format!(
+                    "needs one more scratch --cube-path ({} given): on {backend} every cube registered \
+                     from a directory uses that directory's storage, so this case's cubes would not be \
+                     apart; pass --cube-path again with another empty scratch directory",
+                    paths.len()
+                ))
+            })
+    }
+
     /// `--doc-path`, or a skip saying it is needed.
     pub fn doc_path(&self) -> Result<String, Stop> {
         self.settings.doc_path.clone().ok_or_else(|| {
@@ -234,9 +308,10 @@ impl Ctx {
         Ok(id)
     }
 
-    /// Registers a cube in the namespace for `user` from the first `--cube-path`.
+    /// Registers a cube in the namespace for `user` from a `--cube-path` (see
+    /// [`Ctx::cube_path_for_new_cube`]) and proves its storage is the run's own.
     pub async fn register_cube(&self, user: &str, name: &str) -> Result<String, Stop> {
-        let path = self.cube_path()?;
+        let path = self.cube_path_for_new_cube()?;
         let id = self.cube(name);
         let ex = self
             .send(
@@ -247,10 +322,44 @@ impl Ctx {
                     .label(format!("setup: register cube {name}")),
             )
             .await;
+        if let Some(message) = ex.message() {
+            self.refuse_storage_in_use(&path, &message)?;
+        }
         ex.expect_success()?;
-        self.track_cube(&id, user);
+        self.track_cube_from(&id, user, &path);
         self.prove_storage(user, &id).await?;
         Ok(id)
+    }
+
+    /// A registration refused because another cube holds the directory's storage
+    /// (`general_text`'s embedded Qdrant: "Storage folder … is already accessed by
+    /// another instance of Qdrant client") means the directory is in use: nothing was
+    /// registered, and the whole run stops before it touches that storage. `Ok` for any
+    /// other refusal.
+    pub fn refuse_storage_in_use(&self, path: &str, message: &str) -> Result<(), Stop> {
+        if !message.contains(STORAGE_LOCKED) {
+            return Ok(());
+        }
+        let own = self
+            .shared
+            .cubes()
+            .iter()
+            .any(|c| c.loaded && c.path == path);
+        if own {
+            // This case holds the lock itself: a fault of the case, not of the directory.
+            return fail(format!(
+                "registering a second cube from --cube-path {path} while the case holds one was refused: {message}"
+            ));
+        }
+        let stop = format!(
+            "stopped: the cube directory --cube-path {path} is in use: registering a cube from it was \
+             refused because another cube holds its storage (\"{}\"). Cubes registered from one directory \
+             share its storage, so the suite registered nothing there, added and deleted nothing, and ran \
+             no further cases. Pass an empty scratch directory as --cube-path",
+            memos_api::text::one_line(message, 300)
+        );
+        self.run.stop_for_storage(&stop);
+        fail(stop)
     }
 
     /// Proves that the cube `id`, just registered for `user` from `--cube-path`, uses
@@ -261,45 +370,90 @@ impl Ctx {
         if self.shared.cubes().iter().any(|c| c.id == id && c.proved) {
             return Ok(());
         }
-        let cube_path = self.cube_path()?;
+        let cube_path = self
+            .shared
+            .cubes()
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.path.clone())
+            .map_or_else(|| self.cube_path(), Ok)?;
         let answer = self.list_unrecorded(user, id).await;
         let prefix = &self.settings.run_prefix;
-        let mut verdict =
-            storage_proof::judge(answer.clone(), id, &cube_path, prefix, &HashSet::new());
+        // What earlier cases of the run left in storage of the run's own.
+        let mut own = self.run.memories.all();
+        let mut verdict = storage_proof::judge(answer.clone(), id, &cube_path, prefix, &own);
         if matches!(verdict, storage_proof::Verdict::Foreign(_)) {
             // Shared storage shows what the case added to its proved cubes in the new one.
-            let own = self.proved_memory_ids().await;
-            if !own.is_empty() {
-                verdict = storage_proof::judge(answer, id, &cube_path, prefix, &own);
+            let proved = self.proved_memory_ids().await;
+            if !proved.is_empty() {
+                own.extend(proved);
+                verdict = storage_proof::judge(answer.clone(), id, &cube_path, prefix, &own);
             }
         }
         match verdict {
             storage_proof::Verdict::Own => {
+                let inherited = answer
+                    .as_ref()
+                    .ok()
+                    .and_then(|(_, body)| cube_memories(body, id).ok())
+                    .map_or(0, |m| m.len());
                 for c in self.shared.cubes().iter_mut().filter(|c| c.id == id) {
                     c.proved = true;
+                    c.inherited = inherited;
+                }
+                if let Ok((_, body)) = &answer {
+                    self.learn_backend(user, id, body).await;
                 }
                 Ok(())
             }
             storage_proof::Verdict::Foreign(message) => {
-                *self
-                    .run
-                    .storage_not_own
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner()) = Some(message.clone());
+                self.run.stop_for_storage(&message);
                 fail(message)
             }
             storage_proof::Verdict::Unproved(message) => fail(message),
         }
     }
 
+    /// Learns the backend from the run's first proved cube, unless the run knows it: its
+    /// listing `body`, else a read-only GET of an id it does not hold (see
+    /// [`crate::backend_probe`]).
+    async fn learn_backend(&self, user: &str, cube: &str, body: &Value) {
+        if self.run.backend().is_some() {
+            return;
+        }
+        let learned = match backend_probe::from_listing(body, cube) {
+            Some(found) => Some(found),
+            None => {
+                let answer = self
+                    .send_unrecorded(
+                        &backend_probe::unknown_id_request(user, cube),
+                        backend_probe::PROBE_STEP,
+                    )
+                    .await;
+                backend_probe::from_unknown_id(answer)
+            }
+        };
+        if let Some((backend, how)) = learned {
+            self.run
+                .learn_backend((backend, BackendSource::Detected(how)));
+        }
+    }
+
     /// Lists a cube outside the case's steps (for the storage proof).
     async fn list_unrecorded(&self, user: &str, cube: &str) -> Result<(u16, Value), String> {
+        self.send_unrecorded(
+            &storage_proof::request(user, cube),
+            storage_proof::PROOF_STEP,
+        )
+        .await
+    }
+
+    /// Sends `req` outside the case's steps, tagged `step`: the status and the body as
+    /// JSON (null when it is not).
+    async fn send_unrecorded(&self, req: &Req, step: &str) -> Result<(u16, Value), String> {
         self.shared
             .recorder
-            .send_unrecorded(
-                &storage_proof::request(user, cube),
-                storage_proof::PROOF_STEP,
-            )
+            .send_unrecorded(req, step)
             .await
             .map(|r| {
                 let body = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
@@ -330,15 +484,29 @@ impl Ctx {
         ids
     }
 
-    /// Remembers a cube registered by the case, to clean it up.
+    /// Remembers a cube registered by the case from the first `--cube-path`, to clean
+    /// it up.
     pub fn track_cube(&self, id: &str, user: &str) {
+        let first = self
+            .settings
+            .cube_paths
+            .first()
+            .cloned()
+            .unwrap_or_default();
+        self.track_cube_from(id, user, &first);
+    }
+
+    /// Remembers a cube registered by the case from `path`, to clean it up.
+    pub fn track_cube_from(&self, id: &str, user: &str, path: &str) {
         let mut cubes = self.shared.cubes();
         if !cubes.iter().any(|c| c.id == id) {
             cubes.push(OwnedCube {
                 id: id.to_owned(),
                 user: user.to_owned(),
+                path: path.to_owned(),
                 loaded: true,
                 proved: false,
+                inherited: 0,
             });
         }
     }
@@ -387,7 +555,59 @@ impl Ctx {
             )
             .await;
         let body = ex.expect_success()?;
-        listed_memories(&ex, &body, cube)
+        let listed = listed_memories(&ex, &body, cube)?;
+        if self.is_proved(cube) {
+            self.run.memories.note(listed.iter().map(|m| m.id.clone()));
+        }
+        Ok(listed)
+    }
+
+    /// Whether `cube` is a cube of the case proved to be the run's own.
+    fn is_proved(&self, cube: &str) -> bool {
+        self.shared.cubes().iter().any(|c| c.id == cube && c.proved)
+    }
+
+    /// Stops with a skip when `cube` came with memories earlier cases of the run left in
+    /// its storage: a search ranks all of them, so whether it finds the case's own memory
+    /// says nothing about the server.
+    pub fn require_no_leftovers(&self, cube: &str) -> Result<(), Stop> {
+        let inherited = self
+            .shared
+            .cubes()
+            .iter()
+            .find(|c| c.id == cube)
+            .map_or(0, |c| c.inherited);
+        if inherited == 0 {
+            return Ok(());
+        }
+        let backend = self.backend().unwrap_or_default();
+        Err(Stop::Skip(format!(
+            "the search ranks every memory in the cube's storage, which holds {inherited} memories \
+             earlier cases of this run left there ({backend} keeps them: a single DELETE does not \
+             delete and the storage outlives the cube): pass --destructive, whose cleanup empties the \
+             run's scratch storage after each case"
+        )))
+    }
+
+    /// Before the case unregisters its proved `cube` itself: on a backend whose storage
+    /// outlives the registration, notes what the cube holds as the run's own, since
+    /// cleanup cannot list (nor delete from) a cube that is no longer loaded and the
+    /// next cube registered from the directory will list it.
+    pub async fn remember_before_unregister(&self, user: &str, cube: &str) {
+        if !self
+            .backend()
+            .is_some_and(Backend::shares_directory_storage)
+            || !self.is_proved(cube)
+        {
+            return;
+        }
+        if let Ok((status, body)) = self.list_unrecorded(user, cube).await {
+            if (200..300).contains(&status) {
+                if let Ok(memories) = cube_memories(&body, cube) {
+                    self.run.memories.note(memories.into_iter().map(|m| m.id));
+                }
+            }
+        }
     }
 
     /// The memos-api client, sending through a local recording proxy so its exchanges
@@ -409,6 +629,10 @@ impl Ctx {
             .map_err(|e| Stop::Fail(format!("cannot build the memos-api client: {e}")))
     }
 }
+
+/// What `general_text`'s embedded Qdrant answers when another cube holds the
+/// directory's storage.
+const STORAGE_LOCKED: &str = "already accessed by another instance of Qdrant client";
 
 /// `<prefix>-<case name>`.
 pub fn namespace(run_prefix: &str, case: &str) -> String {

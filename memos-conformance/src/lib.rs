@@ -11,8 +11,9 @@
 //! spec's JSON Schema, envelope `code` equal to the status. Each case's exchanges,
 //! normalised, are recorded from the reference server into `snapshots/<case>.snap`
 //! ([`snapshot`]); the tests compare them with insta and the embedded mock replays them.
-//! A server version's known defects fail as [`Outcome::KnownDefect`] and do not fail the
-//! run.
+//! A server version's known defects on its storage [`Backend`] (learned from the server's
+//! answers about the run's own first cube, or given) fail as [`Outcome::KnownDefect`] and
+//! do not fail the run.
 //!
 //! [`run`] runs the cases selected by [`RunOptions`] against a [`Target`] and returns
 //! the [`Report`] (text, JSON or JUnit, see [`Format`]) and the snapshots.
@@ -29,6 +30,8 @@
 
 #![warn(missing_docs)]
 
+mod backend;
+mod backend_probe;
 mod case_state;
 mod cases;
 mod check;
@@ -49,6 +52,7 @@ pub mod snapshot;
 mod spec;
 mod storage_proof;
 
+pub use backend::{Backend, BackendSource};
 pub use cases::{all as cases, Case};
 pub use check::CheckKind;
 pub use defects::{list_for as known_defects, DefectList, KnownDefect, REFERENCE_KEY};

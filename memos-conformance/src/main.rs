@@ -11,7 +11,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
 use memos_api::{Auth, AuthScheme, Secret};
 use memos_conformance::snapshot::{self, SnapshotSet};
-use memos_conformance::{Format, RunOptions, Target};
+use memos_conformance::{Backend, Format, RunOptions, Target};
 
 /// Checks a MemOS REST server against openapi/memos.yaml: every operation's success
 /// path and the state it leaves, the error paths, the response checks (status, content
@@ -40,10 +40,25 @@ struct Args {
 
     /// A scratch cube directory on the server (holding only a cube config.json), needed
     /// to register cubes; never one a real cube uses, since every cube registered from a
-    /// directory shares its storage. The run stops if a cube registered from it holds
-    /// memories the run did not add. Repeatable; the first one is used.
+    /// directory shares its storage (general_text, tree_text). The run stops if a cube
+    /// registered from it holds memories the run did not add, or if another cube holds
+    /// its storage. Repeatable: on general_text and tree_text a case that needs several
+    /// cubes at once takes each from its own directory (with one, such cases are skipped).
     #[arg(long = "cube-path", value_name = "DIR")]
     cube_paths: Vec<String>,
+
+    /// The server's storage backend (a cube config's text_mem.backend). Without it the
+    /// suite learns it from the server's answers about the run's own first cube (a graph
+    /// listing is tree_text; a GET of an id the cube does not hold tells general_text
+    /// from naive_text). It chooses the known-defect entries. With --snapshots: the
+    /// backend the snapshots were recorded from.
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    backend: Option<Backend>,
+
+    /// Replay the embedded snapshots recorded from a reference server with BACKEND (the
+    /// default, without --base-url, is naive_text), to see what such a server answers.
+    #[arg(long, value_enum, value_name = "BACKEND", conflicts_with_all = ["base_url", "snapshots", "backend"])]
+    mock: Option<Backend>,
 
     /// A directory on the server holding documents, for the doc_path case.
     #[arg(long, value_name = "DIR")]
@@ -118,6 +133,7 @@ created and runs no more cases; a second Ctrl-C quits at once).
 
 Examples:
   memos-conformance
+  memos-conformance --mock tree_text
   memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/conformance-scratch
   memos-conformance --base-url https://memos.example/api --token \"$T\" --auth token --format junit --output memos.xml";
 
@@ -248,8 +264,22 @@ fn options(args: &Args) -> Result<RunOptions, String> {
             RunOptions::live(url.clone())
         }
         (None, Some(dir)) => RunOptions::new(Target::Mock(SnapshotSet::from_dir(dir)?)),
-        (None, None) => RunOptions::mock(),
+        (None, None) => {
+            let backend = args.mock.unwrap_or_default();
+            let options = RunOptions::mock_for(backend);
+            if let Target::Mock(set) = &options.target {
+                if set.is_empty() {
+                    return Err(format!(
+                        "no snapshots of {backend} are embedded in this build; record them first"
+                    ));
+                }
+            }
+            options
+        }
     };
+    if let Some(backend) = args.backend {
+        options.backend = Some(backend);
+    }
     if args.base_url.is_none()
         && (!args.cube_paths.is_empty()
             || args.doc_path.is_some()

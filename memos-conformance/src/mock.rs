@@ -7,10 +7,11 @@
 //! the answer recorded for that step.
 //!
 //! The storage proof's listing of each recorded registration is answered too, with an
-//! empty cube (see [`crate::storage_proof`]).
+//! empty cube in the shape of the set's backend (see [`crate::storage_proof`]).
 
 use httpmock::MockServer;
 
+use crate::backend::Backend;
 use crate::exchange::STEP_HEADER;
 use crate::json::Json;
 use crate::snapshot::{body_bytes, CaseSnapshot};
@@ -42,8 +43,9 @@ pub struct MockReplay {
 }
 
 impl MockReplay {
-    /// Starts a mock server answering the snapshot's exchanges.
-    pub async fn start(snapshot: &CaseSnapshot) -> Result<MockReplay, String> {
+    /// Starts a mock server answering the snapshot's exchanges, recorded from a server
+    /// with `backend`.
+    pub async fn start(snapshot: &CaseSnapshot, backend: Backend) -> Result<MockReplay, String> {
         let server = MockServer::start_async().await;
         for exchange in &snapshot.exchanges {
             let Some(response) = &exchange.response else {
@@ -104,7 +106,7 @@ impl MockReplay {
                 .await;
         }
         for (cube, user) in registered_cubes(snapshot) {
-            let body = storage_proof::empty_listing(&cube).to_string();
+            let body = storage_proof::empty_listing(&cube, backend).to_string();
             server
                 .mock_async(|when, then| {
                     when.method(httpmock::Method::GET)

@@ -11,6 +11,7 @@
 //! | UUIDs (memory ids) | `00000000-0000-4000-8000-000000000001`, `...0002`, ... by first appearance |
 //! | the id prefix in the get-one error (`TextualMemoryItem(id='847...`) | `id='<id>...` |
 //! | timestamps (`2026-11-26T10:17:30.730991`) | `<timestamp>` |
+//! | `tree_text`'s chat times (`01:32 AM on 02 December, 2026`, also cut after the day) | `<chat-time>` |
 //! | temp dirs of the server (`/tmp/tmpab12cd34`) | `<tmp-dir>` |
 //! | `Authorization` values | `Bearer <redacted>` |
 //! | the configured token wherever the server echoes it (replaced as it arrives, see `redact.rs`) | `<redacted>` |
@@ -57,6 +58,11 @@ static UUID_ANYWHERE: LazyLock<Regex> = LazyLock::new(|| {
 static TIMESTAMP: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})?")
         .expect("valid regex")
+});
+/// The time `tree_text` stamps on each message (`chat_time`, and the memory text and key
+/// made of it), which its keys cut after the day.
+static CHAT_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\b\d{1,2}:\d{2} [AP]M on \d{1,2}( [A-Z][a-z]+, \d{4})?").expect("valid regex")
 });
 /// A `tempfile.mkdtemp()` directory (`tmp` and 8 characters), with its parents.
 static TMP_DIR: LazyLock<Regex> =
@@ -138,6 +144,7 @@ impl Normaliser {
             })
             .into_owned();
         out = TIMESTAMP.replace_all(&out, "<timestamp>").into_owned();
+        out = CHAT_TIME.replace_all(&out, "<chat-time>").into_owned();
         out = LOOPBACK_PORT.replace_all(&out, "$1:<port>").into_owned();
         TMP_DIR.replace_all(&out, "<tmp-dir>").into_owned()
     }
@@ -283,6 +290,10 @@ mod tests {
              00000000-0000-4000-8000-000000000001 <timestamp> '<cube-path-0>/config.json' \
              <tmp-dir> <tmp-dir>' TextualMemoryItem(id='<id>..., x)"
         );
+        let chat =
+            live.text("user: [01:32 AM on 02 December, 2026]: hi / key: user: [9:05 PM on 2");
+        assert_eq!(chat, "user: [<chat-time>]: hi / key: user: [<chat-time>");
+        assert_eq!(live.text(&chat), chat);
         let mut mock = Normaliser::new(MOCK_RUN_PREFIX, &[cube_path_placeholder(0)], None);
         assert_eq!(mock.text(&once), once);
     }

@@ -2,23 +2,42 @@
 //! file format, holding the case's normalised exchanges as indented JSON.
 //!
 //! The same files are the expectation (compared with insta by the tests) and what the
-//! embedded mock replays. They are embedded in the binary at build time.
+//! embedded mock replays. They are embedded in the binary at build time. `snapshots/`
+//! holds the `naive_text` set; `snapshots/<backend>/` the set of another backend.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend::Backend;
 use crate::json::Json;
 
-/// The snapshots compiled into this build: `(case name, file text)`.
+/// The snapshots compiled into this build: `(backend directory, case name, file text)`.
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded_snapshots.rs"));
 }
 
-/// The directory the snapshot files live in, in the source tree.
+/// The directory the `naive_text` snapshot files live in, in the source tree.
 pub fn source_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots")
+}
+
+/// The directory of `backend`'s snapshot set: [`source_dir`] for `naive_text`, its
+/// `<backend>/` subdirectory for the others.
+pub fn source_dir_for(backend: Backend) -> PathBuf {
+    match backend_dir(backend) {
+        "" => source_dir(),
+        sub => source_dir().join(sub),
+    }
+}
+
+/// The subdirectory of `backend`'s set (`""`: the top directory).
+fn backend_dir(backend: Backend) -> &'static str {
+    match backend {
+        Backend::NaiveText => "",
+        other => other.as_str(),
+    }
 }
 
 /// One case's normalised exchanges.
@@ -196,17 +215,29 @@ pub struct SnapshotSet {
 }
 
 impl SnapshotSet {
-    /// The snapshots embedded in this build.
+    /// The `naive_text` snapshots embedded in this build.
     pub fn embedded() -> SnapshotSet {
+        SnapshotSet::embedded_for(Backend::NaiveText)
+    }
+
+    /// The snapshots of `backend` embedded in this build (empty when none were
+    /// recorded).
+    pub fn embedded_for(backend: Backend) -> SnapshotSet {
+        let dir = backend_dir(backend);
         let mut by_case = BTreeMap::new();
-        for (name, text) in embedded::EMBEDDED {
+        for (_, name, text) in embedded::EMBEDDED.iter().filter(|(d, _, _)| *d == dir) {
             by_case.insert(
                 (*name).to_owned(),
                 CaseSnapshot::parse_file(text)
-                    .map_err(|e| format!("embedded snapshot {name}.snap: {e}")),
+                    .map_err(|e| format!("embedded snapshot {name}.snap ({backend}): {e}")),
             );
         }
         SnapshotSet { by_case }
+    }
+
+    /// Whether the set holds no snapshot at all.
+    pub fn is_empty(&self) -> bool {
+        self.by_case.is_empty()
     }
 
     /// The snapshots in a directory (`*.snap`).
@@ -239,7 +270,7 @@ impl SnapshotSet {
             Some(Err(e)) => Err(e.clone()),
             None => Err(format!(
                 "no recorded snapshot {} for this case; record the snapshots from the reference server \
-                 (MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test live_reference)",
+                 (MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test it live_reference)",
                 file_name(case)
             )),
         }

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
+use crate::backend::Backend;
 use crate::exchange::Req;
 use crate::listing::cube_memories;
 
@@ -84,12 +85,16 @@ pub fn judge(
 }
 
 /// The mock's answer to [`request`]: the snapshots were recorded from fresh cubes, which
-/// list nothing.
-pub fn empty_listing(cube: &str) -> Value {
+/// list nothing (`tree_text` lists an empty graph).
+pub fn empty_listing(cube: &str, backend: Backend) -> Value {
+    let memories = match backend {
+        Backend::TreeText => json!({"nodes": [], "edges": [], "total_nodes": 0, "total_edges": 0}),
+        Backend::NaiveText | Backend::GeneralText => json!([]),
+    };
     json!({
         "code": 200,
         "message": "Memories retrieved successfully",
-        "data": {"para_mem": [], "act_mem": [], "text_mem": [{"cube_id": cube, "memories": []}]}
+        "data": {"para_mem": [], "act_mem": [], "text_mem": [{"cube_id": cube, "memories": memories}]}
     })
 }
 

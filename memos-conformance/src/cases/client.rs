@@ -7,7 +7,7 @@ use memos_api::types;
 use serde_json::Value;
 
 use super::definition::{case, Case};
-use crate::context::{fail, CaseResult, Ctx, Stop, Verdict, DELETE_ALL_NEEDS};
+use crate::context::{fail, CaseResult, Ctx, Listed, Stop, Verdict, DELETE_ALL_NEEDS};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -118,18 +118,21 @@ async fn typed_cube(
     user: &str,
     name: &str,
 ) -> Result<String, Stop> {
-    let path = ctx.cube_path()?;
+    let path = ctx.cube_path_for_new_cube()?;
     let id = ctx.cube(name);
-    client
+    let registered = client
         .register_cube(
             types::MemCubeRegister::builder()
-                .mem_cube_name_or_path(path)
+                .mem_cube_name_or_path(path.clone())
                 .mem_cube_id(id.clone())
                 .user_id(user.to_owned()),
         )
-        .await
-        .map_err(api("register_cube"))?;
-    ctx.track_cube(&id, user);
+        .await;
+    if let Err(e) = &registered {
+        ctx.refuse_storage_in_use(&path, &e.to_string())?;
+    }
+    registered.map_err(api("register_cube"))?;
+    ctx.track_cube_from(&id, user, &path);
     ctx.prove_storage(user, &id).await?;
     Ok(id)
 }
@@ -151,12 +154,12 @@ async fn typed_add(
         .map_err(api("add_memories"))
 }
 
-/// The typed memories of `cube`, as `list_memories` decodes them.
+/// The memories of `cube`, as `list_memories` decodes them.
 async fn typed_list(
     client: &memos_api::Client,
     user: &str,
     cube: &str,
-) -> Result<Vec<types::MemoryItem>, Stop> {
+) -> Result<Vec<Listed>, Stop> {
     let list = client
         .list_memories(Some(cube), Some(user))
         .await
@@ -164,17 +167,37 @@ async fn typed_list(
     memories_of(&list, cube)
 }
 
-fn memories_of(list: &types::MemoryList, cube: &str) -> Result<Vec<types::MemoryItem>, Stop> {
+/// The memories of `cube` in a typed list, in either shape: typed items of a list, or
+/// the nodes of a `tree_text` graph (which the spec leaves free-form), each of which must
+/// carry a string `id` and `memory`.
+fn memories_of(list: &types::MemoryList, cube: &str) -> Result<Vec<Listed>, Stop> {
     let Some(entry) = list.text_mem.iter().find(|e| e.cube_id == cube) else {
         return fail(format!(
             "the typed MemoryList has no text_mem entry for cube {cube}"
         ));
     };
     match &entry.memories {
-        types::MemoryCollection::Array(items) => Ok(items.clone()),
-        types::MemoryCollection::MemoryGraph(_) => {
-            fail("the cube's memories came as a graph; this case expects a list")
-        }
+        types::MemoryCollection::Array(items) => Ok(items
+            .iter()
+            .map(|m| Listed {
+                id: m.id.clone(),
+                memory: m.memory.clone(),
+            })
+            .collect()),
+        types::MemoryCollection::MemoryGraph(graph) => graph
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, node)| {
+                let text = |key: &str| node.get(key).and_then(Value::as_str).map(str::to_owned);
+                match (text("id"), text("memory")) {
+                    (Some(id), Some(memory)) => Ok(Listed { id, memory }),
+                    _ => fail(format!(
+                        "node {i} of cube {cube}'s typed memory graph has no string id and memory"
+                    )),
+                }
+            })
+            .collect(),
     }
 }
 
@@ -433,6 +456,7 @@ async fn delete_all_memories(ctx: &mut Ctx) -> CaseResult {
 async fn search_memories(ctx: &mut Ctx) -> CaseResult {
     let client = ctx.typed_client().await?;
     let (user, cube, id) = typed_setup(ctx, &client, "Typed search finds Lisbon.").await?;
+    ctx.require_no_leftovers(&cube)?;
     let found = client
         .search_memories(
             types::SearchRequest::builder()

@@ -50,6 +50,7 @@ fn cube_ids(body: &Value) -> Vec<String> {
 
 async fn finds_added_memory(ctx: &mut Ctx) -> CaseResult {
     let (user, cube) = ctx.user_with_cube("owner").await?;
+    ctx.require_no_leftovers(&cube)?;
     ctx.add_content(&user, &cube, "I moved to Lisbon in March.")
         .await?;
     ctx.add_content(&user, &cube, "Build 1432 passed in 4m12s.")

@@ -25,6 +25,7 @@ async fn unloaded_cube_no_longer_answers(ctx: &mut Ctx) -> CaseResult {
     let (user, cube) = ctx.user_with_cube("owner").await?;
     ctx.add_content(&user, &cube, "This memory goes away with its cube.")
         .await?;
+    ctx.remember_before_unregister(&user, &cube).await;
     let ex = ctx
         .send(
             Req::delete(&["mem_cubes", &cube])

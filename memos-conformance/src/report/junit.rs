@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use memos_api::text::one_line;
-use quick_junit::{NonSuccessKind, TestCase, TestCaseStatus, TestSuite, XmlString};
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite, XmlString};
 
 use super::model::{CaseReport, Report};
 use super::outcome::{JunitKind, Outcome};
@@ -19,13 +19,32 @@ pub(super) fn render(report: &Report) -> String {
     junit.set_time(Duration::from_millis(report.summary.duration_ms));
     for group in groups(&report.cases) {
         let cases: Vec<&CaseReport> = report.cases.iter().filter(|c| c.group == group).collect();
-        junit.add_test_suite(suite(group, &cases));
+        let mut suite = suite(group, &cases);
+        target_properties(&mut suite, report);
+        junit.add_test_suite(suite);
     }
     junit.to_string().unwrap_or_else(|e| {
         // Writing into memory fails only on a bug in the writer; say so in the file CI
         // reads rather than leave it empty.
         format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!-- the JUnit report could not be written: {e} -->\n")
     })
+}
+
+/// What was tested, as each suite's properties (JUnit has no report-level ones).
+fn target_properties(suite: &mut TestSuite, report: &Report) {
+    let t = &report.target;
+    let pairs = [
+        ("server_version", t.server_version.clone()),
+        ("defect_list", t.defect_list.clone()),
+        ("backend", t.backend.map(|b| b.as_str().to_owned())),
+        ("backend_learned", t.backend_learned.clone()),
+        ("isolation", t.isolation.clone()),
+    ];
+    for (name, value) in pairs {
+        if let Some(value) = value {
+            suite.add_property(Property::new(name, value));
+        }
+    }
 }
 
 /// The groups in order of first appearance.

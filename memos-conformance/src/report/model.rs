@@ -7,6 +7,7 @@ use memos_api::AuthScheme;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::backend::Backend;
 use crate::check::CheckKind;
 use crate::exchange::human_duration;
 
@@ -52,6 +53,13 @@ pub struct Target {
     pub server_version: Option<String>,
     /// The key of the known-defect list applied, if any.
     pub defect_list: Option<String>,
+    /// The server's storage backend, whose entries of the known-defect list apply.
+    pub backend: Option<Backend>,
+    /// How the run learned the backend (`--backend`, the mock's set, detected from an
+    /// answer, or assumed).
+    pub backend_learned: Option<String>,
+    /// How the run kept its cases apart in the storage of the `--cube-path` directories.
+    pub isolation: Option<String>,
     /// The prefix of every user and cube id the run created.
     pub run_prefix: String,
     /// The auth scheme sent (never the token).
@@ -157,8 +165,11 @@ pub struct Summary {
     pub total: usize,
     /// Passed.
     pub passed: usize,
-    /// Failed (these fail the run).
+    /// Failed (these fail the run), not counting those not run.
     pub failed: usize,
+    /// Not run because the run stopped early (its time limit, Ctrl-C, a server that
+    /// stopped answering, storage that is not the run's own); these fail the run too.
+    pub not_run: usize,
     /// Failed as listed known defects.
     pub known_defects: usize,
     /// Listed known defects that passed.
@@ -175,7 +186,8 @@ pub struct Summary {
     pub checks_failed: usize,
     /// Wall time of the run, in milliseconds.
     pub duration_ms: u64,
-    /// True when no case failed other than a listed known defect (exit code 0).
+    /// True when every case ran and none failed other than a listed known defect (exit
+    /// code 0).
     pub success: bool,
 }
 
@@ -183,11 +195,19 @@ impl Summary {
     /// Counts the outcomes of `cases`.
     pub(crate) fn of(cases: &[CaseReport], duration_ms: u64) -> Summary {
         let count = |o: Outcome| cases.iter().filter(|c| c.outcome == o).count();
-        let failed = count(Outcome::Fail);
+        let not_run = cases
+            .iter()
+            .filter(|c| {
+                c.outcome == Outcome::Fail
+                    && c.reason.as_deref().is_some_and(|r| r.starts_with(NOT_RUN))
+            })
+            .count();
+        let failed = count(Outcome::Fail) - not_run;
         Summary {
             total: cases.len(),
             passed: count(Outcome::Pass),
             failed,
+            not_run,
             known_defects: count(Outcome::KnownDefect),
             fixed_defects: count(Outcome::DefectFixed),
             warnings: count(Outcome::Warning),
@@ -204,21 +224,23 @@ impl Summary {
                 .map(|e| e.checks_failed)
                 .sum(),
             duration_ms,
-            success: failed == 0,
+            success: failed == 0 && not_run == 0,
         }
     }
 
     /// The one-line summary.
     pub fn line(&self) -> String {
         let mut line = format!(
-            "{} cases: {} passed, {} failed, {} known defects, {} warnings, {} skipped, {} not applicable",
-            self.total,
-            self.passed,
-            self.failed,
-            self.known_defects,
-            self.warnings,
-            self.skipped,
-            self.not_applicable
+            "{} cases: {} passed, {} failed, ",
+            self.total, self.passed, self.failed
+        );
+        if self.not_run > 0 {
+            let _ = write!(line, "{} not run, ", self.not_run);
+        }
+        let _ = write!(
+            line,
+            "{} known defects, {} warnings, {} skipped, {} not applicable",
+            self.known_defects, self.warnings, self.skipped, self.not_applicable
         );
         if self.fixed_defects > 0 {
             let _ = write!(line, ", {} known defects fixed", self.fixed_defects);

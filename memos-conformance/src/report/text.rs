@@ -45,6 +45,16 @@ fn header(out: &mut String, report: &Report) {
         shown(t.server_version.as_deref().unwrap_or("unknown")),
         shown(t.defect_list.as_deref().unwrap_or("none"))
     );
+    if let Some(backend) = t.backend {
+        let _ = writeln!(
+            out,
+            "backend: {backend} ({})",
+            shown(t.backend_learned.as_deref().unwrap_or_default())
+        );
+    }
+    if let Some(isolation) = &t.isolation {
+        let _ = writeln!(out, "isolation: {}", shown(isolation));
+    }
     let _ = writeln!(
         out,
         "run prefix: {}; auth: {}; --allow-configure: {}; --destructive: {}; cube paths: {}; doc path: {}",

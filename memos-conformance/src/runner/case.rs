@@ -101,7 +101,7 @@ impl CaseRunner<'_> {
             }),
             Target::Mock(snapshots) => {
                 let snapshot = snapshots.get(case.name)?;
-                let mock = MockReplay::start(snapshot)
+                let mock = MockReplay::start(snapshot, self.options.backend.unwrap_or_default())
                     .await
                     .map_err(|e| format!("the mock cannot replay this case: {e}"))?;
                 Ok(Destination {
@@ -139,7 +139,11 @@ impl CaseRunner<'_> {
             replay,
             namespace(run_prefix, case.name),
         );
-        Ok(CaseShared::new(recorder, self.settings.destructive))
+        Ok(CaseShared::new(
+            recorder,
+            self.settings.destructive,
+            self.run_shared.memories.clone(),
+        ))
     }
 
     /// Best-effort cleanup within its own budget: what does not finish shows up as

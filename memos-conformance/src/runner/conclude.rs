@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use memos_api::text::one_line;
 
+use crate::backend::Backend;
 use crate::cases::Case;
 use crate::check::describe_outcome;
 use crate::context::{CaseResult, Stop, Verdict};
@@ -35,6 +36,7 @@ pub(super) fn conclude(
     case: &Case,
     ran: Ran,
     defect_list: Option<&'static DefectList>,
+    backend: Backend,
 ) -> (CaseReport, CaseSnapshot) {
     let exchanges = &ran.exchanges;
     let failed_checks = failed_checks(exchanges);
@@ -45,7 +47,7 @@ pub(super) fn conclude(
         verdict: outcome.verdict().to_owned(),
         exchanges: exchanges.iter().map(|e| e.snap.clone()).collect(),
     };
-    let defect = defect_list.and_then(|l| l.get(case.name));
+    let defect = defect_list.and_then(|l| l.get(case.name, backend));
     let (outcome, reason) = match defect {
         Some(d) => apply_defect(d, outcome, reason, &failed_checks),
         None => (outcome, reason),

@@ -17,6 +17,7 @@ use std::time::Instant;
 use memos_api::Auth;
 
 use self::case::INTERRUPTED;
+use crate::backend::{Backend, BackendSource};
 use crate::cases::{self, Case, SERVER_VERSION_CASE};
 use crate::context::{RunShared, Settings};
 use crate::defects::{self, DefectList};
@@ -72,18 +73,24 @@ pub async fn run(options: RunOptions) -> RunOutput {
         }
     };
     progress.use_requested_defect_list(options.server_version.as_deref());
+    let known_backend = match options.target {
+        Target::Mock(_) => Some((options.backend.unwrap_or_default(), BackendSource::Mock)),
+        Target::Live(_) => options.backend.map(|b| (b, BackendSource::Option)),
+    };
+    progress.backend = known_backend.clone();
     let runner = CaseRunner {
         options: &options,
         client: CaseRunner::shared_client(&options),
         spec,
         settings,
-        run_shared: Arc::new(RunShared::default()),
+        run_shared: Arc::new(RunShared::knowing(known_backend)),
         auth,
     };
     for case in &selected {
         progress.next(&runner, case, deadline).await;
     }
     progress.note_remaining_users();
+    progress.note_remaining_memories(&runner.run_shared, &runner.settings);
     progress.finish(started)
 }
 
@@ -118,9 +125,21 @@ fn mock_settings(run_prefix: &str, snapshots: &SnapshotSet) -> Settings {
             .and_then(|e| e.request.body.as_ref())
             .map(Json::to_value)
     });
+    // As many placeholders as the recording used directories (it may have used several
+    // to keep a case's cubes apart on shared storage).
+    let rendered: Vec<String> = snapshots
+        .names()
+        .filter_map(|n| snapshots.get(n).ok())
+        .map(|s| s.render())
+        .collect();
+    let used = |i: usize| {
+        let placeholder = cube_path_placeholder(i);
+        rendered.iter().any(|r| r.contains(&placeholder))
+    };
+    let cube_paths = 1 + (1..).take_while(|&i| used(i)).count();
     Settings {
         run_prefix: run_prefix.to_owned(),
-        cube_paths: vec![cube_path_placeholder(0)],
+        cube_paths: (0..cube_paths).map(cube_path_placeholder).collect(),
         doc_path: Some(DOC_PATH_PLACEHOLDER.to_owned()),
         configure_body,
         allow_configure: true,
@@ -139,6 +158,9 @@ fn report_target(options: &RunOptions, settings: &Settings, auth: Option<&Auth>)
         base_url,
         server_version: None,
         defect_list: None,
+        backend: None,
+        backend_learned: None,
+        isolation: None,
         run_prefix: settings.run_prefix.clone(),
         auth: auth.map(Auth::scheme),
         allow_configure: settings.allow_configure,
@@ -157,6 +179,8 @@ struct Progress {
     defect_list: Option<&'static DefectList>,
     /// `--server-version` was given, so the server's own version does not choose the list.
     list_requested: bool,
+    /// The backend, once known (it chooses the list's entries).
+    backend: Option<(Backend, BackendSource)>,
     notes: Vec<String>,
     reports: Vec<CaseReport>,
     snapshots: Vec<CaseSnapshot>,
@@ -170,6 +194,7 @@ impl Progress {
             target,
             defect_list: None,
             list_requested: false,
+            backend: None,
             notes: Vec::new(),
             reports: Vec::new(),
             snapshots: Vec::new(),
@@ -208,11 +233,16 @@ impl Progress {
         if case.name == SERVER_VERSION_CASE {
             self.learn_server_version(&runner.run_shared);
         }
+        if self.backend.is_none() {
+            // Learned during this case, so its own row already uses the backend's entries.
+            self.backend = runner.run_shared.backend();
+        }
         self.watch_for_silence(
             case,
             ran.exchanges.first().and_then(|e| e.outcome.as_ref().err()),
         );
-        let (report, snapshot) = conclude(case, ran, self.defect_list);
+        let backend = self.backend.as_ref().map(|(b, _)| *b).unwrap_or_default();
+        let (report, snapshot) = conclude(case, ran, self.defect_list, backend);
         self.reports.push(report);
         self.snapshots.push(snapshot);
     }
@@ -316,7 +346,41 @@ impl Progress {
         }
     }
 
-    fn finish(self, started: Instant) -> RunOutput {
+    /// The backend (or the default, assumed) and how the run keeps cases apart on it.
+    fn describe_backend(&mut self, cube_paths: usize) {
+        let (backend, source) = self
+            .backend
+            .clone()
+            .unwrap_or((Backend::default(), BackendSource::Assumed));
+        self.target.backend = Some(backend);
+        self.target.backend_learned = Some(source.describe());
+        self.target.isolation = Some(isolation(backend, cube_paths));
+    }
+
+    /// On a backend whose storage outlives its cubes, without `--destructive` the
+    /// memories the run added stay in the scratch storage (single deletes do not delete
+    /// there), and a later run would find them: the report says so.
+    fn note_remaining_memories(&mut self, run_shared: &RunShared, settings: &Settings) {
+        let left = run_shared.memories.count();
+        let shares = self
+            .backend
+            .as_ref()
+            .is_some_and(|(b, _)| b.shares_directory_storage());
+        if self.target.mode != Mode::Live || settings.destructive || !shares || left == 0 {
+            return;
+        }
+        let backend = self.backend.as_ref().map(|(b, _)| *b).unwrap_or_default();
+        self.notes.push(format!(
+            "up to {left} memories the run added stay in the storage of --cube-path {}: on {backend} a \
+             single DELETE does not delete and the storage outlives its cubes. A later run needs a fresh \
+             scratch directory (it would stop at these memories), or pass --destructive, whose cleanup \
+             empties the run's scratch storage after each case",
+            settings.cube_paths.join(", ")
+        ));
+    }
+
+    fn finish(mut self, started: Instant) -> RunOutput {
+        self.describe_backend(self.target.cube_paths);
         let duration_ms = millis(started.elapsed());
         RunOutput {
             report: Report {
@@ -329,6 +393,22 @@ impl Progress {
             snapshots: self.snapshots,
         }
     }
+}
+
+/// How the run keeps its cases apart on `backend`, given `cube_paths` directories.
+fn isolation(backend: Backend, cube_paths: usize) -> String {
+    if !backend.shares_directory_storage() {
+        return format!(
+            "{backend} loads its own copy of a directory's memories for every registration: each \
+             case registers its own cubes, all from the first --cube-path"
+        );
+    }
+    format!(
+        "on {backend} every cube registered from one directory uses its storage: each case registers \
+         its own cubes, holds at most one cube per --cube-path at a time ({cube_paths} given; a case \
+         that needs more cubes at once is skipped), proves each cube holds nothing but the run's \
+         memories before using it, and recognises by id what earlier cases left in that storage"
+    )
 }
 
 /// The report row of a case the run did not get to.

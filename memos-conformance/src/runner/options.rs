@@ -6,6 +6,7 @@ use memos_api::Auth;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::backend::Backend;
 use crate::report::Report;
 use crate::snapshot::{CaseSnapshot, SnapshotSet};
 
@@ -45,6 +46,9 @@ pub struct RunOptions {
     pub run_timeout: Duration,
     /// The known-defect list key, instead of the one the server publishes.
     pub server_version: Option<String>,
+    /// The server's storage backend (`--backend`; for the mock, the backend its snapshot
+    /// set was recorded with). `None` on a live server: learned from its answers.
+    pub backend: Option<Backend>,
     /// The run prefix, instead of a fresh one (live) or `conf-RUN` (mock).
     pub run_prefix: Option<String>,
     /// Turns `true` to interrupt the run (Ctrl-C): the running case is stopped and
@@ -53,9 +57,18 @@ pub struct RunOptions {
 }
 
 impl RunOptions {
-    /// The whole suite against the embedded mock.
+    /// The whole suite against the embedded mock of a `naive_text` server.
     pub fn mock() -> RunOptions {
-        RunOptions::new(Target::Mock(SnapshotSet::embedded()))
+        RunOptions::mock_for(Backend::NaiveText)
+    }
+
+    /// The whole suite against the embedded mock of a server with `backend`, replaying
+    /// the snapshots recorded from it.
+    pub fn mock_for(backend: Backend) -> RunOptions {
+        RunOptions {
+            backend: Some(backend),
+            ..RunOptions::new(Target::Mock(SnapshotSet::embedded_for(backend)))
+        }
     }
 
     /// The whole suite against a live server, with the safe defaults.
@@ -78,6 +91,7 @@ impl RunOptions {
             case_timeout: Duration::from_secs(60),
             run_timeout: Duration::from_secs(600),
             server_version: None,
+            backend: None,
             run_prefix: None,
             interrupt: None,
         }

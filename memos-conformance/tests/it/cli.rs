@@ -26,6 +26,40 @@ fn no_arguments_runs_the_mock_and_exits_zero() {
 }
 
 #[test]
+fn mock_tree_text_replays_what_a_graph_backed_server_answers() {
+    let out = bin()
+        .args([
+            "--mock",
+            "tree_text",
+            "--case",
+            "list_memories.lists_cube_memories",
+        ])
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("backend: tree_text (the mock's snapshot set)"),
+        "{stdout}"
+    );
+    let out = bin()
+        .args(["--mock", "general_text", "--base-url", "http://127.0.0.1:9"])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(2));
+    let out = bin()
+        .args(["--mock", "qdrant"])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("naive_text, general_text, tree_text"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
 fn a_server_that_is_down_exits_one_quickly() {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -92,6 +126,11 @@ fn json_output_of_a_selection_parses() {
         "{names:?}"
     );
     assert!(!names.iter().any(|n| n.starts_with("add_memories")));
+    assert_eq!(report["target"]["backend"], "naive_text");
+    assert_eq!(
+        report["target"]["backend_learned"],
+        "the mock's snapshot set"
+    );
 }
 
 #[test]
@@ -147,6 +186,9 @@ fn help_says_to_pass_a_scratch_cube_directory_and_what_destructive_allows() {
         "delete-all",
         "doc_path naming the cube directory",
         "130 when interrupted",
+        "--backend <BACKEND>",
+        "--mock <BACKEND>",
+        "a case that needs several cubes at once takes each from its own directory",
     ] {
         assert!(
             help.contains(needed),

@@ -1,20 +1,20 @@
-//! The whole suite against the embedded mock: every case replays its recorded exchanges,
-//! insta verifies them against the snapshot files, and the run passes with exactly the
-//! known defects failing.
+//! The whole suite against the embedded mock of each backend: every case replays its
+//! recorded exchanges, insta verifies them against the snapshot files, and the run passes
+//! with exactly the known defects of that backend failing.
 
-use std::collections::BTreeSet;
 use std::time::Instant;
 
 use memos_conformance::snapshot;
-use memos_conformance::{Format, Outcome, RunOptions};
+use memos_conformance::{Backend, Format, Outcome, RunOptions};
 
 use crate::common::{
-    assert_exactly_the_listed_defects_fail, assert_snapshots, leftover_snapshot_files,
+    assert_exactly_the_listed_defects_fail, assert_one_file_per_case,
+    assert_skipped_only_for_want_of_a_directory, assert_snapshots, leftover_snapshot_files,
 };
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_whole_suite_passes_against_the_embedded_mock() {
-    let leftovers = leftover_snapshot_files();
+    let leftovers = leftover_snapshot_files(&snapshot::source_dir());
     assert!(
         leftovers.is_empty(),
         "unreviewed snapshot files in {}: {leftovers:?}; review them with `cargo insta review`",
@@ -55,25 +55,11 @@ async fn the_whole_suite_passes_against_the_embedded_mock() {
     assert_exactly_the_listed_defects_fail(report, "against the mock");
 
     // Every case has a snapshot, and every snapshot a case.
-    let cases: BTreeSet<String> = memos_conformance::cases()
-        .iter()
-        .map(|c| c.name.to_owned())
-        .collect();
-    let files: BTreeSet<String> = std::fs::read_dir(snapshot::source_dir())
-        .expect("the snapshot directory")
-        .flatten()
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".snap"))
-                .map(str::to_owned)
-        })
-        .collect();
-    assert_eq!(cases, files, "snapshot files and cases differ");
-    assert_eq!(output.snapshots.len(), cases.len());
+    assert_one_file_per_case(&snapshot::source_dir());
+    assert_eq!(output.snapshots.len(), memos_conformance::cases().len());
 
     // What the mock replayed is what the files hold, request by request.
-    assert_snapshots(&output.snapshots);
+    assert_snapshots(&snapshot::source_dir(), &output.snapshots);
     for snap in &output.snapshots {
         let recorded = snapshot::SnapshotSet::embedded();
         let recorded = recorded.get(&snap.case).expect("recorded");
@@ -83,4 +69,51 @@ async fn the_whole_suite_passes_against_the_embedded_mock() {
             snap.case
         );
     }
+}
+
+/// The mock of another backend replays that backend's recorded set: the run passes with
+/// exactly that backend's known defects, skips only what one scratch directory cannot
+/// keep apart (the recording had one), and replays every file as recorded.
+async fn the_recorded_set_replays(backend: Backend) {
+    let dir = snapshot::source_dir_for(backend);
+    let leftovers = leftover_snapshot_files(&dir);
+    assert!(
+        leftovers.is_empty(),
+        "unreviewed files in {}: {leftovers:?}",
+        dir.display()
+    );
+    let output = memos_conformance::run(RunOptions::mock_for(backend)).await;
+    let report = &output.report;
+    println!("{}", report.render(Format::Text));
+    assert_eq!(report.target.backend, Some(backend));
+    assert_eq!(
+        report.target.backend_learned.as_deref(),
+        Some("the mock's snapshot set")
+    );
+    assert!(report.summary.success, "{}", report.summary.line());
+    assert_eq!(report.summary.fixed_defects, 0);
+    assert_skipped_only_for_want_of_a_directory(report);
+    assert_exactly_the_listed_defects_fail(report, &format!("against the {backend} mock"));
+    assert_one_file_per_case(&dir);
+    assert_snapshots(&dir, &output.snapshots);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_general_text_mock_replays_its_recording() {
+    the_recorded_set_replays(Backend::GeneralText).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_tree_text_mock_replays_its_recording_and_lists_graphs() {
+    the_recorded_set_replays(Backend::TreeText).await;
+    // What the mock shows users: a tree_text server lists a cube as a graph.
+    let recorded = snapshot::SnapshotSet::embedded_for(Backend::TreeText);
+    let listing = recorded
+        .get("list_memories.lists_cube_memories")
+        .expect("recorded")
+        .render();
+    assert!(
+        listing.contains("\"nodes\"") && listing.contains("\"edges\""),
+        "{listing}"
+    );
 }

@@ -1,7 +1,8 @@
 //! The suite must never change or read an operator's data. The fake server here models
 //! the case that lost data: every cube registered from the one cube directory shares its
 //! storage (as `tree_text` graphs and `general_text` collections do), so a delete-all on
-//! the run's cube empties the operator's cube too.
+//! the run's cube empties the operator's cube too. The reference server's `tree_text` and
+//! `general_text` backends then show the same with a real production cube.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -11,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use memos_conformance::{Format, Outcome, Report, RunOptions};
+use memos_conformance::{Backend, Format, Outcome, Report, RunOptions};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 
@@ -43,6 +44,9 @@ struct Fake {
     /// Interrupts the run (as Ctrl-C does) when a memory is added, and then never
     /// answers that add, so the case is still running when it is interrupted.
     interrupt: Option<watch::Sender<bool>>,
+    /// `general_text` with an embedded Qdrant that another cube holds: every
+    /// registration answers 500 "... already accessed by another instance of Qdrant client".
+    qdrant_locked: bool,
 }
 
 /// A server whose cubes all share one storage, holding `initial` memories.
@@ -61,6 +65,20 @@ impl SharedStorageServer {
         graph: bool,
         interrupt: Option<watch::Sender<bool>>,
     ) -> SharedStorageServer {
+        SharedStorageServer::build(initial, graph, interrupt, false).await
+    }
+
+    /// A server whose cube directory's embedded Qdrant another cube holds.
+    async fn qdrant_locked(initial: usize) -> SharedStorageServer {
+        SharedStorageServer::build(initial, false, None, true).await
+    }
+
+    async fn build(
+        initial: usize,
+        graph: bool,
+        interrupt: Option<watch::Sender<bool>>,
+        qdrant_locked: bool,
+    ) -> SharedStorageServer {
         let memories = (0..initial)
             .map(|i| (format!("prod-{i}"), format!("Operator memory {i}")))
             .collect();
@@ -71,6 +89,7 @@ impl SharedStorageServer {
             }),
             graph,
             interrupt,
+            qdrant_locked,
         });
         let app = Router::new().fallback(answer).with_state(fake.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -157,6 +176,16 @@ fn respond(
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     let response = match (method.as_str(), segments.as_slice()) {
         ("POST", ["users"]) => envelope(json!({"user_id": body["user_id"]})),
+        ("POST", ["mem_cubes"]) if fake.qdrant_locked => (
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "application/json")],
+            json!({"code": 500, "message": format!(
+                "Storage folder {CUBE_DIR}/qdrant is already accessed by another instance of Qdrant client. \
+                 If you require concurrent access, use Qdrant server instead."
+            ), "data": null})
+            .to_string(),
+        )
+            .into_response(),
         ("GET", ["memories"]) => {
             let cube = query
                 .iter()
@@ -274,6 +303,14 @@ async fn foreign_memories_stop_the_run(graph: bool) {
     assert!(
         later.starts_with("not run: ") && later.contains(CUBE_DIR),
         "{later}"
+    );
+    // One case failed (it found the memories); the others are counted as not run.
+    assert_eq!(report.summary.failed, 1, "{}", report.summary.line());
+    assert!(report.summary.not_run > 0, "{}", report.summary.line());
+    assert!(
+        report.summary.line().contains(" not run, "),
+        "{}",
+        report.summary.line()
     );
     assert!(
         report.notes.iter().any(|n| n.contains(CUBE_DIR)),
@@ -399,16 +436,35 @@ async fn an_interrupted_run_cleans_up_the_running_case_and_runs_no_more() {
 async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_stopping() {
     let server = SharedStorageServer::start(0, true).await;
     let name = "security.install_cube_ids_reads_other_users_cube";
-    let report = memos_conformance::run(server.options(&[name, "add_memories.content_is_listed"]))
-        .await
-        .report;
+    let mut options = server.options(&[name, "add_memories.content_is_listed"]);
+    // A graph listing is tree_text, whose case holds each of its cubes from a directory
+    // of its own; this fake shares one storage between all of them.
+    options.cube_paths.push(format!("{CUBE_DIR}-2"));
+    let report = memos_conformance::run(options).await.report;
+    assert_eq!(
+        report.target.backend,
+        Some(memos_conformance::Backend::TreeText)
+    );
+    assert_ne!(
+        report
+            .cases
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.outcome),
+        Some(Outcome::Skipped),
+        "{}",
+        reason(&report, name)
+    );
     assert!(
-        report.notes.iter().all(|n| !n.contains("scratch")),
+        report
+            .notes
+            .iter()
+            .all(|n| !n.contains("not empty scratch")),
         "{:?}",
         report.notes
     );
     assert!(
-        !reason(&report, name).contains("scratch"),
+        !reason(&report, name).contains("not empty scratch"),
         "{}",
         reason(&report, name)
     );
@@ -419,4 +475,262 @@ async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_sto
     );
     // Both cubes' cleanup deleted the memory one by one, and nothing is left.
     assert!(server.storage().memories.is_empty());
+}
+
+/// On a backend whose cubes share their directory's storage, a case that needs two cubes
+/// at once is skipped with one --cube-path, saying why, and the run goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_one_directory_a_two_cube_case_is_skipped_on_shared_storage() {
+    let server = SharedStorageServer::start(0, true).await;
+    let name = "security.install_cube_ids_reads_other_users_cube";
+    let report = memos_conformance::run(server.options(&["add_memories.content_is_listed", name]))
+        .await
+        .report;
+    let case = report.cases.iter().find(|c| c.name == name).expect(name);
+    assert_eq!(case.outcome, Outcome::Skipped, "{case:#?}");
+    let why = reason(&report, name);
+    for needed in ["one more scratch --cube-path (1 given)", "tree_text"] {
+        assert!(why.contains(needed), "{needed:?} missing from: {why}");
+    }
+    assert!(report.summary.success, "{}", report.render(Format::Text));
+    let isolation = report.target.isolation.as_deref().unwrap_or_default();
+    assert!(isolation.contains("1 given"), "{isolation}");
+    assert!(server.storage().memories.is_empty());
+}
+
+/// How many memories the production cube of the reference-server tests is given.
+const PRODUCTION_MEMORIES: usize = 3;
+
+/// `(id, text)` of every memory `cube` lists, sorted.
+async fn listed(
+    http: &reqwest::Client,
+    base: &str,
+    user: &str,
+    cube: &str,
+) -> Vec<(String, String)> {
+    let body: Value = http
+        .get(format!("{base}/memories"))
+        .query(&[("mem_cube_id", cube), ("user_id", user)])
+        .send()
+        .await
+        .expect("list the production cube")
+        .json()
+        .await
+        .expect("a JSON listing");
+    let entry = body["data"]["text_mem"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["cube_id"] == cube))
+        .unwrap_or_else(|| panic!("no listing of {cube}: {body}"));
+    let items = match &entry["memories"] {
+        Value::Array(items) => items.clone(),
+        graph => graph["nodes"].as_array().cloned().unwrap_or_default(),
+    };
+    let mut memories: Vec<(String, String)> = items
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap_or_default().to_owned(),
+                m["memory"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    memories.sort();
+    memories
+}
+
+async fn post_ok(http: &reqwest::Client, url: String, body: Value) {
+    let answer = http.post(&url).json(&body).send().await.expect(&url);
+    let status = answer.status();
+    assert!(
+        status.is_success(),
+        "{url}: {status} {}",
+        answer.text().await.unwrap_or_default()
+    );
+}
+
+/// A production cube, registered from one of the reference server's cube directories
+/// and holding memories; a default run pointed at that directory stops with a message
+/// naming it and what it found, and the cube still lists exactly the same memories.
+/// Returns the run's report.
+async fn a_default_run_at_a_production_cube_changes_nothing(backend: Backend) -> Option<Report> {
+    let server =
+        memos_refserver::testing::shared_or_skip_for(crate::common::refserver_backend(backend))
+            .await?;
+    let _alone = crate::common::exclusive(backend).await;
+    let base = server.base_url();
+    // The last directory: the whole-suite tests use the first.
+    let dir = server
+        .cube_dirs()
+        .last()
+        .expect("cube dirs")
+        .display()
+        .to_string();
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let (user, cube) = (format!("prod-user-{suffix}"), format!("prod-cube-{suffix}"));
+    post_ok(
+        &http,
+        format!("{base}/users"),
+        json!({"user_id": user, "role": "USER"}),
+    )
+    .await;
+    post_ok(
+        &http,
+        format!("{base}/mem_cubes"),
+        json!({"mem_cube_name_or_path": dir, "mem_cube_id": cube, "user_id": user}),
+    )
+    .await;
+    for i in 0..PRODUCTION_MEMORIES {
+        post_ok(
+            &http,
+            format!("{base}/memories"),
+            json!({"user_id": user, "mem_cube_id": cube,
+                   "memory_content": format!("Production note {i}: the invoices are due on Friday.")}),
+        )
+        .await;
+    }
+    let before = listed(&http, base, &user, &cube).await;
+    assert!(!before.is_empty(), "the production cube lists nothing");
+
+    let mut options = RunOptions::live(base);
+    options.cube_paths = vec![dir.clone()];
+    options.request_timeout = Duration::from_secs(30);
+    options.patterns = vec![
+        "add_memories.content_is_listed".into(),
+        "delete_memory.*".into(),
+        "update_memory.update_reads_back".into(),
+        "client.add_memories".into(),
+    ];
+    let report = memos_conformance::run(options).await.report;
+
+    let after = listed(&http, base, &user, &cube).await;
+    assert_eq!(after, before, "the production cube changed");
+    assert!(!report.summary.success);
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains(&format!("--cube-path {dir}")), "{first}");
+    assert!(first.contains("Pass an empty scratch directory"), "{first}");
+    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
+    assert!(
+        later.starts_with("not run: ") && later.contains(&dir),
+        "{later}"
+    );
+    assert!(
+        report.notes.iter().any(|n| n.contains(&dir)),
+        "{:?}",
+        report.notes
+    );
+    assert_eq!(report.summary.failed, 1, "{}", report.summary.line());
+    println!("{backend}: the run's message: {first}");
+
+    // The production cube stays registered with its memories; only its unregistration
+    // is left to do.
+    let _ = http
+        .delete(format!("{base}/mem_cubes/{cube}"))
+        .query(&[("user_id", &user)])
+        .send()
+        .await;
+    Some(report)
+}
+
+/// tree_text: the run's cube lists the production cube's memories (one graph), so the
+/// storage proof stops the run, naming how many it found.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_run_at_a_tree_text_production_cube_changes_nothing() {
+    let Some(report) = a_default_run_at_a_production_cube_changes_nothing(Backend::TreeText).await
+    else {
+        return;
+    };
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains("is not empty scratch storage"), "{first}");
+    assert!(first.contains("memories the run did not add"), "{first}");
+}
+
+/// general_text: the production cube holds the directory's embedded Qdrant, so the run's
+/// registration is refused with 500; the suite takes that as storage in use and stops.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_default_run_at_a_general_text_production_cube_changes_nothing() {
+    let Some(report) =
+        a_default_run_at_a_production_cube_changes_nothing(Backend::GeneralText).await
+    else {
+        return;
+    };
+    let first = reason(&report, "add_memories.content_is_listed");
+    assert!(first.contains("is in use"), "{first}");
+    assert!(
+        first.contains("already accessed by another instance of Qdrant client"),
+        "{first}"
+    );
+}
+
+/// A general_text directory whose embedded Qdrant another cube holds refuses the run's
+/// registration with 500: the run takes it as storage in use, stops at the first case
+/// that registers a cube, says so naming the directory, and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_directory_whose_qdrant_is_held_stops_the_run_as_storage_in_use() {
+    let server = SharedStorageServer::qdrant_locked(OPERATOR_MEMORIES).await;
+    let report = memos_conformance::run(server.options(&[
+        "add_memories.content_is_listed",
+        "client.add_memories",
+        "delete_memory.*",
+    ]))
+    .await
+    .report;
+    assert!(!report.summary.success);
+    assert_eq!(report.summary.failed, 1, "{}", report.summary.line());
+    let first = reason(&report, "add_memories.content_is_listed");
+    for needed in [
+        &format!("--cube-path {CUBE_DIR} is in use"),
+        "already accessed by another instance of Qdrant client",
+        "Pass an empty scratch directory",
+    ] {
+        assert!(first.contains(needed), "{needed:?} missing from: {first}");
+    }
+    let later = reason(&report, "client.add_memories");
+    assert!(later.starts_with("not run: "), "{later}");
+    let changed: Vec<_> = server.seen().into_iter().filter(changes_memories).collect();
+    assert!(changed.is_empty(), "{changed:?}");
+    assert_eq!(server.operator_memories_left(), OPERATOR_MEMORIES);
+}
+
+/// The report says which backend's known defects applied and how the run learned it:
+/// `--backend` wins; a list-shaped server whose answers tell nothing more leaves the
+/// default, assumed and said to be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_names_the_backend_and_how_it_was_learned() {
+    let server = SharedStorageServer::start(0, false).await;
+    let mut options = server.options(&["add_memories.content_is_listed"]);
+    options.backend = Some(Backend::GeneralText);
+    let report = memos_conformance::run(options).await.report;
+    assert_eq!(report.target.backend, Some(Backend::GeneralText));
+    assert_eq!(
+        report.target.backend_learned.as_deref(),
+        Some("given with --backend")
+    );
+    let text = report.render(Format::Text);
+    assert!(
+        text.contains("backend: general_text (given with --backend)"),
+        "{text}"
+    );
+    let junit = report.render(Format::Junit);
+    assert!(
+        junit.contains(r#"name="backend" value="general_text""#),
+        "{junit}"
+    );
+
+    let report = memos_conformance::run(server.options(&["add_memories.content_is_listed"]))
+        .await
+        .report;
+    assert_eq!(report.target.backend, Some(Backend::NaiveText));
+    assert!(
+        report
+            .target
+            .backend_learned
+            .as_deref()
+            .is_some_and(|l| l.starts_with("assumed")),
+        "{:?}",
+        report.target.backend_learned
+    );
 }
