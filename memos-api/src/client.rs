@@ -814,10 +814,12 @@ async fn classify<E: Into<types::ErrorBody>>(
         retry_after: None,
     };
     match err {
-        progenitor_client::Error::InvalidRequest(reason) | progenitor_client::Error::Custom(reason) => {
+        progenitor_client::Error::InvalidRequest(reason)
+        | progenitor_client::Error::Custom(reason) => {
             final_error(Error::InvalidRequest { operation, reason })
         }
-        progenitor_client::Error::CommunicationError(source) | progenitor_client::Error::InvalidUpgrade(source) => Failure {
+        progenitor_client::Error::CommunicationError(source)
+        | progenitor_client::Error::InvalidUpgrade(source) => Failure {
             retryable: retry::is_retryable_transport(&source, idempotency),
             error: Error::Transport { operation, source },
             retry_after: None,
@@ -948,7 +950,7 @@ fn redirect_target(from: &url::Url, headers: &HeaderMap) -> Option<String> {
 }
 
 /// Turns a caller's value into a request body, before anything is sent.
-fn body<T, B>(operation: &'static str, value: B) -> Result<T>
+pub(crate) fn body<T, B>(operation: &'static str, value: B) -> Result<T>
 where
     B: TryInto<T>,
     B::Error: fmt::Display,
@@ -969,7 +971,7 @@ where
 ///
 /// Rather than list such characters, the check encodes the value as the generated code does
 /// and asks the URL parser whether it stays exactly one segment, unchanged.
-fn path_param(operation: &'static str, name: &str, value: &str) -> Result<()> {
+pub(crate) fn path_param(operation: &'static str, name: &str, value: &str) -> Result<()> {
     let encoded = progenitor_client::encode_path(value);
     let path = format!("/a/{encoded}/b");
     let stays = !value.is_empty()

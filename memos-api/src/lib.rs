@@ -96,6 +96,7 @@ mod client;
 mod error;
 mod limit;
 mod memories;
+mod product_client;
 pub mod product_events;
 mod retry;
 pub mod text;
@@ -120,5 +121,6 @@ pub use client::{
 };
 pub use error::{Error, Result};
 pub use memories::UnreadableNode;
+pub use product_client::{EventStream, ProductClient};
 pub use raw::types;
 pub use retry::RetryPolicy;
