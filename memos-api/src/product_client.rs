@@ -240,7 +240,7 @@ impl From<types::ValidationIssue> for crate::types::ValidationIssue {
 ///         types::AddRequest::builder()
 ///             .user_id("alice")
 ///             .writable_cube_ids(vec!["alice-notes".to_owned()])
-///             .messages("I moved to Lisbon in March.".to_owned())
+///             .messages(types::MessagesInput::Variant0("I moved to Lisbon in March.".into()))
 ///             .async_mode(types::AddRequestAsyncMode::Sync),
 ///     )
 ///     .await?;

@@ -8,4 +8,5 @@ mod mock_errors;
 mod mock_operations;
 mod mock_retries;
 mod product;
+mod product_client;
 mod support;
