@@ -2,6 +2,7 @@
 
 mod common;
 mod defects;
+mod e2e_product_server;
 mod e2e_reference_server;
 mod hostile_server;
 mod mock_errors;
