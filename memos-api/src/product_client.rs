@@ -114,7 +114,7 @@ impl Generated for ProductRaw {
 }
 
 /// The same hooks as [`crate::raw::Client`]'s: the body cap (per event for streams) and the
-/// status record of [`Core::send`].
+/// status record of `Core::send`.
 impl ClientHooks<()> for product::Client {
     async fn exec(
         &self,
