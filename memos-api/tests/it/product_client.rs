@@ -12,6 +12,7 @@ use axum::routing::post;
 use axum::Router;
 use futures::StreamExt as _;
 use httpmock::prelude::*;
+use httpmock::Mock;
 use memos_api::product::types::{self, ChatStreamEvent};
 use memos_api::{ClientBuilder, Error, EventStream, ProductClient, RetryPolicy};
 use serde_json::json;
@@ -58,6 +59,27 @@ fn chat() -> types::builder::ChatRequest {
     types::ChatRequest::builder()
         .user_id("alice")
         .query("Where do I live?")
+}
+
+/// A client for `server` that retries fast.
+fn retrying(server: &MockServer) -> ProductClient {
+    ProductClient::builder(server.base_url())
+        .retry_policy(fast_retries(3))
+        .build()
+        .expect("the client builds")
+}
+
+/// A mock answering `POST path` with 200 and the JSON `body`. Created after a mock limited
+/// by `first_n_requests`, it answers the requests that one leaves.
+async fn json_ok<'a>(server: &'a MockServer, path: &str, body: &'static str) -> Mock<'a> {
+    server
+        .mock_async(|when, then| {
+            when.method(POST).path(path);
+            then.status(200)
+                .header("content-type", "application/json")
+                .body(body);
+        })
+        .await
 }
 
 /// Every item of a stream, in order.
@@ -107,19 +129,8 @@ async fn a_read_sent_as_post_is_retried_after_a_gateway_error() {
             then.status(503).body("upstream reset");
         })
         .await;
-    let ok = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/product/search");
-            then.status(200)
-                .header("content-type", "application/json")
-                .body(SEARCH_OK);
-        })
-        .await;
-    let client = ProductClient::builder(server.base_url())
-        .retry_policy(fast_retries(3))
-        .build()
-        .unwrap();
-    let found = client.search_memories(search()).await.unwrap();
+    let ok = json_ok(&server, "/product/search", SEARCH_OK).await;
+    let found = retrying(&server).search_memories(search()).await.unwrap();
     assert_eq!(found.text_mem.len(), 1);
     assert_eq!(failing.calls_async().await, 2);
     assert_eq!(ok.calls_async().await, 1);
@@ -134,11 +145,7 @@ async fn an_add_is_not_sent_again_after_a_gateway_error() {
             then.status(503).body("upstream reset");
         })
         .await;
-    let client = ProductClient::builder(server.base_url())
-        .retry_policy(fast_retries(3))
-        .build()
-        .unwrap();
-    let err = client.add_memories(add()).await.unwrap_err();
+    let err = retrying(&server).add_memories(add()).await.unwrap_err();
     assert_eq!(mock.calls_async().await, 1);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert!(err.may_have_been_applied(), "{err}");
@@ -158,19 +165,8 @@ async fn an_add_is_sent_again_when_the_server_proves_it_did_not_take_it() {
                 .body("slow down");
         })
         .await;
-    let ok = server
-        .mock_async(|when, then| {
-            when.method(POST).path("/product/add");
-            then.status(200)
-                .header("content-type", "application/json")
-                .body(ADD_OK);
-        })
-        .await;
-    let client = ProductClient::builder(server.base_url())
-        .retry_policy(fast_retries(3))
-        .build()
-        .unwrap();
-    let added = client.add_memories(add()).await.unwrap();
+    let ok = json_ok(&server, "/product/add", ADD_OK).await;
+    let added = retrying(&server).add_memories(add()).await.unwrap();
     assert_eq!(added[0].memory_id, "m1");
     assert_eq!(
         (refused.calls_async().await, ok.calls_async().await),
@@ -443,14 +439,7 @@ async fn an_echoed_token_is_redacted_from_errors() {
 #[tokio::test]
 async fn an_answer_past_the_cap_is_refused() {
     let server = MockServer::start_async().await;
-    server
-        .mock_async(|when, then| {
-            when.method(POST).path("/product/search");
-            then.status(200)
-                .header("content-type", "application/json")
-                .body(SEARCH_OK);
-        })
-        .await;
+    json_ok(&server, "/product/search", SEARCH_OK).await;
     let client = builder(&server.base_url())
         .max_response_bytes(64)
         .build()
@@ -587,10 +576,7 @@ async fn a_stream_refused_before_it_starts_is_the_calls_error_and_chat_is_not_re
                 .body("data: {\"user_name\": \"alice\", \"active_tasks\": 0, \"elapsed_seconds\": 0.0, \"status\": \"idle\", \"instance_id\": \"h:1:2\"}\n\n");
         })
         .await;
-    let client = ProductClient::builder(server.base_url())
-        .retry_policy(fast_retries(3))
-        .build()
-        .unwrap();
+    let client = retrying(&server);
     let err = match client.chat_stream(chat()).await {
         Ok(_) => panic!("a 503 must not start a stream"),
         Err(err) => err,
@@ -676,4 +662,31 @@ async fn a_stalled_stream_fails_after_the_idle_timeout() {
         }
         other => panic!("expected a timeout, got {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn scheduler_wait_may_take_its_wait_on_top_of_the_timeout() {
+    // The server takes longer than the client's timeout, but less than the timeout plus
+    // the wait the request asks for.
+    let router = Router::new().route(
+        "/product/scheduler/wait",
+        post(|| async {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            axum::Json(json!({
+                "message": "timeout",
+                "data": {"running_tasks": 1, "waited_seconds": 1.0, "timed_out": true, "user_name": "alice"}
+            }))
+        }),
+    );
+    let server = serve(router).await;
+    let client = builder(&server.base_url)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let waited = client
+        .scheduler_wait("alice", Some(Duration::from_secs(5)), None)
+        .await
+        .unwrap();
+    assert!(waited.timed_out);
+    assert_eq!(waited.running_tasks, 1);
 }
