@@ -88,6 +88,18 @@ pub enum Error {
         /// Where the server pointed, without credentials, query or fragment.
         location: Option<String>,
     },
+    /// The server answered with a success status but said in the body that the request
+    /// failed: `/product/delete_memory` answers `200` with `data.status: "failure"` and the
+    /// reason as the envelope's `message`.
+    #[error("{operation}: the server answered {status} but reported a failure{}", .message.as_deref().map(|m| format!(": {}", m.trim())).unwrap_or_default())]
+    ReportedFailure {
+        /// The operation that failed.
+        operation: &'static str,
+        /// The (success) HTTP status.
+        status: StatusCode,
+        /// The envelope's `message`: the server's reason.
+        message: Option<String>,
+    },
     /// The request could not be built from the given values (nothing was sent).
     #[error("{operation}: invalid request, nothing was sent: {reason}")]
     InvalidRequest {
@@ -105,7 +117,9 @@ impl Error {
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Api { status, .. } | Error::Redirect { status, .. } => Some(*status),
+            Error::Api { status, .. }
+            | Error::Redirect { status, .. }
+            | Error::ReportedFailure { status, .. } => Some(*status),
             Error::InvalidResponse { status, .. } | Error::ResponseTooLarge { status, .. } => {
                 *status
             }
@@ -125,7 +139,9 @@ impl Error {
     /// What the server said went wrong (the envelope's `message` or a `detail` string).
     pub fn message(&self) -> Option<&str> {
         match self {
-            Error::Api { message, .. } => message.as_deref(),
+            Error::Api { message, .. } | Error::ReportedFailure { message, .. } => {
+                message.as_deref()
+            }
             _ => None,
         }
     }
@@ -146,6 +162,7 @@ impl Error {
             | Error::InvalidResponse { operation, .. }
             | Error::ResponseTooLarge { operation, .. }
             | Error::Redirect { operation, .. }
+            | Error::ReportedFailure { operation, .. }
             | Error::InvalidRequest { operation, .. } => Some(operation),
             Error::Config(_) => None,
         }
@@ -161,7 +178,9 @@ impl Error {
     /// but 409, a 503 with `Retry-After`, 501, 505), and on a redirect other than 303.
     /// `true` for every other failure: a broken or timed-out exchange, a 500, a 502 or 504
     /// from a gateway, a 503 without `Retry-After` (a proxy's answer after the upstream
-    /// reset, possibly after storing), and a success answer the client could not read.
+    /// reset, possibly after storing), a success answer the client could not read, and a
+    /// failure reported in a success answer ([`Error::ReportedFailure`]: MemoryOS 2.0.33
+    /// reports one after a filter-mode delete that deleted).
     pub fn may_have_been_applied(&self) -> bool {
         match self {
             Error::InvalidRequest { .. } | Error::Config(_) => false,
@@ -181,6 +200,7 @@ impl Error {
             Error::InvalidResponse { status, .. } | Error::ResponseTooLarge { status, .. } => {
                 !status.is_some_and(|s| s.is_client_error())
             }
+            Error::ReportedFailure { .. } => true,
         }
     }
 
@@ -206,6 +226,19 @@ impl Error {
         match self {
             Error::Api { retry_after, .. } => *retry_after,
             _ => None,
+        }
+    }
+
+    /// Builds an [`Error::ReportedFailure`] from the envelope's `message`, bounded.
+    pub(crate) fn reported_failure(
+        operation: &'static str,
+        status: StatusCode,
+        message: &str,
+    ) -> Self {
+        Error::ReportedFailure {
+            operation,
+            status,
+            message: (!message.trim().is_empty()).then(|| bounded(message, MAX_MESSAGE_CHARS)),
         }
     }
 
@@ -241,6 +274,10 @@ impl Error {
         }
         let clean = |text: &mut String| redact_text(text, secret);
         match self {
+            Error::ReportedFailure {
+                message: Some(message),
+                ..
+            } => clean(message),
             Error::Api {
                 message, details, ..
             } => {

@@ -49,10 +49,15 @@
 //! * [`raw`] is the whole generated client, for callers that need response headers or want
 //!   no retries.
 //!
-//! * [`product`] is the client of the `/product` API that replaced v1 upstream (MemoryOS
-//!   2.0.33, `openapi/memos-product.yaml`), generated the same way and used directly, without
-//!   the hand-written layer; [`product_events`] adds an `events()` method to its four stream
-//!   operations that parses their server-sent events into typed events.
+//! * [`ProductClient`] is the same hand-written layer for the `/product` API that replaced
+//!   v1 upstream (MemoryOS 2.0.33, `openapi/memos-product.yaml`): built by the same
+//!   [`ClientBuilder`] options, failing with the same [`Error`], retrying by a table of its
+//!   operations (most of its reads are POSTs), and answering its four stream operations
+//!   with an [`EventStream`] of typed events. See its docs for how the `/product`
+//!   envelope's exceptions surface.
+//! * [`product`] is the generated client of the `/product` API, with its types (the
+//!   counterpart of [`raw`] and [`types`]); [`product_events`] adds an `events()` method to
+//!   its four stream operations that parses their server-sent events into typed events.
 //!
 //! Bulk imports (chat sessions, command output, documents, with a crash-safe resume) are
 //! the `memos-loader` crate, built on this client's public API.
@@ -96,6 +101,7 @@ mod client;
 mod error;
 mod limit;
 mod memories;
+mod product_client;
 pub mod product_events;
 mod retry;
 pub mod text;
@@ -120,5 +126,6 @@ pub use client::{
 };
 pub use error::{Error, Result};
 pub use memories::UnreadableNode;
+pub use product_client::{EventStream, ProductClient};
 pub use raw::types;
 pub use retry::RetryPolicy;

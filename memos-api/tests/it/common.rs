@@ -42,7 +42,7 @@ impl Cred {
         }
     }
 
-    pub fn apply(self, builder: ClientBuilder) -> ClientBuilder {
+    pub fn apply<C>(self, builder: ClientBuilder<C>) -> ClientBuilder<C> {
         match self {
             Cred::Bearer => builder.bearer_token(TOKEN),
             Cred::ApiKey => builder.api_key(API_KEY),
