@@ -113,7 +113,12 @@ pub fn run(root: &Path, args: &Args) -> Result<()> {
     let server = runtime
         .block_on(ReferenceServer::start(target::start_options(args.api)))
         .context("starting the reference server")?;
-    println!("reference server ({}): {}", args.api, server.base_url());
+    // v1's lines read as they always did; the product run names its API.
+    let api_note = match args.api {
+        Api::V1 => String::new(),
+        api => format!(" ({api})"),
+    };
+    println!("reference server{api_note}: {}", server.base_url());
     let sandbox = runtime.block_on(target::seed(args.api, &server))?;
 
     let temp = tempfile::tempdir().context("creating a temp dir for the reports")?;
@@ -171,9 +176,8 @@ pub fn run(root: &Path, args: &Args) -> Result<()> {
     let verdict = classify(&findings, &expected)?;
     println!("\n{}", verdict.render());
     println!(
-        "schemathesis run took {:.0} s (API {}, seed {}, {} examples per operation and phase)",
+        "schemathesis run{api_note} took {:.0} s (seed {}, {} examples per operation and phase)",
         started.elapsed().as_secs_f64(),
-        args.api,
         args.seed,
         args.max_examples
     );
