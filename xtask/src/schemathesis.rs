@@ -154,7 +154,9 @@ pub fn run(root: &Path, args: &Args) -> Result<()> {
                 temp.path().join("hypothesis"),
             );
         if let Some(hooks) = target.hooks {
-            command.env("SCHEMATHESIS_HOOKS", root.join(hooks));
+            command
+                .env("SCHEMATHESIS_HOOKS", root.join(hooks))
+                .env(target::SPEC_ENV, root.join(target.spec));
         }
         if let Some(sandbox) = &sandbox {
             command.env(target::SANDBOX_ENV, sandbox);

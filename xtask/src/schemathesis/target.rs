@@ -10,6 +10,10 @@ use memos_refserver::{Api, ReferenceServer, StartOptions};
 /// paths are pointed at (see `xtask/schemathesis/product_hooks.py`).
 pub const SANDBOX_ENV: &str = "MEMOS_SCHEMATHESIS_SANDBOX";
 
+/// Environment variable that names the spec to the hooks, whose event check reads the
+/// `x-event-schema` of stream responses from it.
+pub const SPEC_ENV: &str = "MEMOS_SCHEMATHESIS_SPEC";
+
 /// The files and phases of one API's run, relative to the workspace root.
 #[derive(Debug, Clone)]
 pub struct Target {
