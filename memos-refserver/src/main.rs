@@ -24,8 +24,13 @@ struct Args {
     #[arg(long)]
     port: Option<u16>,
 
-    /// Venv directory (default: <workspace>/target/refserver-venv).
-    #[arg(long, env = "MEMOS_REFSERVER_VENV")]
+    /// Venv directory (default: $MEMOS_REFSERVER_VENV, else
+    /// <workspace>/target/refserver-venv; with --api product $MEMOS_REFSERVER_PRODUCT_VENV,
+    /// else <workspace>/target/refserver-product-venv).
+    // Not `env = "MEMOS_REFSERVER_VENV"`: with `--api product` that would point the product
+    // install at the v1 venv, and rebuild it with the product's lock. Each API's default
+    // reads its own variable (memos_refserver::ensure_venv_for).
+    #[arg(long)]
     venv: Option<PathBuf>,
 
     /// Python used to create the venv (default: python3).

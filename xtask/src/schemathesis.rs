@@ -1,15 +1,13 @@
-//! `cargo xtask schemathesis`: drives the real reference server from `openapi/memos.yaml`
-//! with schemathesis (property-based, fixed seed) and checks that everything it finds is a
-//! server defect the spec names.
+//! `cargo xtask schemathesis [--api product]`: drives the real reference server from the
+//! API's spec (`openapi/memos.yaml`, or `openapi/memos-product.yaml`) with schemathesis
+//! (property-based, fixed seed) and checks that everything it finds is a server defect the
+//! spec names.
 //!
 //! The run passes when schemathesis reports no undocumented status, no schema-valid request
 //! rejected with 422 and no response outside its schema, and when each server error or
-//! other finding matches an entry of `openapi/schemathesis-expected.yaml`.
-//!
-//! `/configure` is left out of the run: it replaces the server's global configuration (it
-//! would unload every cube and point the chat model at generated URLs), and its body is a
-//! deep polymorphic config that the spec models as open objects. The conformance suite
-//! covers it.
+//! other finding matches an entry of the API's expected list
+//! (`openapi/schemathesis-expected.yaml`, `openapi/schemathesis-expected-product.yaml`).
+//! What each API's run leaves out, and why, is in [`target`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -18,12 +16,13 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use memos_api::text::one_line;
-use memos_refserver::{ReferenceServer, StartOptions};
+use memos_refserver::{Api, ReferenceServer};
 use serde::Deserialize;
 
 use crate::pins::SCHEMATHESIS;
-const CONFIG: &str = "openapi/schemathesis.toml";
-const EXPECTED: &str = "openapi/schemathesis-expected.yaml";
+
+pub mod target;
+
 /// Characters of a finding's message shown in the summary (the whole message is in the
 /// JUnit report).
 const MAX_MESSAGE: usize = 90;
@@ -31,6 +30,10 @@ const MAX_MESSAGE: usize = 90;
 /// Options of `cargo xtask schemathesis`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
+    /// Which API: `v1` (openapi/memos.yaml against the 2.0.10 server) or `product`
+    /// (openapi/memos-product.yaml against the 2.0.33 `/product` server, as shipped).
+    #[arg(long, default_value = "v1", value_parser = parse_api)]
+    pub api: Api,
     /// The hypothesis seed; fixed so that runs are repeatable.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -40,6 +43,11 @@ pub struct Args {
     /// Where to keep schemathesis' JUnit reports (default: a temp dir).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
+}
+
+fn parse_api(s: &str) -> Result<Api, String> {
+    s.parse()
+        .map_err(|e: memos_refserver::UnknownApi| e.to_string())
 }
 
 /// One finding of schemathesis, as its JUnit report states it.
@@ -53,7 +61,9 @@ pub struct Finding {
     pub title: String,
     /// The response status, when one was received.
     pub status: Option<u16>,
-    /// The envelope's `message` or the `detail` string, else the raw body.
+    /// The envelope's `message` or the `detail` string, else the raw body; for a finding
+    /// about a request that should have been refused (ST201), which part of the request was
+    /// invalid (`in body - page_size: Incorrect type`), since the answer is a plain success.
     pub message: String,
 }
 
@@ -83,7 +93,8 @@ impl Expected {
 
 /// Runs the whole thing: install, start, seed, run the phases, classify.
 pub fn run(root: &Path, args: &Args) -> Result<()> {
-    let expected = load_expected(&root.join(EXPECTED))?;
+    let target = target::target(args.api);
+    let expected = load_expected(&root.join(target.expected))?;
     let started = Instant::now();
     let venv_dir = root.join("target").join("schemathesis-venv");
     let install = memos_refserver::ensure_venv_with(&venv_dir, None, &SCHEMATHESIS)
@@ -100,10 +111,15 @@ pub fn run(root: &Path, args: &Args) -> Result<()> {
         .build()
         .context("building a tokio runtime")?;
     let server = runtime
-        .block_on(ReferenceServer::start(StartOptions::default()))
+        .block_on(ReferenceServer::start(target::start_options(args.api)))
         .context("starting the reference server")?;
-    println!("reference server: {}", server.base_url());
-    runtime.block_on(seed(&server))?;
+    // v1's lines read as they always did; the product run names its API.
+    let api_note = match args.api {
+        Api::V1 => String::new(),
+        api => format!(" ({api})"),
+    };
+    println!("reference server{api_note}: {}", server.base_url());
+    let sandbox = runtime.block_on(target::seed(args.api, &server))?;
 
     let temp = tempfile::tempdir().context("creating a temp dir for the reports")?;
     let report_dir = args
@@ -113,44 +129,38 @@ pub fn run(root: &Path, args: &Args) -> Result<()> {
     std::fs::create_dir_all(&report_dir)
         .with_context(|| format!("creating {}", report_dir.display()))?;
 
-    // Unregistering unloads the seeded cube, after which most operations hit the
-    // unloaded-cube defect; it runs last, on its own.
-    let phases: [(&str, &[&str]); 2] = [
-        (
-            "operations",
-            &[
-                "--exclude-operation-id",
-                "configure",
-                "--exclude-operation-id",
-                "unregister_cube",
-            ],
-        ),
-        ("unregister", &["--include-operation-id", "unregister_cube"]),
-    ];
     let mut findings = Vec::new();
-    for (name, filters) in phases {
+    for (name, filters) in target.phases {
         let junit = report_dir.join(format!("{name}.xml"));
         let mut command = Command::new(venv_dir.join("bin").join("schemathesis"));
         command
             .current_dir(root)
             .args([
                 "--config-file",
-                CONFIG,
+                target.config,
                 "--no-color",
                 "run",
-                "openapi/memos.yaml",
+                target.spec,
             ])
             .args(["--url", server.base_url()])
             .args(["--seed", &args.seed.to_string()])
             .args(["--max-examples", &args.max_examples.to_string()])
             .args(["--workers", "1", "--report", "junit", "--report-junit-path"])
             .arg(&junit)
-            .args(filters)
+            .args(*filters)
             // Keeps hypothesis' example database out of the tree.
             .env(
                 "HYPOTHESIS_STORAGE_DIRECTORY",
                 temp.path().join("hypothesis"),
             );
+        if let Some(hooks) = target.hooks {
+            command
+                .env("SCHEMATHESIS_HOOKS", root.join(hooks))
+                .env(target::SPEC_ENV, root.join(target.spec));
+        }
+        if let Some(sandbox) = &sandbox {
+            command.env(target::SANDBOX_ENV, sandbox);
+        }
         println!("\n== schemathesis: {name} ==");
         let status = command
             .status()
@@ -168,7 +178,7 @@ pub fn run(root: &Path, args: &Args) -> Result<()> {
     let verdict = classify(&findings, &expected)?;
     println!("\n{}", verdict.render());
     println!(
-        "schemathesis run took {:.0} s (seed {}, {} examples per operation and phase)",
+        "schemathesis run{api_note} took {:.0} s (seed {}, {} examples per operation and phase)",
         started.elapsed().as_secs_f64(),
         args.seed,
         args.max_examples
@@ -178,9 +188,11 @@ pub fn run(root: &Path, args: &Args) -> Result<()> {
     } else {
         bail!(
             "schemathesis found {} finding(s) that no spec-named defect explains: fix the spec \
-             or the client, or, if the server is at fault, name the defect in openapi/memos.yaml \
-             and add it to {EXPECTED}",
-            verdict.unexpected.len()
+             or the client, or, if the server is at fault, name the defect in {} and add it \
+             to {}",
+            verdict.unexpected.len(),
+            target.spec,
+            target.expected
         )
     }
 }
@@ -202,46 +214,6 @@ fn load_expected(path: &Path) -> Result<Vec<Expected>> {
     Ok(entries)
 }
 
-/// Creates the identities that `openapi/schemathesis.toml` names.
-async fn seed(server: &ReferenceServer) -> Result<()> {
-    let http = reqwest::Client::new();
-    let cube_dir = server
-        .cube_dirs()
-        .first()
-        .context("the reference server wrote no cube directory")?
-        .display()
-        .to_string();
-    let base = server.base_url();
-    let steps = [
-        (
-            "/users",
-            serde_json::json!({"user_id": "alice", "role": "USER"}),
-        ),
-        (
-            "/mem_cubes",
-            serde_json::json!({"user_id": "alice", "mem_cube_id": "notes", "mem_cube_name_or_path": cube_dir}),
-        ),
-        (
-            "/memories",
-            serde_json::json!({"user_id": "alice", "mem_cube_id": "notes", "memory_content": "I moved to Lisbon in March."}),
-        ),
-    ];
-    for (path, body) in steps {
-        let response = http
-            .post(format!("{base}{path}"))
-            .json(&body)
-            .send()
-            .await
-            .with_context(|| format!("seeding: POST {path}"))?;
-        if !response.status().is_success() {
-            let status = response.status();
-            let text = response.text().await.unwrap_or_default();
-            bail!("seeding: POST {path} answered {status}: {text}");
-        }
-    }
-    Ok(())
-}
-
 /// Reads the findings out of a schemathesis JUnit report.
 pub fn parse_junit(xml: &str) -> Result<Vec<Finding>> {
     let doc = roxmltree::Document::parse(xml).context("not well-formed XML")?;
@@ -255,6 +227,9 @@ pub fn parse_junit(xml: &str) -> Result<Vec<Finding>> {
     }
     let case_start = regex::Regex::new(r"(?m)^\d+\. Test Case ID: \S+$").expect("valid regex");
     let check_line = regex::Regex::new(r"(?m)^- (ST\d+) (.+)$").expect("valid regex");
+    let status_only = regex::Regex::new(r"(?m)^\[(\d{3})\] ").expect("valid regex");
+    let component_line =
+        regex::Regex::new(r"(?m)^\s*Invalid component: (.+)$").expect("valid regex");
     let status_line = regex::Regex::new(r"(?m)^\[(\d{3})\] [^\n]*:\s*\n\s*\n?\s*`(.*)`\s*$")
         .expect("valid regex");
     let mut findings = Vec::new();
@@ -267,11 +242,19 @@ pub fn parse_junit(xml: &str) -> Result<Vec<Finding>> {
             let bounds = starts.windows(2).map(|pair| (pair[0], pair[1]));
             for (start, end) in bounds {
                 let block = &text[start..end];
+                // A streamed body spans several lines and does not fit `status_line`; its
+                // status still counts.
                 let (status, body) = match status_line.captures(block) {
                     Some(found) => (found[1].parse().ok(), found[2].to_owned()),
-                    None => (None, String::new()),
+                    None => match status_only.captures(block) {
+                        Some(found) => (found[1].parse().ok(), String::new()),
+                        None => (None, String::new()),
+                    },
                 };
-                let message = message_of(&body);
+                let message = match component_line.captures(block) {
+                    Some(found) => found[1].trim().to_owned(),
+                    None => message_of(&body),
+                };
                 for check in check_line.captures_iter(block) {
                     findings.push(Finding {
                         operation: operation.clone(),
@@ -464,6 +447,65 @@ Reproduce with:
     }
 
     #[test]
+    fn an_accepted_invalid_request_is_named_by_its_invalid_component() {
+        let xml = r#"<testsuites errors="0"><testsuite errors="0">
+    <testcase name="POST /product/add">
+      <failure type="failure" message="ST201">1. Test Case ID: hHcnT7
+
+- ST201 Schema-violating request accepted
+
+    Invalid data should have been rejected
+    Expected: 400, 401, 403, 404, 405, 406, 409, 415, 422, 428, 429, 5xx
+    Invalid component: in body - is_upload_skill: Incorrect type
+
+[200] OK:
+
+    `{"code":200,"message":"Memory added successfully","data":[]}`
+
+Reproduce with:
+
+    curl -X POST http://127.0.0.1:1/product/add</failure>
+    </testcase>
+  </testsuite>
+</testsuites>"#;
+        let findings = parse_junit(xml).unwrap();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].check, "ST201");
+        assert_eq!(findings[0].status, Some(200));
+        assert_eq!(
+            findings[0].message,
+            "in body - is_upload_skill: Incorrect type"
+        );
+    }
+
+    #[test]
+    fn a_streamed_answer_keeps_its_status() {
+        let xml = r#"<testsuites errors="0"><testsuite errors="0">
+    <testcase name="POST /product/chat/stream">
+      <failure type="failure" message="ST201">1. Test Case ID: rMoo4U
+
+- ST201 Schema-violating request accepted
+
+    Invalid component: in body - moscube: Incorrect type
+
+[200] OK:
+
+    `data: {"type": "text", "data": "Hi"}
+    `
+
+Reproduce with:
+
+    curl -X POST http://127.0.0.1:1/product/chat/stream</failure>
+    </testcase>
+  </testsuite>
+</testsuites>"#;
+        let findings = parse_junit(xml).unwrap();
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].status, Some(200));
+        assert_eq!(findings[0].message, "in body - moscube: Incorrect type");
+    }
+
+    #[test]
     fn only_named_defects_are_explained() {
         let findings = parse_junit(REPORT).unwrap();
         let verdict = classify(&findings, &expected()).unwrap();
@@ -513,7 +555,9 @@ Reproduce with:
     #[test]
     fn the_checked_in_expected_list_parses() {
         let root = memos_refserver::workspace_root();
-        let entries = load_expected(&root.join(EXPECTED)).unwrap();
-        assert!(entries.iter().all(|e| !e.reason.is_empty()));
+        for api in Api::ALL {
+            let entries = load_expected(&root.join(target::target(api).expected)).unwrap();
+            assert!(entries.iter().all(|e| !e.reason.is_empty()), "{api}");
+        }
     }
 }
