@@ -447,7 +447,7 @@ impl ProductClient {
                 .boxed()
         })
         .await
-        .map(|envelope| envelope.data)
+        .map(|envelope| envelope.data.memories)
     }
 
     /// `POST /product/get_all`: the memory graph of each cube.
@@ -753,7 +753,7 @@ impl ProductClient {
     pub async fn feedback_memories<B>(
         &self,
         request: B,
-    ) -> Result<Vec<serde_json::Map<String, serde_json::Value>>>
+    ) -> Result<Vec<types::FeedbackResponseDataItem>>
     where
         B: TryInto<types::FeedbackRequest>,
         B::Error: fmt::Display,

@@ -118,7 +118,11 @@ async fn run(args: Args) -> anyhow::Result<()> {
             report.venv.dir().display(),
             report.duration.as_secs_f64()
         );
-        println!("MEMOS_REFSERVER_VENV={}", report.venv.dir().display());
+        let variable = match api {
+            Api::V1 => memos_refserver::venv::VENV_ENV,
+            Api::Product => memos_refserver::venv::PRODUCT_VENV_ENV,
+        };
+        println!("{variable}={}", report.venv.dir().display());
         println!("MEMOS_INSTALL_SECONDS={:.1}", report.duration.as_secs_f64());
         return Ok(());
     }

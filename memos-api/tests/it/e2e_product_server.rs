@@ -39,7 +39,7 @@ async fn add_list_delete_and_chat_through_the_product_client() {
     };
     let client = ProductClient::new(server.base_url()).expect("the server's base URL is valid");
     let health = client.health_check().await.expect("health_check");
-    assert_eq!(health.status.as_deref(), Some("healthy"));
+    assert_eq!(health.status, "healthy");
 
     let added = client
         .add_memories(

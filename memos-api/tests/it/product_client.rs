@@ -399,7 +399,7 @@ async fn answers_without_code_return_their_data() {
     wait.assert_async().await;
     assert!(!waited.timed_out);
     let health = client.health_check().await.unwrap();
-    assert_eq!(health.status.as_deref(), Some("healthy"));
+    assert_eq!(health.status, "healthy");
 }
 
 #[tokio::test]
