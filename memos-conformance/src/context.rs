@@ -188,6 +188,12 @@ impl Ctx {
             .map(memos_api::Auth::scheme)
     }
 
+    /// Notes a `/product` cube of the namespace the case writes to, so that cleanup
+    /// deletes what it holds.
+    pub fn track_product_cube(&self, cube: &str, user: &str) {
+        self.shared.track_product_cube(cube, user);
+    }
+
     /// Every exchange of the case so far.
     pub fn exchanges(&self) -> Vec<Exchange> {
         self.shared.recorder.exchanges()
