@@ -4,6 +4,7 @@
 
 mod cli;
 mod common;
+mod live_product;
 mod live_reference;
 mod misbehaving_server;
 mod mock_suite;
