@@ -12,6 +12,7 @@
 pub(crate) mod cleanup;
 mod cubes;
 pub(crate) mod defects;
+mod internal;
 mod memories;
 mod probes;
 mod reads;
@@ -35,6 +36,7 @@ pub fn cases() -> Vec<Case> {
     cases.extend(reads::cases());
     cases.extend(search::cases());
     cases.extend(cubes::cases());
+    cases.extend(internal::cases());
     cases.extend(streams::cases());
     cases.extend(security::cases());
     cases
@@ -125,6 +127,30 @@ pub(crate) async fn list(
     Ok(memories_of(&body, "/data/text_mem", cube))
 }
 
+/// How often, and how far apart, [`wait_for_background_store`] lists the cube.
+const BACKGROUND_POLLS: usize = 50;
+const BACKGROUND_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Waits until `cube` lists at least `expected` memories (the case's own and what the
+/// server stores in the background after a call), or until the polls run out. Not a
+/// check: it only lets cleanup see everything the case caused to be stored.
+pub(crate) async fn wait_for_background_store(ctx: &Ctx, user: &str, cube: &str, expected: usize) {
+    for _ in 0..BACKGROUND_POLLS {
+        match list(
+            ctx,
+            user,
+            cube,
+            "wait for what the server stores in the background",
+        )
+        .await
+        {
+            Ok(listed) if listed.len() >= expected => return,
+            Ok(_) => tokio::time::sleep(BACKGROUND_POLL_INTERVAL).await,
+            Err(_) => return,
+        }
+    }
+}
+
 /// The memories of `cube` in the buckets at `pointer` (a list of `{cube_id, memories}`).
 pub(crate) fn memories_of(body: &Value, pointer: &str, cube: &str) -> Vec<Stored> {
     body.pointer(pointer)
@@ -189,6 +215,19 @@ pub(crate) fn expect_validation_error(ex: &Exchange) -> Result<(), Stop> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_operation_but_the_queue_status_has_a_case() {
+        let spec = crate::spec::Spec::embedded_for(crate::api::Api::Product).expect("spec");
+        let cases = cases();
+        let missing: Vec<&str> = spec
+            .operations
+            .iter()
+            .map(|op| op.id.as_str())
+            .filter(|id| !cases.iter().any(|c| c.group == *id))
+            .collect();
+        assert_eq!(missing, ["scheduler_task_queue_status"]);
+    }
 
     #[test]
     fn product_case_names_are_unique_and_grouped_by_an_operation_of_the_spec() {
