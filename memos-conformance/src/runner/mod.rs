@@ -353,29 +353,41 @@ impl Progress {
         self.notes.push(reason);
     }
 
-    /// The API cannot delete users: a live run says which it left behind.
+    /// The API cannot delete users (v1) or cubes (product): a live run says which it left
+    /// behind.
     fn note_remaining_users(&mut self) {
         if self.target.mode != Mode::Live {
             return;
         }
-        let created = self
-            .snapshots
-            .iter()
-            .flat_map(|s| &s.exchanges)
-            .filter(|e| {
-                e.request.method == "POST"
-                    && e.request.path == "/users"
-                    && e.response
-                        .as_ref()
-                        .is_some_and(|r| (200..300).contains(&r.status))
-            })
-            .count();
+        let created = self.successes_of("POST", "/users");
         if created > 0 {
             self.notes.push(format!(
                 "users with ids starting {}- remain on the server ({created} created): the API has no way to delete users; their cubes were unloaded",
                 self.target.run_prefix
             ));
         }
+        let cubes = self.successes_of("POST", "/product/create_cube");
+        if cubes > 0 {
+            self.notes.push(format!(
+                "cubes with ids starting {}- remain in the server's user database, owned by root ({cubes} created): no /product operation removes cubes (the run added nothing to them)",
+                self.target.run_prefix
+            ));
+        }
+    }
+
+    /// How many requests `method path` the run's cases sent got a success.
+    fn successes_of(&self, method: &str, path: &str) -> usize {
+        self.snapshots
+            .iter()
+            .flat_map(|s| &s.exchanges)
+            .filter(|e| {
+                e.request.method == method
+                    && e.request.path == path
+                    && e.response
+                        .as_ref()
+                        .is_some_and(|r| (200..300).contains(&r.status))
+            })
+            .count()
     }
 
     /// The API the rest of the run speaks: `--api`, else the one the server-version
