@@ -6,9 +6,8 @@ use serde_json::json;
 use super::{add_text, expect_envelope_success, list, post, require_destructive};
 use crate::cases::{case, Case};
 use crate::check::describe_outcome;
-use crate::context::{fail, CaseResult, Ctx, Verdict};
+use crate::context::{fail, warning, CaseResult, Ctx, Verdict};
 use crate::exchange::AuthMode;
-use crate::report::Finding;
 
 /// Why the doc_path probe needs `--destructive`.
 const READS_A_DIRECTORY: &str =
@@ -37,15 +36,6 @@ pub(super) fn cases() -> Vec<Case> {
             "warns when doc_path makes the server store what a server-side path holds (--destructive, --doc-path)"
         ),
     ]
-}
-
-fn warning(title: &str, risk: &str, fix: &str, evidence: String) -> CaseResult {
-    Ok(Verdict::Warning(Finding {
-        title: title.to_owned(),
-        risk: risk.to_owned(),
-        fix: fix.to_owned(),
-        evidence,
-    }))
 }
 
 async fn unauthenticated_requests_accepted(ctx: &mut Ctx) -> CaseResult {
