@@ -66,6 +66,9 @@ pub struct CaseShared {
     /// `--destructive`: cleanup may empty a proved cube with one delete-all.
     delete_all: bool,
     cubes: Mutex<Vec<OwnedCube>>,
+    /// `(cube id, user id)` of each `/product` cube the case wrote to: cleanup deletes
+    /// what each lists.
+    product_cubes: Mutex<Vec<(String, String)>>,
     /// What the run's cases left behind (cleanup notes what it lists).
     run_memories: Arc<RunMemories>,
 }
@@ -81,12 +84,21 @@ impl CaseShared {
             recorder,
             delete_all,
             cubes: Mutex::new(Vec::new()),
+            product_cubes: Mutex::new(Vec::new()),
             run_memories,
         })
     }
 
     pub(crate) fn cubes(&self) -> std::sync::MutexGuard<'_, Vec<OwnedCube>> {
         self.cubes.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Notes a `/product` cube of the case's namespace that the case writes to (once).
+    pub(crate) fn track_product_cube(&self, cube: &str, user: &str) {
+        let mut cubes = self.product_cubes.lock().unwrap_or_else(|e| e.into_inner());
+        if !cubes.iter().any(|(c, _)| c == cube) {
+            cubes.push((cube.to_owned(), user.to_owned()));
+        }
     }
 
     /// Unloads every cube the case registered and did not unload, after deleting what
@@ -109,6 +121,11 @@ impl CaseShared {
             for c in self.cubes().iter_mut().filter(|c| c.id == cube.id) {
                 c.loaded = false;
             }
+        }
+        let product_cubes =
+            std::mem::take(&mut *self.product_cubes.lock().unwrap_or_else(|e| e.into_inner()));
+        for (cube, user) in product_cubes {
+            crate::product::cleanup::empty_cube(&self.recorder, &cube, &user).await;
         }
     }
 

@@ -156,6 +156,31 @@ pub fn check_exchange(
             return checks;
         }
     }
+    if essence.as_deref().is_some_and(|e| !is_json_media_type(e)) {
+        // A documented text body (the product API's `text/event-stream`): its schema, if
+        // any, describes the body as one string; the stream's frames are the case's to
+        // check. There is no envelope.
+        let text = serde_json::Value::String(String::from_utf8_lossy(&response.body).into_owned());
+        let problems = essence
+            .as_deref()
+            .and_then(|e| documented.schema_for(e))
+            .map(|schema| schema.problems(&text))
+            .unwrap_or_default();
+        checks.push(if problems.is_empty() {
+            Check::pass(CheckKind::BodyMatchesSchema)
+        } else {
+            Check::fail(
+                CheckKind::BodyMatchesSchema,
+                format!(
+                    "the body does not match the spec's schema for {} {}: {}",
+                    op.id,
+                    documented.status_key,
+                    problems.join("; ")
+                ),
+            )
+        });
+        return checks;
+    }
     let body: serde_json::Value = match serde_json::from_slice(&response.body) {
         Ok(v) => v,
         Err(e) => {
@@ -199,6 +224,11 @@ pub fn check_exchange(
         });
     }
     checks
+}
+
+/// `application/json` and the `+json` structured syntax suffix.
+fn is_json_media_type(essence: &str) -> bool {
+    essence == "application/json" || essence.ends_with("+json")
 }
 
 fn message_suffix(body: &[u8]) -> String {

@@ -46,6 +46,17 @@ pub fn fail<T>(message: impl Into<String>) -> Result<T, Stop> {
     Err(Stop::Fail(message.into()))
 }
 
+/// A security finding: what was found, its risk and fix in one line each, and what the
+/// probe saw.
+pub fn warning(title: &str, risk: &str, fix: &str, evidence: String) -> CaseResult {
+    Ok(Verdict::Warning(Finding {
+        title: title.to_owned(),
+        risk: risk.to_owned(),
+        fix: fix.to_owned(),
+        evidence,
+    }))
+}
+
 /// Why delete-all needs `--destructive`.
 pub const DELETE_ALL_NEEDS: &str =
     "deletes all of a cube's memories, which empties the storage every cube \
@@ -186,6 +197,12 @@ impl Ctx {
             .transport()
             .credentials()
             .map(memos_api::Auth::scheme)
+    }
+
+    /// Notes a `/product` cube of the namespace the case writes to, so that cleanup
+    /// deletes what it holds.
+    pub fn track_product_cube(&self, cube: &str, user: &str) {
+        self.shared.track_product_cube(cube, user);
     }
 
     /// Every exchange of the case so far.

@@ -15,7 +15,9 @@
 //! (its reason or a failed check mentions one of the entry's signatures); failing in
 //! another way (a timeout, a new status) is a real failure.
 
+use crate::api::Api;
 use crate::backend::Backend;
+use crate::product::defects::{DEFECTS as PRODUCT_DEFECTS, PRODUCT_KEY};
 
 /// Every backend.
 const ANY: &[Backend] = &Backend::ALL;
@@ -43,6 +45,8 @@ pub struct KnownDefect {
 pub struct DefectList {
     /// The version key.
     pub key: &'static str,
+    /// The API the server speaks.
+    pub api: Api,
     /// Which server this is.
     pub server: &'static str,
     /// Its defects.
@@ -76,8 +80,20 @@ impl KnownDefect {
 pub const REFERENCE_KEY: &str = "MemOS REST APIs 1.0.0";
 
 /// Every known list.
-pub static LISTS: &[DefectList] = &[DefectList {
+pub static LISTS: &[DefectList] = &[REFERENCE_LIST, PRODUCT_LIST];
+
+/// The product server's list (see [`crate::product`]).
+const PRODUCT_LIST: DefectList = DefectList {
+    key: PRODUCT_KEY,
+    api: Api::Product,
+    server: "MemoryOS 2.0.33 (memos.api.server_api:app) on the PostgreSQL graph store, the product reference server",
+    defects: PRODUCT_DEFECTS,
+};
+
+/// The reference server's list.
+const REFERENCE_LIST: DefectList = DefectList {
     key: REFERENCE_KEY,
+    api: Api::V1,
     server: "MemoryOS 2.0.10 (memos.api.start_api:app), the reference server",
     defects: &[
         KnownDefect {
@@ -207,7 +223,7 @@ pub static LISTS: &[DefectList] = &[DefectList {
             signatures: &["the deleted memory is still in the typed list"],
         },
     ],
-}];
+};
 
 /// The list for a version key.
 pub fn list_for(key: &str) -> Option<&'static DefectList> {
@@ -220,8 +236,11 @@ mod tests {
 
     #[test]
     fn every_listed_case_exists_once_per_backend() {
-        let names: Vec<&str> = crate::cases::all().iter().map(|c| c.name).collect();
         for list in LISTS {
+            let names: Vec<&str> = crate::cases::all_for(list.api)
+                .iter()
+                .map(|c| c.name)
+                .collect();
             for (i, d) in list.defects.iter().enumerate() {
                 assert!(
                     names.contains(&d.case),

@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+mod api;
 mod backend;
 mod backend_probe;
 mod case_state;
@@ -42,6 +43,7 @@ mod json;
 mod listing;
 mod mock;
 mod normalize;
+mod product;
 mod proxy;
 mod recorder;
 mod redact;
@@ -52,6 +54,7 @@ pub mod snapshot;
 mod spec;
 mod storage_proof;
 
+pub use api::Api;
 pub use backend::{Backend, BackendSource};
 pub use cases::{all as cases, Case};
 pub use check::CheckKind;
@@ -59,6 +62,6 @@ pub use defects::{list_for as known_defects, DefectList, KnownDefect, REFERENCE_
 pub use exchange::parse_base_url;
 pub use json::Json;
 pub use report::{CaseReport, Format, Outcome, Report};
-pub use runner::{run, select, RunOptions, RunOutput, Target};
+pub use runner::{run, select, select_for, RunOptions, RunOutput, Target};
 /// The spec's OpenAPI 3.0 schemas as JSON Schema, for xtask's check of the spec's examples.
 pub use schema::{convert_components, CompiledSchema};

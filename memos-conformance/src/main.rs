@@ -11,7 +11,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Parser;
 use memos_api::{Auth, AuthScheme, Secret};
 use memos_conformance::snapshot::{self, SnapshotSet};
-use memos_conformance::{Backend, Format, RunOptions, Target};
+use memos_conformance::{Api, Backend, Format, RunOptions, Target};
 
 /// Checks a MemOS REST server against openapi/memos.yaml: every operation's success
 /// path and the state it leaves, the error paths, the response checks (status, content
@@ -121,6 +121,13 @@ struct Args {
     #[arg(long, value_name = "DIR", conflicts_with = "base_url")]
     snapshots: Option<PathBuf>,
 
+    /// The API the server speaks: v1 (MemoryOS up to 2.0.10, openapi/memos.yaml) or
+    /// product (the /product routes of MemoryOS 2.0.33 and later, openapi/memos-product.yaml).
+    /// Without it the suite learns it from info.title of the server's /openapi.json
+    /// ("MemOS Server REST APIs" is product). With --list: whose cases to list.
+    #[arg(long, value_enum, value_name = "API")]
+    api: Option<Api>,
+
     /// List the cases and exit.
     #[arg(long)]
     list: bool,
@@ -146,7 +153,7 @@ fn auth_scheme_parser() -> impl TypedValueParser<Value = AuthScheme> {
 fn main() -> ExitCode {
     let args = Args::parse();
     if args.list {
-        for case in memos_conformance::cases() {
+        for case in memos_conformance::select_for(args.api.unwrap_or_default(), &[]) {
             println!("{:<55} {}", case.name, case.purpose);
         }
         return ExitCode::SUCCESS;
@@ -264,6 +271,12 @@ fn options(args: &Args) -> Result<RunOptions, String> {
             RunOptions::live(url.clone())
         }
         (None, Some(dir)) => RunOptions::new(Target::Mock(SnapshotSet::from_dir(dir)?)),
+        (None, None) if args.api == Some(Api::Product) => {
+            return Err(
+                "no snapshots of the product API are embedded in this build: pass --base-url of a product server"
+                    .into(),
+            );
+        }
         (None, None) => {
             let backend = args.mock.unwrap_or_default();
             let options = RunOptions::mock_for(backend);
@@ -322,7 +335,15 @@ fn options(args: &Args) -> Result<RunOptions, String> {
     options.case_timeout = Duration::from_secs(args.case_timeout);
     options.run_timeout = Duration::from_secs(args.run_timeout);
     options.server_version = args.server_version.clone();
-    if !args.cases.is_empty() && memos_conformance::select(&args.cases).len() <= 1 {
+    options.api = args.api;
+    // Before the server is asked, a pattern must match a case of the API given, or of
+    // either API when the server will tell.
+    let matches_any = |api: Api| memos_conformance::select_for(api, &args.cases).len() > 1;
+    let matched = match args.api {
+        Some(api) => matches_any(api),
+        None => matches_any(Api::V1) || matches_any(Api::Product),
+    };
+    if !args.cases.is_empty() && !matched {
         return Err(format!(
             "no case matches {:?}; list the cases with --list",
             args.cases

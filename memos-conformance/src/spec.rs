@@ -9,8 +9,12 @@ use serde_json::Value;
 
 use crate::schema::{self, CompiledSchema};
 
-/// `openapi/memos.yaml`, the source of truth.
+use crate::api::Api;
+
+/// `openapi/memos.yaml`, the source of truth for the v1 API.
 pub const SPEC_YAML: &str = include_str!("../../openapi/memos.yaml");
+/// `openapi/memos-product.yaml`, the source of truth for the `/product` API.
+pub const PRODUCT_SPEC_YAML: &str = include_str!("../../openapi/memos-product.yaml");
 
 /// One operation of the spec.
 #[derive(Debug)]
@@ -61,6 +65,8 @@ impl ResponseSpec {
 pub struct Spec {
     /// Every operation, in document order.
     pub operations: Vec<Operation>,
+    /// `components.schemas`, converted (see [`schema::convert_components`]).
+    defs: Value,
 }
 
 impl Operation {
@@ -95,10 +101,21 @@ impl Operation {
 }
 
 impl Spec {
-    /// The embedded spec, parsed and compiled once.
+    /// The embedded v1 spec, parsed and compiled once.
+    #[cfg(test)]
     pub fn embedded() -> Result<&'static Spec, String> {
-        static SPEC: OnceLock<Result<Spec, String>> = OnceLock::new();
-        SPEC.get_or_init(|| Spec::parse(SPEC_YAML))
+        Spec::embedded_for(Api::V1)
+    }
+
+    /// The embedded spec of `api`, parsed and compiled once.
+    pub fn embedded_for(api: Api) -> Result<&'static Spec, String> {
+        static V1: OnceLock<Result<Spec, String>> = OnceLock::new();
+        static PRODUCT: OnceLock<Result<Spec, String>> = OnceLock::new();
+        let (cell, text) = match api {
+            Api::V1 => (&V1, SPEC_YAML),
+            Api::Product => (&PRODUCT, PRODUCT_SPEC_YAML),
+        };
+        cell.get_or_init(|| Spec::parse(text))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -175,7 +192,7 @@ impl Spec {
                 });
             }
         }
-        Ok(Spec { operations })
+        Ok(Spec { operations, defs })
     }
 
     /// The operation a request went to, from its method and path (relative to the base
@@ -185,6 +202,16 @@ impl Spec {
         self.operations
             .iter()
             .find(|op| op.matches(method, &segments))
+    }
+
+    /// `components.schemas.<name>`, compiled (e.g. the JSON of one stream frame, which no
+    /// response schema reaches).
+    pub fn component(&self, name: &str) -> Result<CompiledSchema, String> {
+        if self.defs.get(name).is_none() {
+            return Err(format!("the spec has no schema {name}"));
+        }
+        let reference = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+        CompiledSchema::compile(&reference, &self.defs)
     }
 
     /// The operation with this `operationId`.
@@ -221,6 +248,16 @@ mod tests {
     fn the_embedded_spec_has_the_fifteen_operations() {
         let spec = Spec::embedded().expect("the embedded spec parses");
         assert_eq!(spec.operations.len(), 15);
+    }
+
+    #[test]
+    fn the_embedded_product_spec_has_the_twenty_six_operations() {
+        let spec = Spec::embedded_for(Api::Product).expect("the product spec parses");
+        assert_eq!(spec.operations.len(), 26);
+        let find = |m, p| spec.find(m, p).map(|op| op.id.as_str());
+        assert_eq!(find("POST", "/product/add"), Some("add_memories"));
+        assert_eq!(find("GET", "/product/get_memory/m1"), Some("get_memory"));
+        assert_eq!(find("GET", "/health"), Some("health_check"));
     }
 
     #[test]

@@ -33,8 +33,18 @@ impl std::fmt::Debug for Case {
 
 /// Declares a case from an `async fn(&mut Ctx) -> CaseResult`.
 macro_rules! case {
+    // A case named `what` run by a function of another name (two groups of one module
+    // each have a case of that name).
+    ($group:literal, $what:ident = $func:ident, $purpose:literal) => {
+        $crate::cases::Case {
+            name: concat!($group, ".", stringify!($what)),
+            group: $group,
+            purpose: $purpose,
+            run: |ctx| Box::pin($func(ctx)),
+        }
+    };
     ($group:literal, $func:ident, $purpose:literal) => {
-        $crate::cases::definition::Case {
+        $crate::cases::Case {
             name: concat!($group, ".", stringify!($func)),
             group: $group,
             purpose: $purpose,

@@ -25,12 +25,27 @@ mod share_cube;
 mod unregister_cube;
 mod update_memory;
 
+pub(crate) use definition::case;
 pub use definition::Case;
+
+use crate::api::Api;
 
 /// The name of the case that reads the server version; it always runs first.
 pub const SERVER_VERSION_CASE: &str = "meta.server_version";
 
-/// Every case, in run order.
+/// Every case of `api`, in run order (the server-version case first).
+pub fn all_for(api: Api) -> Vec<Case> {
+    match api {
+        Api::V1 => all(),
+        Api::Product => {
+            let mut cases = meta::cases();
+            cases.extend(crate::product::cases());
+            cases
+        }
+    }
+}
+
+/// Every v1 case, in run order.
 pub fn all() -> Vec<Case> {
     let mut cases = Vec::new();
     cases.extend(meta::cases());

@@ -11,9 +11,8 @@ use serde_json::{json, Value};
 use super::definition::{case, Case};
 use super::get_memory::user_cube_memory;
 use crate::check::describe_outcome;
-use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
+use crate::context::{fail, warning, CaseResult, Ctx, Stop, Verdict};
 use crate::exchange::{AuthMode, Req};
-use crate::report::Finding;
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -53,15 +52,6 @@ pub(super) fn cases() -> Vec<Case> {
             "warns when POST /configure handles a request without credentials (--allow-configure)"
         ),
     ]
-}
-
-fn warning(title: &str, risk: &str, fix: &str, evidence: String) -> CaseResult {
-    Ok(Verdict::Warning(Finding {
-        title: title.to_owned(),
-        risk: risk.to_owned(),
-        fix: fix.to_owned(),
-        evidence,
-    }))
 }
 
 fn is_success(status: Option<u16>) -> bool {

@@ -36,6 +36,8 @@ fn target_properties(suite: &mut TestSuite, report: &Report) {
     let pairs = [
         ("server_version", t.server_version.clone()),
         ("defect_list", t.defect_list.clone()),
+        ("api", Some(t.api.as_str().to_owned())),
+        ("api_learned", Some(t.api_learned.clone())),
         ("backend", t.backend.map(|b| b.as_str().to_owned())),
         ("backend_learned", t.backend_learned.clone()),
         ("isolation", t.isolation.clone()),

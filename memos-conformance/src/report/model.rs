@@ -7,6 +7,7 @@ use memos_api::AuthScheme;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+use crate::api::Api;
 use crate::backend::Backend;
 use crate::check::CheckKind;
 use crate::exchange::human_duration;
@@ -53,6 +54,10 @@ pub struct Target {
     pub server_version: Option<String>,
     /// The key of the known-defect list applied, if any.
     pub defect_list: Option<String>,
+    /// The API the server speaks, whose spec and cases the run used.
+    pub api: Api,
+    /// How the run learned the API (`--api`, the server's `/openapi.json`, or assumed).
+    pub api_learned: String,
     /// The server's storage backend, whose entries of the known-defect list apply.
     pub backend: Option<Backend>,
     /// How the run learned the backend (`--backend`, the mock's set, detected from an

@@ -45,6 +45,7 @@ fn header(out: &mut String, report: &Report) {
         shown(t.server_version.as_deref().unwrap_or("unknown")),
         shown(t.defect_list.as_deref().unwrap_or("none"))
     );
+    let _ = writeln!(out, "API: {} ({})", t.api, shown(&t.api_learned));
     if let Some(backend) = t.backend {
         let _ = writeln!(
             out,

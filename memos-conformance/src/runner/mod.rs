@@ -17,6 +17,7 @@ use std::time::Instant;
 use memos_api::Auth;
 
 use self::case::INTERRUPTED;
+use crate::api::{Api, ApiSource};
 use crate::backend::{Backend, BackendSource};
 use crate::cases::{self, Case, SERVER_VERSION_CASE};
 use crate::context::{RunShared, Settings};
@@ -37,9 +38,14 @@ const CONFIGURE_CASE: &str = "configure.applies_valid_config";
 /// Consecutive cases whose first request got no answer before the run gives up.
 const DEAD_SERVER_CASES: usize = 3;
 
-/// The cases `patterns` select, with the server-version case always first.
+/// The v1 cases `patterns` select, with the server-version case always first.
 pub fn select(patterns: &[String]) -> Vec<Case> {
-    cases::all()
+    select_for(Api::V1, patterns)
+}
+
+/// The cases of `api` that `patterns` select, with the server-version case always first.
+pub fn select_for(api: Api, patterns: &[String]) -> Vec<Case> {
+    cases::all_for(api)
         .into_iter()
         .filter(|c| {
             c.name == SERVER_VERSION_CASE
@@ -49,11 +55,11 @@ pub fn select(patterns: &[String]) -> Vec<Case> {
         .collect()
 }
 
-/// Runs the suite.
+/// Runs the suite: the server-version case first, which tells the API (unless `--api`
+/// did), then the selected cases of that API, checked against its spec.
 pub async fn run(options: RunOptions) -> RunOutput {
     let started = Instant::now();
     let deadline = started + options.run_timeout;
-    let selected = select(&options.patterns);
     let settings = Arc::new(settings(&options));
     // The mock was recorded without credentials and must be replayed without them.
     let auth = match options.target {
@@ -62,12 +68,14 @@ pub async fn run(options: RunOptions) -> RunOutput {
     };
     let mut progress = Progress::new(report_target(&options, &settings, auth.as_ref()));
     progress.notes.extend(options.cleartext_warning());
-    let spec = match Spec::embedded() {
+    // `/openapi.json`, which the first case reads, is in neither spec: any spec does.
+    let first_api = options.api.unwrap_or_default();
+    let spec = match Spec::embedded_for(first_api) {
         Ok(spec) => spec,
         Err(e) => {
             progress.give_up(
-                &selected,
-                format!("the embedded OpenAPI document cannot be used: {e}"),
+                &select_for(first_api, &options.patterns),
+                format!("the embedded OpenAPI document of the {first_api} API cannot be used: {e}"),
             );
             return progress.finish(started);
         }
@@ -78,7 +86,7 @@ pub async fn run(options: RunOptions) -> RunOutput {
         Target::Live(_) => options.backend.map(|b| (b, BackendSource::Option)),
     };
     progress.backend = known_backend.clone();
-    let runner = CaseRunner {
+    let mut runner = CaseRunner {
         options: &options,
         client: CaseRunner::shared_client(&options),
         spec,
@@ -86,6 +94,28 @@ pub async fn run(options: RunOptions) -> RunOutput {
         run_shared: Arc::new(RunShared::knowing(known_backend)),
         auth,
     };
+    let mut selected = select_for(first_api, &options.patterns).into_iter();
+    if let Some(first) = selected.next() {
+        progress.next(&runner, &first, deadline).await;
+    }
+    let api = progress.learn_api(&options);
+    let selected: Vec<Case> = if api == first_api {
+        selected.collect()
+    } else {
+        select_for(api, &options.patterns)
+            .into_iter()
+            .filter(|c| c.name != SERVER_VERSION_CASE)
+            .collect()
+    };
+    match Spec::embedded_for(api) {
+        Ok(spec) => runner.spec = spec,
+        Err(e) => {
+            let reason =
+                format!("the embedded OpenAPI document of the {api} API cannot be used: {e}");
+            progress.notes.push(reason.clone());
+            progress.stopped = Some(reason);
+        }
+    }
     for case in &selected {
         progress.next(&runner, case, deadline).await;
     }
@@ -158,6 +188,8 @@ fn report_target(options: &RunOptions, settings: &Settings, auth: Option<&Auth>)
         base_url,
         server_version: None,
         defect_list: None,
+        api: Api::default(),
+        api_learned: String::new(),
         backend: None,
         backend_learned: None,
         isolation: None,
@@ -321,33 +353,65 @@ impl Progress {
         self.notes.push(reason);
     }
 
-    /// The API cannot delete users: a live run says which it left behind.
+    /// The API cannot delete users (v1) or cubes (product): a live run says which it left
+    /// behind.
     fn note_remaining_users(&mut self) {
         if self.target.mode != Mode::Live {
             return;
         }
-        let created = self
-            .snapshots
-            .iter()
-            .flat_map(|s| &s.exchanges)
-            .filter(|e| {
-                e.request.method == "POST"
-                    && e.request.path == "/users"
-                    && e.response
-                        .as_ref()
-                        .is_some_and(|r| (200..300).contains(&r.status))
-            })
-            .count();
+        let created = self.successes_of("POST", "/users");
         if created > 0 {
             self.notes.push(format!(
                 "users with ids starting {}- remain on the server ({created} created): the API has no way to delete users; their cubes were unloaded",
                 self.target.run_prefix
             ));
         }
+        let cubes = self.successes_of("POST", "/product/create_cube");
+        if cubes > 0 {
+            self.notes.push(format!(
+                "cubes with ids starting {}- remain in the server's user database, owned by root ({cubes} created): no /product operation removes cubes (the run added nothing to them)",
+                self.target.run_prefix
+            ));
+        }
+    }
+
+    /// How many requests `method path` the run's cases sent got a success.
+    fn successes_of(&self, method: &str, path: &str) -> usize {
+        self.snapshots
+            .iter()
+            .flat_map(|s| &s.exchanges)
+            .filter(|e| {
+                e.request.method == method
+                    && e.request.path == path
+                    && e.response
+                        .as_ref()
+                        .is_some_and(|r| (200..300).contains(&r.status))
+            })
+            .count()
+    }
+
+    /// The API the rest of the run speaks: `--api`, else the one the server-version
+    /// case read (v1 for the mock and for a server without a document).
+    fn learn_api(&mut self, options: &RunOptions) -> Api {
+        let (api, source) = match (options.api, &options.target, &self.target.server_version) {
+            (Some(api), _, _) => (api, ApiSource::Option),
+            (None, Target::Mock(_), _) => (Api::V1, ApiSource::Mock),
+            (None, Target::Live(_), Some(key)) => {
+                (Api::from_server_version(key), ApiSource::Detected)
+            }
+            (None, Target::Live(_), None) => (Api::V1, ApiSource::Assumed),
+        };
+        self.target.api = api;
+        self.target.api_learned = source.describe().to_owned();
+        api
     }
 
     /// The backend (or the default, assumed) and how the run keeps cases apart on it.
+    /// The product API has no storage backend of cube directories: none is named.
     fn describe_backend(&mut self, cube_paths: usize) {
+        if self.target.api == Api::Product {
+            return;
+        }
         let (backend, source) = self
             .backend
             .clone()

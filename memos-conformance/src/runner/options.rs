@@ -6,6 +6,7 @@ use memos_api::Auth;
 use serde_json::Value;
 use tokio::sync::watch;
 
+use crate::api::Api;
 use crate::backend::Backend;
 use crate::report::Report;
 use crate::snapshot::{CaseSnapshot, SnapshotSet};
@@ -49,6 +50,9 @@ pub struct RunOptions {
     /// The server's storage backend (`--backend`; for the mock, the backend its snapshot
     /// set was recorded with). `None` on a live server: learned from its answers.
     pub backend: Option<Backend>,
+    /// The API the server speaks (`--api`). `None`: learned from the server's
+    /// `/openapi.json` (live), v1 (mock).
+    pub api: Option<Api>,
     /// The run prefix, instead of a fresh one (live) or `conf-RUN` (mock).
     pub run_prefix: Option<String>,
     /// Turns `true` to interrupt the run (Ctrl-C): the running case is stopped and
@@ -92,6 +96,7 @@ impl RunOptions {
             run_timeout: Duration::from_secs(600),
             server_version: None,
             backend: None,
+            api: None,
             run_prefix: None,
             interrupt: None,
         }

@@ -197,3 +197,51 @@ fn help_says_to_pass_a_scratch_cube_directory_and_what_destructive_allows() {
     }
     assert!(!help.contains("never changes anything outside"), "{help}");
 }
+
+#[test]
+fn api_option_lists_product_cases_and_needs_a_server() {
+    let out = bin()
+        .args(["--list", "--api", "product"])
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("chat_stream.frames_follow_grammar"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("create_user."),
+        "v1 cases listed: {stdout}"
+    );
+    // No product snapshots are embedded: the mock cannot stand in for a product server.
+    let out = bin()
+        .args(["--api", "product"])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--base-url"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = bin()
+        .args(["--api", "v2"])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_text_report_names_the_api() {
+    let out = bin()
+        .args(["--case", "get_current_user.*"])
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("API: v1 (the mock's snapshot set)"),
+        "{stdout}"
+    );
+}

@@ -4,7 +4,9 @@
 
 mod cli;
 mod common;
+mod live_product;
 mod live_reference;
+mod misbehaving_product;
 mod misbehaving_server;
 mod mock_suite;
 mod storage_safety;

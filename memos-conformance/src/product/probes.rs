@@ -1,0 +1,117 @@
+//! Liveness and the scheduler's read-only routes.
+
+use serde_json::Value;
+
+use super::{expect_envelope_success, get};
+use crate::cases::{case, Case};
+use crate::context::{fail, CaseResult, Ctx, Verdict};
+use crate::exchange::Req;
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        case!(
+            "health_check",
+            answers_healthy,
+            "GET /health answers 200 with status \"healthy\""
+        ),
+        case!(
+            "scheduler_all_status",
+            summarises_tasks,
+            "GET /product/scheduler/allstatus answers the task summary envelope"
+        ),
+        case!(
+            "scheduler_status",
+            lists_user_tasks,
+            "GET /product/scheduler/status lists the tasks of the case's own user (a list)"
+        ),
+        case!(
+            "scheduler_status",
+            unknown_task_is_404,
+            "GET /product/scheduler/status with a task_id nobody has answers 404, an envelope"
+        ),
+        case!(
+            "scheduler_wait",
+            idle_user_answers_at_once,
+            "POST /product/scheduler/wait for a user without tasks answers idle"
+        ),
+    ]
+}
+
+async fn answers_healthy(ctx: &mut Ctx) -> CaseResult {
+    let ex = ctx.send(Req::get(&["health"]).label("liveness")).await;
+    let body = ex.expect_success()?;
+    match body.get("status").and_then(Value::as_str) {
+        Some("healthy") => Ok(Verdict::Pass),
+        other => fail(format!(
+            "GET /health answered status {other:?}, not \"healthy\""
+        )),
+    }
+}
+
+async fn summarises_tasks(ctx: &mut Ctx) -> CaseResult {
+    let ex = ctx
+        .send(get(&["scheduler", "allstatus"]).label("the scheduler's summary"))
+        .await;
+    let body = expect_envelope_success(&ex)?;
+    if body.pointer("/data/scheduler_summary").is_none() {
+        return fail("GET /product/scheduler/allstatus has no data.scheduler_summary");
+    }
+    Ok(Verdict::Pass)
+}
+
+async fn lists_user_tasks(ctx: &mut Ctx) -> CaseResult {
+    let user = ctx.user("u");
+    let ex = ctx
+        .send(
+            get(&["scheduler", "status"])
+                .query("user_id", &user)
+                .label("the tasks of a user of the case"),
+        )
+        .await;
+    let body = expect_envelope_success(&ex)?;
+    if !body.get("data").is_some_and(Value::is_array) {
+        return fail("GET /product/scheduler/status answered a data that is not a list");
+    }
+    Ok(Verdict::Pass)
+}
+
+async fn unknown_task_is_404(ctx: &mut Ctx) -> CaseResult {
+    let user = ctx.user("u");
+    let task = format!("{}-no-such-task", ctx.namespace());
+    let ex = ctx
+        .send(
+            get(&["scheduler", "status"])
+                .query("user_id", &user)
+                .query("task_id", &task)
+                .label("a task nobody has"),
+        )
+        .await;
+    ex.expect_client_error()?;
+    if ex.status() != Some(404) {
+        return fail(format!(
+            "{} answered {} for an unknown task_id; expected 404",
+            ex.name(),
+            ex.status().unwrap_or_default()
+        ));
+    }
+    Ok(Verdict::Pass)
+}
+
+async fn idle_user_answers_at_once(ctx: &mut Ctx) -> CaseResult {
+    let user = ctx.user("u");
+    let ex = ctx
+        .send(
+            Req::post(&["product", "scheduler", "wait"])
+                .query("user_name", &user)
+                .query("timeout_seconds", "5")
+                .label("wait for a user without tasks"),
+        )
+        .await;
+    let body = ex.expect_success()?;
+    match body.get("message").and_then(Value::as_str) {
+        Some("idle") => Ok(Verdict::Pass),
+        other => fail(format!(
+            "POST /product/scheduler/wait for a user without tasks answered message {other:?}, not \"idle\""
+        )),
+    }
+}
