@@ -157,14 +157,33 @@ pub fn check_exchange(
         }
     }
     if essence.as_deref().is_some_and(|e| !is_json_media_type(e)) {
-        // A documented text body (the product API's `text/event-stream`): its schema, if
-        // any, describes the body as one string; the stream's frames are the case's to
-        // check. There is no envelope.
-        let text = serde_json::Value::String(String::from_utf8_lossy(&response.body).into_owned());
-        let problems = essence
+        // A documented text body. For `text/event-stream` (the product API's streams) the
+        // schema describes one event as an SSE reader sees it (`{data: <text>}`, as
+        // OpenAPI 3.2's `itemSchema` reads it), so each event is checked; any other text
+        // body is one string. The frames' JSON and grammar are the case's to check. There
+        // is no envelope.
+        let text = String::from_utf8_lossy(&response.body);
+        let values = if essence.as_deref() == Some("text/event-stream") {
+            sse_events(&text)
+        } else {
+            vec![serde_json::Value::String(text.into_owned())]
+        };
+        let problems: Vec<String> = essence
             .as_deref()
             .and_then(|e| documented.schema_for(e))
-            .map(|schema| schema.problems(&text))
+            .map(|schema| {
+                values
+                    .iter()
+                    .enumerate()
+                    .flat_map(|(i, value)| {
+                        let at = (values.len() > 1).then(|| format!("event {}: ", i + 1));
+                        schema
+                            .problems(value)
+                            .into_iter()
+                            .map(move |p| format!("{}{p}", at.clone().unwrap_or_default()))
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
         checks.push(if problems.is_empty() {
             Check::pass(CheckKind::BodyMatchesSchema)
@@ -292,6 +311,36 @@ pub fn describe_outcome(outcome: &Result<ReceivedResponse, String>) -> String {
         },
         Err(e) => format!("no answer: {e}"),
     }
+}
+
+/// The events of a `text/event-stream` body as an SSE reader sees them: `{data: <text>}`
+/// per event (blank-line separated; several `data:` lines joined by newlines), with any
+/// other field kept by name. Lenient on purpose: the grammar is checked elsewhere.
+fn sse_events(body: &str) -> Vec<serde_json::Value> {
+    body.replace("\r\n", "\n")
+        .split("\n\n")
+        .filter(|block| !block.trim().is_empty())
+        .map(|block| {
+            let mut event = serde_json::Map::new();
+            let mut data: Vec<&str> = Vec::new();
+            for line in block.lines().filter(|l| !l.starts_with(':')) {
+                let (field, value) = line.split_once(':').unwrap_or((line, ""));
+                let value = value.strip_prefix(' ').unwrap_or(value);
+                if field == "data" {
+                    data.push(value);
+                } else {
+                    event.insert(
+                        field.to_owned(),
+                        serde_json::Value::String(value.to_owned()),
+                    );
+                }
+            }
+            if !data.is_empty() {
+                event.insert("data".into(), serde_json::Value::String(data.join("\n")));
+            }
+            serde_json::Value::Object(event)
+        })
+        .collect()
 }
 
 #[cfg(test)]

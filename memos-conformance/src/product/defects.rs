@@ -53,12 +53,6 @@ pub(crate) const DEFECTS: &[KnownDefect] = &[
         signatures: &["exist_user_name"],
     },
     KnownDefect {
-        case: "chat_stream.frames_follow_grammar",
-        backends: ANY,
-        behaviour: "the stream sends its text frames and ends without the `end` frame that marks a successful stream",
-        signatures: &["without an `end` frame"],
-    },
-    KnownDefect {
         case: "get_user_names_by_memory_ids.names_added_memory",
         backends: ANY,
         behaviour: "always 500 \"'PostgresGraphDB' object has no attribute 'get_user_names_by_memory_ids'\"",
@@ -75,17 +69,5 @@ pub(crate) const DEFECTS: &[KnownDefect] = &[
         backends: ANY,
         behaviour: "always 500 \"'PostgresGraphDB' object has no attribute 'recover_memory_by_mem_cube_id'\"",
         signatures: &["has no attribute 'recover_memory_by_mem_cube_id'"],
-    },
-    KnownDefect {
-        case: "feedback_memories.accepts_feedback",
-        backends: ANY,
-        behaviour: "answers 200 with data [[]] (a list holding an empty list) where the spec documents a list of objects (a difference the spec does not record yet)",
-        signatures: &["/data/0: [] is not of type"],
-    },
-    KnownDefect {
-        case: "chat_stream_playground.frames_follow_grammar",
-        backends: ANY,
-        behaviour: "the stream sends a frame of type \"pref_md_string\", which ChatStreamEvent does not list (a difference the spec does not record yet)",
-        signatures: &["pref_md_string"],
     },
 ];
