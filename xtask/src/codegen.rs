@@ -32,6 +32,9 @@ pub const PRODUCT_CLIENT_PATH: &str = "memos-api/generated/product.rs";
 pub const README_PATH: &str = "README.md";
 pub const OPERATIONS_START: &str = "<!-- operations:start -->";
 pub const OPERATIONS_END: &str = "<!-- operations:end -->";
+/// The markers around the README's table of the `/product` operations.
+pub const PRODUCT_OPERATIONS_START: &str = "<!-- product-operations:start -->";
+pub const PRODUCT_OPERATIONS_END: &str = "<!-- product-operations:end -->";
 
 /// Where an artefact's text goes: a whole file, or the part of a file between two markers
 /// (the rest of the file is hand-written and left alone).
@@ -40,6 +43,8 @@ pub enum Target {
     Region {
         start: &'static str,
         end: &'static str,
+        /// The heading written above the markers when a file has neither of them.
+        heading: &'static str,
     },
 }
 
@@ -82,6 +87,17 @@ pub fn artefacts() -> Vec<Artefact> {
             target: Target::Region {
                 start: OPERATIONS_START,
                 end: OPERATIONS_END,
+                heading: "## Operations",
+            },
+            generate: Box::new(readme::operations_table),
+        },
+        Artefact {
+            path: README_PATH.to_owned(),
+            api: Api::Product,
+            target: Target::Region {
+                start: PRODUCT_OPERATIONS_START,
+                end: PRODUCT_OPERATIONS_END,
+                heading: "## Operations of the `/product` API",
             },
             generate: Box::new(readme::operations_table),
         },
@@ -129,7 +145,11 @@ pub fn write(root: &Path) -> anyhow::Result<Vec<(String, Outcome)>> {
         let current = read_if_exists(&path)?;
         let wanted = match &artefact.target {
             Target::File => generated,
-            Target::Region { start, end } => {
+            Target::Region {
+                start,
+                end,
+                heading,
+            } => {
                 let current = current.as_deref().ok_or_else(|| {
                     anyhow::anyhow!(
                         "{} does not exist; create it (the operations table goes between \
@@ -137,7 +157,7 @@ pub fn write(root: &Path) -> anyhow::Result<Vec<(String, Outcome)>> {
                         path.display()
                     )
                 })?;
-                insert_region(current, start, end, &generated).map_err(|problem| {
+                insert_region(current, start, end, heading, &generated).map_err(|problem| {
                     anyhow::anyhow!("{}: {problem}; fix the markers by hand", path.display())
                 })?
             }
@@ -231,7 +251,7 @@ pub fn check(root: &Path) -> anyhow::Result<Vec<Stale>> {
         };
         let (current, wanted) = match &artefact.target {
             Target::File => (current.as_str(), generated.as_str()),
-            Target::Region { start, end } => match find_region(&current, start, end) {
+            Target::Region { start, end, .. } => match find_region(&current, start, end) {
                 Ok(region) => (&current[region], generated.as_str()),
                 Err(problem) => {
                     stale.push(Stale {
@@ -330,11 +350,17 @@ fn find_region(text: &str, start: &str, end: &str) -> Result<std::ops::Range<usi
 
 /// The text with the region replaced by `content`; the markers are appended (under a heading)
 /// when the file has neither. Half a pair of markers is an error, not something to guess at.
-fn insert_region(text: &str, start: &str, end: &str, content: &str) -> Result<String, String> {
+fn insert_region(
+    text: &str,
+    start: &str,
+    end: &str,
+    heading: &str,
+    content: &str,
+) -> Result<String, String> {
     if !text.contains(start) && !text.contains(end) {
         let separator = if text.ends_with('\n') { "\n" } else { "\n\n" };
         return Ok(format!(
-            "{text}{separator}## Operations\n\n{start}{content}{end}\n"
+            "{text}{separator}{heading}\n\n{start}{content}{end}\n"
         ));
     }
     let region = find_region(text, start, end)?;
@@ -361,19 +387,27 @@ mod tests {
     #[test]
     fn region_is_replaced_and_the_rest_kept() {
         let text = "# T\n\nbefore\n<!-- a -->\nold\n<!-- b -->\nafter\n";
-        let new = insert_region(text, "<!-- a -->", "<!-- b -->", "\nnew\n").unwrap();
+        let new = insert_region(text, "<!-- a -->", "<!-- b -->", "## H", "\nnew\n").unwrap();
         assert_eq!(new, "# T\n\nbefore\n<!-- a -->\nnew\n<!-- b -->\nafter\n");
     }
 
     #[test]
     fn missing_markers_are_appended() {
-        let new = insert_region("# T\n", "<!-- a -->", "<!-- b -->", "\nx\n").unwrap();
+        let new = insert_region(
+            "# T\n",
+            "<!-- a -->",
+            "<!-- b -->",
+            "## Operations",
+            "\nx\n",
+        )
+        .unwrap();
         assert_eq!(new, "# T\n\n## Operations\n\n<!-- a -->\nx\n<!-- b -->\n");
     }
 
     #[test]
     fn half_a_marker_pair_is_an_error() {
-        let err = insert_region("<!-- a -->\n", "<!-- a -->", "<!-- b -->", "").unwrap_err();
+        let err =
+            insert_region("<!-- a -->\n", "<!-- a -->", "<!-- b -->", "## H", "").unwrap_err();
         assert!(err.contains("no `<!-- b -->`"), "{err}");
     }
 

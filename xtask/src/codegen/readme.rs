@@ -1,12 +1,12 @@
 //! The README's table of operations, generated from the spec so it cannot fall behind it.
 
-use super::spec::{Spec, SPEC_PATH};
+use super::spec::Spec;
 
 /// The text between the README markers: a preamble comment and a Markdown table, in the
 /// spec's path order. Starts and ends with a newline so the markers sit on their own lines.
 pub fn operations_table(spec: &Spec) -> anyhow::Result<String> {
     let api = memos_codegen::parse_spec(&spec.text)
-        .map_err(|err| anyhow::anyhow!("cannot parse {}: {err}", SPEC_PATH))?;
+        .map_err(|err| anyhow::anyhow!("cannot parse {}: {err}", spec.path))?;
     let mut out = format!(
         "\n<!-- {} -->\n\n| Method | Path | operationId | Summary |\n|---|---|---|---|\n",
         spec.preamble()
@@ -15,7 +15,7 @@ pub fn operations_table(spec: &Spec) -> anyhow::Result<String> {
         let Some(item) = item.as_item() else {
             anyhow::bail!(
                 "path `{path}` is a $ref; the table needs inline path items (inline it in {})",
-                SPEC_PATH
+                spec.path
             );
         };
         for (method, operation) in item.iter() {

@@ -102,13 +102,22 @@ fn missing_readme_markers_are_reported_and_added() {
     let dir = fresh_tree();
     std::fs::write(dir.path().join(README_PATH), "# Title\n\nProse.\n").unwrap();
 
+    // Both tables (v1 and /product) live in the README, each between its own markers.
     let stale = check(dir.path());
-    let item = only_stale(&stale, README_PATH);
-    assert!(matches!(item.problem, Problem::NoRegion(_)), "{item}");
+    assert_eq!(stale.len(), 2, "{}", codegen::report(&stale));
+    for item in &stale {
+        assert_eq!(item.path, README_PATH);
+        assert!(matches!(item.problem, Problem::NoRegion(_)), "{item}");
+    }
 
     codegen::write(dir.path()).unwrap();
     let readme = std::fs::read_to_string(dir.path().join(README_PATH)).unwrap();
     assert!(readme.starts_with("# Title\n\nProse.\n\n## Operations\n\n<!-- operations:start -->"));
+    assert!(
+        readme
+            .contains("\n## Operations of the `/product` API\n\n<!-- product-operations:start -->"),
+        "{readme}"
+    );
     assert!(check(dir.path()).is_empty());
 }
 
@@ -179,7 +188,7 @@ fn an_orphaned_generated_schema_is_reported_and_removed() {
 }
 
 #[test]
-fn a_changed_product_spec_makes_only_the_product_client_stale_and_names_that_spec() {
+fn a_changed_product_spec_makes_only_its_artefacts_stale_and_names_that_spec() {
     let dir = fresh_tree();
     let spec = dir.path().join(xtask::api::Api::Product.spec_path());
     let text = std::fs::read_to_string(&spec).unwrap();
@@ -191,9 +200,19 @@ fn a_changed_product_spec_makes_only_the_product_client_stale_and_names_that_spe
     assert_ne!(changed, text, "plant site");
     std::fs::write(&spec, changed).unwrap();
 
+    // The product client and the README's product table, nothing of v1.
     let stale = check(dir.path());
-    let item = only_stale(&stale, codegen::PRODUCT_CLIENT_PATH);
-    assert_eq!(item.spec, xtask::api::Api::Product.spec_path());
+    let paths: Vec<&str> = stale.iter().map(|item| item.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [codegen::PRODUCT_CLIENT_PATH, README_PATH],
+        "{}",
+        codegen::report(&stale)
+    );
+    let item = &stale[0];
+    assert!(stale
+        .iter()
+        .all(|item| item.spec == xtask::api::Api::Product.spec_path()));
     let shown = item.to_string();
     assert!(
         shown.contains("generated from openapi/memos-product.yaml with sha256"),
