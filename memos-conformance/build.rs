@@ -1,12 +1,13 @@
-//! Embeds every `snapshots/*.snap` file (the `naive_text` set) and every
-//! `snapshots/<backend>/*.snap` file (the other backends' sets) in the library, so the
-//! binary can replay the recorded exchanges (the mock) from any directory.
+//! Embeds every `snapshots/*.snap` file (the `naive_text` set), every
+//! `snapshots/<backend>/*.snap` file (the other backends' sets) and every
+//! `snapshots/product/*.snap` file (the product API's set) in the library, so the binary
+//! can replay the recorded exchanges (the mock) from any directory.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-/// The subdirectories holding another backend's set.
-const BACKEND_DIRS: [&str; 2] = ["general_text", "tree_text"];
+/// The subdirectories holding another set: another backend's, or the product API's.
+const SET_DIRS: [&str; 3] = ["general_text", "tree_text", "product"];
 
 /// `(case name, file path)` of every `.snap` file directly in `dir`.
 fn snap_files(dir: &Path) -> Vec<(String, String)> {
@@ -33,12 +34,11 @@ fn main() {
     let manifest = std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into());
     let dir = Path::new(&manifest).join("snapshots");
     let mut out = String::from(
-        "/// `(backend directory, case name, snapshot file text)` of every recorded case; the\n\
+        "/// `(set directory, case name, snapshot file text)` of every recorded case; the\n\
          /// `naive_text` set's directory is `\"\"`.\n",
     );
     out.push_str("pub static EMBEDDED: &[(&str, &str, &str)] = &[\n");
-    let sets =
-        std::iter::once(("", dir.clone())).chain(BACKEND_DIRS.iter().map(|b| (*b, dir.join(b))));
+    let sets = std::iter::once(("", dir.clone())).chain(SET_DIRS.iter().map(|b| (*b, dir.join(b))));
     for (backend, set_dir) in sets {
         for (case, path) in snap_files(&set_dir) {
             let _ = writeln!(out, "    ({backend:?}, {case:?}, include_str!({path:?})),");

@@ -70,7 +70,7 @@ pub enum ApiSource {
     Option,
     /// The server's `/openapi.json`.
     Detected,
-    /// The embedded mock replays v1's snapshots.
+    /// The mock's snapshot set: the API of the server it was recorded from.
     Mock,
     /// The server published no usable document: v1 is assumed.
     Assumed,

@@ -467,7 +467,11 @@ impl Ctx {
 
     /// Sends `req` outside the case's steps, tagged `step`: the status and the body as
     /// JSON (null when it is not).
-    async fn send_unrecorded(&self, req: &Req, step: &str) -> Result<(u16, Value), String> {
+    pub(crate) async fn send_unrecorded(
+        &self,
+        req: &Req,
+        step: &str,
+    ) -> Result<(u16, Value), String> {
         self.shared
             .recorder
             .send_unrecorded(req, step)

@@ -10,7 +10,9 @@
 //! not a server error, status and content type documented, body valid against the
 //! spec's JSON Schema, envelope `code` equal to the status. Each case's exchanges,
 //! normalised, are recorded from the reference server into `snapshots/<case>.snap`
-//! ([`snapshot`]); the tests compare them with insta and the embedded mock replays them.
+//! ([`snapshot`]; the product suite's from the product server into
+//! `snapshots/product/`); the tests compare them with insta and the embedded mock
+//! replays them ([`RunOptions::mock`], [`RunOptions::product_mock`]).
 //! A server version's known defects on its storage [`Backend`] (learned from the server's
 //! answers about the run's own first cube, or given) fail as [`Outcome::KnownDefect`] and
 //! do not fail the run.

@@ -57,6 +57,7 @@ struct Args {
 
     /// Replay the embedded snapshots recorded from a reference server with BACKEND (the
     /// default, without --base-url, is naive_text), to see what such a server answers.
+    /// With --api product and no --base-url, the product server's recording is replayed.
     #[arg(long, value_enum, value_name = "BACKEND", conflicts_with_all = ["base_url", "snapshots", "backend"])]
     mock: Option<Backend>,
 
@@ -124,7 +125,8 @@ struct Args {
     /// The API the server speaks: v1 (MemoryOS up to 2.0.10, openapi/memos.yaml) or
     /// product (the /product routes of MemoryOS 2.0.33 and later, openapi/memos-product.yaml).
     /// Without it the suite learns it from info.title of the server's /openapi.json
-    /// ("MemOS Server REST APIs" is product). With --list: whose cases to list.
+    /// ("MemOS Server REST APIs" is product). With --list: whose cases to list. Without
+    /// --base-url: whose embedded mock to replay.
     #[arg(long, value_enum, value_name = "API")]
     api: Option<Api>,
 
@@ -141,6 +143,7 @@ created and runs no more cases; a second Ctrl-C quits at once).
 Examples:
   memos-conformance
   memos-conformance --mock tree_text
+  memos-conformance --api product
   memos-conformance --base-url http://127.0.0.1:8000 --cube-path /srv/memos/cubes/conformance-scratch
   memos-conformance --base-url https://memos.example/api --token \"$T\" --auth token --format junit --output memos.xml";
 
@@ -272,10 +275,22 @@ fn options(args: &Args) -> Result<RunOptions, String> {
         }
         (None, Some(dir)) => RunOptions::new(Target::Mock(SnapshotSet::from_dir(dir)?)),
         (None, None) if args.api == Some(Api::Product) => {
-            return Err(
-                "no snapshots of the product API are embedded in this build: pass --base-url of a product server"
-                    .into(),
-            );
+            if args.mock.is_some() {
+                return Err(
+                    "--mock chooses a v1 storage backend; the product mock has one recording: drop --mock"
+                        .into(),
+                );
+            }
+            let options = RunOptions::product_mock();
+            if let Target::Mock(set) = &options.target {
+                if set.is_empty() {
+                    return Err(
+                        "no snapshots of the product API are embedded in this build: pass --base-url of a product server"
+                            .into(),
+                    );
+                }
+            }
+            options
         }
         (None, None) => {
             let backend = args.mock.unwrap_or_default();

@@ -7,14 +7,18 @@
 //! the answer recorded for that step.
 //!
 //! The storage proof's listing of each recorded registration is answered too, with an
-//! empty cube in the shape of the set's backend (see [`crate::storage_proof`]).
+//! empty cube in the shape of the set's backend (see [`crate::storage_proof`]), and so
+//! are a product case's polls for what the server stores in the background, with the
+//! cube's last recorded listing (what the live run waited for).
 
 use httpmock::MockServer;
 
 use crate::backend::Backend;
 use crate::exchange::STEP_HEADER;
 use crate::json::Json;
-use crate::snapshot::{body_bytes, CaseSnapshot};
+use crate::product::BACKGROUND_POLL_STEP;
+use crate::redact::REDACTED;
+use crate::snapshot::{body_bytes, CaseSnapshot, SnapResponse};
 use crate::storage_proof;
 
 /// `(cube, user)` of every registration the snapshot recorded as successful: the
@@ -35,6 +39,30 @@ fn registered_cubes(snapshot: &CaseSnapshot) -> Vec<(String, String)> {
             Some((field("mem_cube_id")?, field("user_id")?))
         })
         .collect()
+}
+
+/// `(request body, response)` of the last recorded `/product/get_memory` listing of each
+/// cube: the answer to [`crate::product::wait_for_background_store`]'s polls, which are
+/// outside the recorded steps. The live run polled until the background was done, so the
+/// last listing shows what it waited for.
+fn last_product_listings(snapshot: &CaseSnapshot) -> Vec<(String, &SnapResponse)> {
+    let mut last: Vec<(String, &SnapResponse)> = Vec::new();
+    for exchange in &snapshot.exchanges {
+        let request = &exchange.request;
+        if request.method != "POST" || request.path != "/product/get_memory" {
+            continue;
+        }
+        let (Some(response), Some(body)) = (
+            &exchange.response,
+            body_bytes(&request.body, &request.body_text),
+        ) else {
+            continue;
+        };
+        let body = String::from_utf8_lossy(&body).into_owned();
+        last.retain(|(b, _)| *b != body);
+        last.push((body, response));
+    }
+    last
 }
 
 /// A running mock for one case.
@@ -70,24 +98,16 @@ impl MockReplay {
                     .collect(),
                 _ => Vec::new(),
             };
+            // A body whose secret was redacted in the recording (a product chat's
+            // `business_key`) differs from what the case sends, byte for byte: the
+            // recorder has compared the two normalised before sending, so the mock
+            // matches it by step alone.
             let request_body = body_bytes(&request.body, &request.body_text)
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            let response_body = body_bytes(&response.body, &response.body_text).unwrap_or_default();
-            // Only headers that are valid on the wire (httpmock would panic on others).
-            let headers: Vec<(String, String)> = match &response.headers {
-                Json::Object(pairs) => pairs
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .filter(|(k, v)| {
-                        reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_ok()
-                            && reqwest::header::HeaderValue::from_str(v).is_ok()
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            };
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .filter(|b| !b.contains(REDACTED));
+            let (status, headers, response_body) = answer(response);
             let step = exchange.step.to_string();
             let path = request.path.clone();
-            let status = response.status;
             server
                 .mock_async(|when, then| {
                     let mut when = when.method(method).path(path).header(STEP_HEADER, step);
@@ -97,6 +117,22 @@ impl MockReplay {
                     if let Some(body) = request_body {
                         when.body(body);
                     }
+                    let mut then = then.status(status);
+                    for (k, v) in headers {
+                        then = then.header(k, v);
+                    }
+                    then.body(response_body);
+                })
+                .await;
+        }
+        for (body, response) in last_product_listings(snapshot) {
+            let (status, headers, response_body) = answer(response);
+            server
+                .mock_async(|when, then| {
+                    when.method(httpmock::Method::POST)
+                        .path("/product/get_memory")
+                        .header(STEP_HEADER, BACKGROUND_POLL_STEP)
+                        .body(body);
                     let mut then = then.status(status);
                     for (k, v) in headers {
                         then = then.header(k, v);
@@ -127,4 +163,22 @@ impl MockReplay {
     pub fn base_url(&self) -> String {
         self.server.base_url()
     }
+}
+
+/// The status, the headers valid on the wire (httpmock would panic on others) and the
+/// body of a recorded response.
+fn answer(response: &SnapResponse) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let headers = match &response.headers {
+        Json::Object(pairs) => pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .filter(|(k, v)| {
+                reqwest::header::HeaderName::from_bytes(k.as_bytes()).is_ok()
+                    && reqwest::header::HeaderValue::from_str(v).is_ok()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let body = body_bytes(&response.body, &response.body_text).unwrap_or_default();
+    (response.status, headers, body)
 }

@@ -16,6 +16,7 @@
 //! | `Authorization` values | `Bearer <redacted>` |
 //! | the configured token wherever the server echoes it (replaced as it arrives, see `redact.rs`) | `<redacted>` |
 //! | users of other cases or other callers in `GET /users` | left out |
+//! | durations and the server process in `/product/...` answers | see `product/varying.rs` |
 //!
 //! The placeholders are chosen so that normalising is idempotent, and so that the mock
 //! mode can *send* them: the mock run uses `conf-RUN` as its prefix and the placeholder
@@ -216,8 +217,17 @@ impl Normaliser {
                 .map(|(k, v)| (k.clone(), Json::String(self.text(v))))
                 .collect(),
         );
-        let (mut body, body_text) = self.body(&received.body, false);
+        let (mut body, mut body_text) = self.body(&received.body, false);
         let mut note = None;
+        if path.starts_with("/product/") {
+            let applied = crate::product::varying::apply(&mut body, &mut body_text);
+            if !applied.is_empty() {
+                note = Some(format!(
+                    "values that vary from run to run replaced (rules: {})",
+                    applied.join(", ")
+                ));
+            }
+        }
         let keep_prefix = self.text(keep_prefix);
         if path == "/openapi.json" {
             if let Some(Json::Object(entries)) = body.as_mut() {

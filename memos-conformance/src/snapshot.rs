@@ -3,7 +3,8 @@
 //!
 //! The same files are the expectation (compared with insta by the tests) and what the
 //! embedded mock replays. They are embedded in the binary at build time. `snapshots/`
-//! holds the `naive_text` set; `snapshots/<backend>/` the set of another backend.
+//! holds the `naive_text` set; `snapshots/<backend>/` the set of another backend;
+//! `snapshots/product/` the set of the product API (recorded from its reference server).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,21 @@ pub fn source_dir_for(backend: Backend) -> PathBuf {
         "" => source_dir(),
         sub => source_dir().join(sub),
     }
+}
+
+/// The subdirectory of the product API's set.
+const PRODUCT_DIR: &str = "product";
+
+/// How the v1 sets are recorded again.
+const RECORD_V1: &str =
+    "MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test it live_reference";
+/// How the product set is recorded again.
+const RECORD_PRODUCT: &str =
+    "MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test it live_product";
+
+/// The directory of the product API's snapshot set, in the source tree.
+pub fn product_source_dir() -> PathBuf {
+    source_dir().join(PRODUCT_DIR)
 }
 
 /// The subdirectory of `backend`'s set (`""`: the top directory).
@@ -212,6 +228,9 @@ pub fn write(dir: &Path, snapshot: &CaseSnapshot) -> Result<PathBuf, String> {
 #[derive(Debug, Clone, Default)]
 pub struct SnapshotSet {
     by_case: BTreeMap<String, Result<CaseSnapshot, String>>,
+    /// The command that records the set again, for the message about a missing file
+    /// (empty for a directory, which may hold either API's set: both commands).
+    record_with: &'static str,
 }
 
 impl SnapshotSet {
@@ -223,16 +242,29 @@ impl SnapshotSet {
     /// The snapshots of `backend` embedded in this build (empty when none were
     /// recorded).
     pub fn embedded_for(backend: Backend) -> SnapshotSet {
-        let dir = backend_dir(backend);
+        SnapshotSet::embedded_in(backend_dir(backend), backend.as_str(), RECORD_V1)
+    }
+
+    /// The snapshots of the product API embedded in this build (empty when none were
+    /// recorded).
+    pub fn embedded_product() -> SnapshotSet {
+        SnapshotSet::embedded_in(PRODUCT_DIR, "product", RECORD_PRODUCT)
+    }
+
+    /// The embedded set of the subdirectory `dir`, called `what` in messages.
+    fn embedded_in(dir: &str, what: &str, record_with: &'static str) -> SnapshotSet {
         let mut by_case = BTreeMap::new();
         for (_, name, text) in embedded::EMBEDDED.iter().filter(|(d, _, _)| *d == dir) {
             by_case.insert(
                 (*name).to_owned(),
                 CaseSnapshot::parse_file(text)
-                    .map_err(|e| format!("embedded snapshot {name}.snap ({backend}): {e}")),
+                    .map_err(|e| format!("embedded snapshot {name}.snap ({what}): {e}")),
             );
         }
-        SnapshotSet { by_case }
+        SnapshotSet {
+            by_case,
+            record_with,
+        }
     }
 
     /// Whether the set holds no snapshot at all.
@@ -260,7 +292,10 @@ impl SnapshotSet {
                 });
             by_case.insert(case.to_owned(), parsed);
         }
-        Ok(SnapshotSet { by_case })
+        Ok(SnapshotSet {
+            by_case,
+            record_with: "",
+        })
     }
 
     /// The snapshot of a case, or why there is none.
@@ -268,10 +303,16 @@ impl SnapshotSet {
         match self.by_case.get(case) {
             Some(Ok(s)) => Ok(s),
             Some(Err(e)) => Err(e.clone()),
+            None if self.record_with.is_empty() => Err(format!(
+                "no recorded snapshot {} for this case; record the snapshots from the reference server \
+                 (v1: {RECORD_V1}; product: {RECORD_PRODUCT})",
+                file_name(case)
+            )),
             None => Err(format!(
                 "no recorded snapshot {} for this case; record the snapshots from the reference server \
-                 (MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test it live_reference)",
-                file_name(case)
+                 ({})",
+                file_name(case),
+                self.record_with
             )),
         }
     }

@@ -183,10 +183,11 @@ async fn playground_frames_follow_grammar(ctx: &mut Ctx) -> CaseResult {
         )
         .await;
     let verdict = chat_frames_follow_grammar(&ex, Ending::EndFrame);
-    // 2.0.33 stores the turn in the background even with `add_message_on_answer: false`;
-    // cleanup must find it in the cube, so wait until the turn (the question and the
-    // answer, two memories) is there beside the case's own memory, or long enough.
-    super::wait_for_background_store(ctx, &ctx.user("u"), &ctx.cube("notes"), 3).await;
+    // 2.0.33 stores the turn in the background even with `add_message_on_answer: false`:
+    // the question while it streams, then the question and the answer after the `end`
+    // frame (three memories, beside the case's own one). Cleanup must find all of them,
+    // and the recording must not depend on how far the background got: wait for all four.
+    super::wait_for_background_store(ctx, &ctx.user("u"), &ctx.cube("notes"), 4).await;
     verdict
 }
 

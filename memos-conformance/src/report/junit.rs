@@ -1,7 +1,8 @@
 //! The JUnit XML report for CI, written with `quick-junit`: one `testsuite` per group.
-//! Failed cases carry a `<failure>` with every failed check; known defects, skipped and
-//! not-applicable cases are `<skipped>` (each suite also says how many in a `skipped`
-//! attribute); warnings and fixed defects pass, with the finding or the note in
+//! Failed cases carry a `<failure>` with every failed check; known defects, skipped,
+//! not-applicable and not-run cases are `<skipped>` (each suite also says how many in a
+//! `skipped` attribute; a stopped run fails by its exit code, not by the cases it did not
+//! get to); warnings and fixed defects pass, with the finding or the note in
 //! `<system-out>`.
 
 use std::fmt::Write as _;
@@ -132,6 +133,10 @@ fn system_out(case: &CaseReport, reason: &str) -> Option<String> {
                 f.title, f.risk, f.fix, f.evidence
             )
         }),
-        Outcome::Pass | Outcome::Fail | Outcome::Skipped | Outcome::NotApplicable => None,
+        Outcome::Pass
+        | Outcome::Fail
+        | Outcome::Skipped
+        | Outcome::NotApplicable
+        | Outcome::NotRun => None,
     }
 }

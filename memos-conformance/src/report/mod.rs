@@ -5,9 +5,10 @@
 mod junit;
 mod model;
 mod outcome;
+#[cfg(test)]
+mod tests_not_run;
 mod text;
 
-pub(crate) use model::NOT_RUN;
 pub use model::{
     CaseReport, ExchangeSummary, FailedCheck, Finding, Format, Mode, Report, Summary, Target,
 };

@@ -14,10 +14,6 @@ use crate::exchange::human_duration;
 
 use super::outcome::Outcome;
 
-/// How the reason of a case the run did not get to begins (the time limit ran out, the
-/// server stopped answering); the text report counts those apart from real failures.
-pub(crate) const NOT_RUN: &str = "not run: ";
-
 /// The whole report of a run.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct Report {
@@ -147,7 +143,7 @@ pub struct CaseReport {
     pub purpose: String,
     /// The result.
     pub outcome: Outcome,
-    /// Why, for anything but a pass.
+    /// Why, for anything but a pass (for a case not run: why the run stopped).
     pub reason: Option<String>,
     /// Wall time, in milliseconds.
     pub duration_ms: u64,
@@ -170,7 +166,7 @@ pub struct Summary {
     pub total: usize,
     /// Passed.
     pub passed: usize,
-    /// Failed (these fail the run), not counting those not run.
+    /// Failed (these fail the run).
     pub failed: usize,
     /// Not run because the run stopped early (its time limit, Ctrl-C, a server that
     /// stopped answering, storage that is not the run's own); these fail the run too.
@@ -200,14 +196,8 @@ impl Summary {
     /// Counts the outcomes of `cases`.
     pub(crate) fn of(cases: &[CaseReport], duration_ms: u64) -> Summary {
         let count = |o: Outcome| cases.iter().filter(|c| c.outcome == o).count();
-        let not_run = cases
-            .iter()
-            .filter(|c| {
-                c.outcome == Outcome::Fail
-                    && c.reason.as_deref().is_some_and(|r| r.starts_with(NOT_RUN))
-            })
-            .count();
-        let failed = count(Outcome::Fail) - not_run;
+        let failed = count(Outcome::Fail);
+        let not_run = count(Outcome::NotRun);
         Summary {
             total: cases.len(),
             passed: count(Outcome::Pass),

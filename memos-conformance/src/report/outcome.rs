@@ -24,6 +24,10 @@ pub enum Outcome {
     Skipped,
     /// Does not apply to this server (e.g. auth probes on a server without auth).
     NotApplicable,
+    /// The run stopped before it got to the case (its time limit, Ctrl-C, a server that
+    /// stopped answering, storage that is not the run's own). The case itself neither
+    /// passed nor failed, but the stop fails the run.
+    NotRun,
 }
 
 /// How JUnit shows an outcome.
@@ -53,7 +57,7 @@ struct Spelling {
 }
 
 /// The table. The order is the JSON Schema's.
-const SPELLINGS: [Spelling; 7] = [
+const SPELLINGS: [Spelling; 8] = [
     Spelling {
         outcome: Outcome::Pass,
         json: "pass",
@@ -110,6 +114,18 @@ const SPELLINGS: [Spelling; 7] = [
         verdict: "not applicable",
         junit: JunitKind::Skipped,
         doc: "Does not apply to this server (e.g. auth probes on a server without auth).",
+    },
+    Spelling {
+        outcome: Outcome::NotRun,
+        json: "not_run",
+        label: "not run",
+        // Never written: a case the run did not get to has no snapshot.
+        verdict: "not run",
+        // Skipped, not failed: the case did not fail, the run stopped; the exit code
+        // and the summary say the run failed.
+        junit: JunitKind::Skipped,
+        doc: "The run stopped before it got to the case (its time limit, Ctrl-C, a server that \
+              stopped answering, storage that is not the run's own); the stop fails the run.",
     },
 ];
 
@@ -183,10 +199,12 @@ mod tests {
             Warning,
             Skipped,
             NotApplicable,
+            NotRun,
         ] {
             // Exhaustive on purpose: a new outcome does not compile until it is listed here.
             match outcome {
-                Pass | Fail | KnownDefect | DefectFixed | Warning | Skipped | NotApplicable => {}
+                Pass | Fail | KnownDefect | DefectFixed | Warning | Skipped | NotApplicable
+                | NotRun => {}
             }
             let rows = SPELLINGS.iter().filter(|s| s.outcome == outcome).count();
             assert_eq!(rows, 1, "{outcome:?}");
@@ -201,5 +219,23 @@ mod tests {
         );
         assert_eq!(Outcome::NotApplicable.label(), "n/a");
         assert_eq!(Outcome::NotApplicable.verdict(), "not applicable");
+    }
+
+    #[test]
+    fn a_case_not_run_has_its_own_spelling_and_is_skipped_in_junit() {
+        assert_eq!(
+            serde_json::to_value(Outcome::NotRun).expect("json"),
+            "not_run"
+        );
+        assert_eq!(Outcome::NotRun.label(), "not run");
+        assert_eq!(Outcome::NotRun.junit(), JunitKind::Skipped);
+        let schema = serde_json::to_value(schemars::schema_for!(Outcome)).expect("schema");
+        let consts: Vec<&str> = schema["oneOf"]
+            .as_array()
+            .expect("oneOf")
+            .iter()
+            .filter_map(|v| v["const"].as_str())
+            .collect();
+        assert!(consts.contains(&"not_run"), "{consts:?}");
     }
 }

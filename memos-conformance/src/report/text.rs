@@ -12,7 +12,7 @@ use std::time::Duration;
 use memos_api::text::{escape_controls, one_line};
 use memos_api::AuthScheme;
 
-use super::model::{CaseReport, Finding, Mode, Report, NOT_RUN};
+use super::model::{CaseReport, Finding, Mode, Report};
 use super::outcome::Outcome;
 use crate::exchange::human_duration;
 
@@ -99,20 +99,17 @@ fn table(out: &mut String, cases: &[CaseReport]) {
     }
 }
 
-fn is_not_run(case: &CaseReport) -> bool {
-    case.reason
-        .as_deref()
-        .is_some_and(|r| r.starts_with(NOT_RUN))
-}
-
 /// The failed cases with their first failed checks; cases not run are only counted
 /// (the notes say why).
 fn failures(out: &mut String, cases: &[CaseReport]) {
     let failed: Vec<&CaseReport> = cases
         .iter()
-        .filter(|c| c.outcome == Outcome::Fail && !is_not_run(c))
+        .filter(|c| c.outcome == Outcome::Fail)
         .collect();
-    let not_run = cases.iter().filter(|c| is_not_run(c)).count();
+    let not_run = cases
+        .iter()
+        .filter(|c| c.outcome == Outcome::NotRun)
+        .count();
     if failed.is_empty() && not_run == 0 {
         return;
     }

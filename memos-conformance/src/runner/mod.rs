@@ -25,7 +25,7 @@ use crate::defects::{self, DefectList};
 use crate::exchange::human_duration;
 use crate::json::Json;
 use crate::normalize::{cube_path_placeholder, DOC_PATH_PLACEHOLDER, MOCK_RUN_PREFIX};
-use crate::report::{CaseReport, Mode, Outcome, Report, Summary, Target as ReportTarget, NOT_RUN};
+use crate::report::{CaseReport, Mode, Outcome, Report, Summary, Target as ReportTarget};
 use crate::snapshot::{CaseSnapshot, SnapshotSet};
 use crate::spec::Spec;
 use case::CaseRunner;
@@ -145,8 +145,9 @@ fn settings(options: &RunOptions) -> Settings {
     }
 }
 
-/// The mock run's settings: the placeholders the recording was normalised to, and
-/// every permission (the snapshots were recorded with all of them).
+/// The mock run's settings: the placeholders the recording was normalised to, and the
+/// permissions it was recorded with (every one, but `--allow-configure` only for a set
+/// with a configure case).
 fn mock_settings(run_prefix: &str, snapshots: &SnapshotSet) -> Settings {
     let configure_body = snapshots.get(CONFIGURE_CASE).ok().and_then(|s| {
         s.exchanges
@@ -166,13 +167,15 @@ fn mock_settings(run_prefix: &str, snapshots: &SnapshotSet) -> Settings {
         let placeholder = cube_path_placeholder(i);
         rendered.iter().any(|r| r.contains(&placeholder))
     };
-    let cube_paths = 1 + (1..).take_while(|&i| used(i)).count();
+    // None for the product set: its cases register no cube directory.
+    let cube_paths = (0..).take_while(|&i| used(i)).count();
     Settings {
         run_prefix: run_prefix.to_owned(),
         cube_paths: (0..cube_paths).map(cube_path_placeholder).collect(),
         doc_path: Some(DOC_PATH_PLACEHOLDER.to_owned()),
+        // Only a recording with a configure case was made with `--allow-configure`.
+        allow_configure: configure_body.is_some(),
         configure_body,
-        allow_configure: true,
         destructive: true,
     }
 }
@@ -391,11 +394,13 @@ impl Progress {
     }
 
     /// The API the rest of the run speaks: `--api`, else the one the server-version
-    /// case read (v1 for the mock and for a server without a document).
+    /// case read (from the live server, or as the mock replayed it; v1 for a server
+    /// without a document).
     fn learn_api(&mut self, options: &RunOptions) -> Api {
         let (api, source) = match (options.api, &options.target, &self.target.server_version) {
             (Some(api), _, _) => (api, ApiSource::Option),
-            (None, Target::Mock(_), _) => (Api::V1, ApiSource::Mock),
+            (None, Target::Mock(_), Some(key)) => (Api::from_server_version(key), ApiSource::Mock),
+            (None, Target::Mock(_), None) => (Api::V1, ApiSource::Mock),
             (None, Target::Live(_), Some(key)) => {
                 (Api::from_server_version(key), ApiSource::Detected)
             }
@@ -475,14 +480,14 @@ fn isolation(backend: Backend, cube_paths: usize) -> String {
     )
 }
 
-/// The report row of a case the run did not get to.
+/// The report row of a case the run did not get to, with why the run stopped.
 fn not_run(case: &Case, reason: &str) -> CaseReport {
     CaseReport {
         name: case.name.to_owned(),
         group: case.group.to_owned(),
         purpose: case.purpose.to_owned(),
-        outcome: Outcome::Fail,
-        reason: Some(format!("{NOT_RUN}{reason}")),
+        outcome: Outcome::NotRun,
+        reason: Some(reason.to_owned()),
         duration_ms: 0,
         finding: None,
         known_defect: None,

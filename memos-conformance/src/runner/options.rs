@@ -51,7 +51,7 @@ pub struct RunOptions {
     /// set was recorded with). `None` on a live server: learned from its answers.
     pub backend: Option<Backend>,
     /// The API the server speaks (`--api`). `None`: learned from the server's
-    /// `/openapi.json` (live), v1 (mock).
+    /// `/openapi.json` (live, or as the mock replays it; v1 without a document).
     pub api: Option<Api>,
     /// The run prefix, instead of a fresh one (live) or `conf-RUN` (mock).
     pub run_prefix: Option<String>,
@@ -73,6 +73,13 @@ impl RunOptions {
             backend: Some(backend),
             ..RunOptions::new(Target::Mock(SnapshotSet::embedded_for(backend)))
         }
+    }
+
+    /// The product suite against the embedded mock of the product server, replaying the
+    /// snapshots recorded from it (the run learns the API from the replayed
+    /// `/openapi.json`, as a live run does).
+    pub fn product_mock() -> RunOptions {
+        RunOptions::new(Target::Mock(SnapshotSet::embedded_product()))
     }
 
     /// The whole suite against a live server, with the safe defaults.

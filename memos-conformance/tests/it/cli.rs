@@ -199,7 +199,7 @@ fn help_says_to_pass_a_scratch_cube_directory_and_what_destructive_allows() {
 }
 
 #[test]
-fn api_option_lists_product_cases_and_needs_a_server() {
+fn api_option_lists_product_cases_and_replays_the_product_mock() {
     let out = bin()
         .args(["--list", "--api", "product"])
         .output()
@@ -214,14 +214,28 @@ fn api_option_lists_product_cases_and_needs_a_server() {
         !stdout.contains("create_user."),
         "v1 cases listed: {stdout}"
     );
-    // No product snapshots are embedded: the mock cannot stand in for a product server.
+    // Without --base-url the product mock replays the product server's recording and
+    // tells what the live run does.
     let out = bin()
         .args(["--api", "product"])
         .output()
         .expect("run the binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("embedded mock"), "{stdout}");
+    assert!(stdout.contains("API: product (--api)"), "{stdout}");
+    assert!(
+        stdout.contains("40 cases: 28 passed, 0 failed, 9 known defects, 3 warnings, 0 skipped, 0 not applicable; 559 checks on exchanges, 6 failed;"),
+        "{stdout}"
+    );
+    // The product mock has one recording, of no v1 backend.
+    let out = bin()
+        .args(["--api", "product", "--mock", "tree_text"])
+        .output()
+        .expect("run the binary");
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        String::from_utf8_lossy(&out.stderr).contains("--base-url"),
+        String::from_utf8_lossy(&out.stderr).contains("drop --mock"),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );

@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
 
-use memos_conformance::snapshot::CaseSnapshot;
-use memos_conformance::{Backend, Outcome, Report};
+use memos_conformance::snapshot::{self, CaseSnapshot};
+use memos_conformance::{Api, Backend, Outcome, Report};
 use tokio::sync::{Mutex, MutexGuard};
 
 /// The reference-server backend of the same name.
@@ -83,9 +83,14 @@ pub fn assert_skipped_only_for_want_of_a_directory(report: &Report) {
     }
 }
 
-/// Asserts that `dir` holds one snapshot file per case, and no other.
+/// Asserts that `dir` holds one snapshot file per v1 case, and no other.
 pub fn assert_one_file_per_case(dir: &Path) {
-    let cases: BTreeSet<String> = memos_conformance::cases()
+    assert_one_file_per_case_of(Api::V1, dir);
+}
+
+/// Asserts that `dir` holds one snapshot file per case of `api`, and no other.
+pub fn assert_one_file_per_case_of(api: Api, dir: &Path) {
+    let cases: BTreeSet<String> = memos_conformance::select_for(api, &[])
         .iter()
         .map(|c| c.name.to_owned())
         .collect();
@@ -142,5 +147,23 @@ pub fn assert_snapshots(dir: &Path, snapshots: &[CaseSnapshot]) {
         mismatched.is_empty(),
         "{} snapshots differ from the recorded ones (review the .snap.new files with `cargo insta review`): {mismatched:?}",
         mismatched.len()
+    );
+}
+
+/// Whether the live tests record the snapshots instead of comparing them
+/// (`MEMOS_CONFORMANCE_RECORD=1`).
+pub fn record_mode() -> bool {
+    std::env::var("MEMOS_CONFORMANCE_RECORD").is_ok_and(|v| v == "1")
+}
+
+/// Writes the run's snapshots into `dir` (record mode).
+pub fn record(dir: &Path, snapshots: &[CaseSnapshot]) {
+    for snap in snapshots {
+        snapshot::write(dir, snap).expect("write snapshot");
+    }
+    println!(
+        "recorded {} snapshots into {}",
+        snapshots.len(),
+        dir.display()
     );
 }

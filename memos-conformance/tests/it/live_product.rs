@@ -4,15 +4,23 @@
 //! defects of that version, which are exactly those that fail, and what the run added is
 //! gone afterwards.
 //!
+//! The run's normalised exchanges equal the files in `memos-conformance/snapshots/product/`,
+//! which the embedded product mock replays (`memos-conformance --api product`). Record mode:
+//! `MEMOS_CONFORMANCE_RECORD=1 cargo test -p memos-conformance --test it live_product`
+//! rewrites them from the live server.
+//!
 //! Without Python the test fails with a clear message when `CI=true` and is skipped (with
 //! the reason printed) otherwise.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
+use memos_conformance::snapshot;
 use memos_conformance::{Api, Format, Outcome, RunOptions};
 use memos_refserver::{Api as ServerApi, StartOptions};
 use serde_json::{json, Value};
+
+use crate::common;
 
 /// The run prefix, so that the cubes the run used can be found again after it (the
 /// snapshots hold the normalised `conf-RUN`).
@@ -120,6 +128,22 @@ async fn the_product_suite_passes_on_the_real_server() {
         skipped.is_empty(),
         "skipped with every permission given: {skipped:?}"
     );
+
+    let dir = snapshot::product_source_dir();
+    if common::record_mode() {
+        // A case renamed or removed must not leave its old file behind.
+        if let Ok(entries) = std::fs::read_dir(&dir) {
+            for entry in entries.flatten() {
+                if entry.path().extension().is_some_and(|e| e == "snap") {
+                    std::fs::remove_file(entry.path()).expect("remove an old snapshot");
+                }
+            }
+        }
+        common::record(&dir, &output.snapshots);
+    } else {
+        common::assert_snapshots(&dir, &output.snapshots);
+    }
+    common::assert_one_file_per_case_of(Api::Product, &dir);
 
     // Everything the run added is gone: each cube it wrote to lists nothing.
     let cubes = cubes_written(&output, &prefix);

@@ -110,16 +110,8 @@ async fn the_whole_suite_on(
     );
     common::assert_skipped_only_for_want_of_a_directory(report);
 
-    if std::env::var("MEMOS_CONFORMANCE_RECORD").is_ok_and(|v| v == "1") {
-        let dir = snapshot::source_dir_for(backend);
-        for snap in &output.snapshots {
-            snapshot::write(&dir, snap).expect("write snapshot");
-        }
-        println!(
-            "recorded {} snapshots into {}",
-            output.snapshots.len(),
-            dir.display()
-        );
+    if common::record_mode() {
+        common::record(&snapshot::source_dir_for(backend), &output.snapshots);
     } else {
         let (varying, stable): (Vec<_>, Vec<_>) = output
             .snapshots

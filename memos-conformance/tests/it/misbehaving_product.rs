@@ -1,11 +1,13 @@
 //! The product suite must be able to fail: a server whose `/openapi.json` says it is the
 //! product server gets the product cases (and none of v1's), and one that does not store
-//! what it is sent or breaks the stream grammar fails those cases.
+//! what it is sent or breaks the stream grammar fails those cases. The product mock fails
+//! clearly when its recording was tampered with or a snapshot is missing.
 
 use std::time::Duration;
 
 use httpmock::{Method, MockServer};
-use memos_conformance::{Api, Format, Outcome, RunOptions};
+use memos_conformance::snapshot::{self, CaseSnapshot, SnapshotSet};
+use memos_conformance::{Api, Format, Outcome, Report, RunOptions, Target};
 use serde_json::json;
 
 /// A product server that stores nothing: every add answers the same made-up memory, every
@@ -99,4 +101,111 @@ async fn api_v1_forced_on_a_product_server_runs_the_v1_cases() {
         .cases
         .iter()
         .any(|c| c.name.starts_with("get_current_user.")));
+}
+
+/// The case a tampered product recording is tried on.
+const TAMPERED: &str = "add_memories.added_is_listed";
+
+/// Runs the product mock over the embedded product snapshots, changed by `change` (which
+/// may drop a case's file), and returns the report of `TAMPERED` (with the server-version
+/// case first, as always).
+async fn run_tampered(change: impl Fn(&mut Vec<CaseSnapshot>)) -> Report {
+    let recorded = SnapshotSet::embedded_product();
+    let mut snaps: Vec<CaseSnapshot> = recorded
+        .names()
+        .map(|n| recorded.get(n).expect("recorded").clone())
+        .collect();
+    change(&mut snaps);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for snap in &snaps {
+        snapshot::write(dir.path(), snap).expect("write");
+    }
+    let mut options = RunOptions::new(Target::Mock(
+        SnapshotSet::from_dir(dir.path()).expect("dir"),
+    ));
+    options.api = Some(Api::Product);
+    options.patterns = vec![TAMPERED.into()];
+    memos_conformance::run(options).await.report
+}
+
+/// The recording of `TAMPERED` among `snaps`.
+fn tampered_snapshot(snaps: &mut [CaseSnapshot]) -> &mut CaseSnapshot {
+    snaps
+        .iter_mut()
+        .find(|s| s.case == TAMPERED)
+        .expect("recorded")
+}
+
+/// The report row of `TAMPERED`.
+fn tampered_case(report: &Report) -> &memos_conformance::CaseReport {
+    report
+        .cases
+        .iter()
+        .find(|c| c.name == TAMPERED)
+        .expect("the tampered case ran")
+}
+
+/// Asserts that `TAMPERED` failed, and the run with it, with a reason holding `words`.
+fn assert_tampered_case_fails_saying(report: &Report, words: &[&str]) {
+    let case = tampered_case(report);
+    assert_eq!(case.outcome, Outcome::Fail, "{case:#?}");
+    let reason = case.reason.as_deref().unwrap_or_default();
+    for word in words {
+        assert!(reason.contains(word), "{word:?} not in {reason}");
+    }
+    assert!(!report.summary.success);
+}
+
+#[tokio::test]
+async fn the_product_mock_replays_its_recording_unchanged() {
+    let report = run_tampered(|_| {}).await;
+    assert_eq!(tampered_case(&report).outcome, Outcome::Pass, "{report:#?}");
+    assert!(report.summary.success);
+}
+
+#[tokio::test]
+async fn the_product_mock_refuses_a_request_that_differs_from_the_recording() {
+    let report = run_tampered(|snaps| {
+        let snap = tampered_snapshot(snaps);
+        let body = snap.exchanges[0].request.body.as_mut().expect("a body");
+        body.map_strings(&mut |s| s.replace("Lisbon", "Porto"));
+    })
+    .await;
+    assert_tampered_case_fails_saying(&report, &["changed since the snapshots were recorded"]);
+}
+
+#[tokio::test]
+async fn a_product_recording_whose_answer_was_changed_fails_the_case() {
+    // The recorded listing no longer holds the memory the add answered.
+    let report = run_tampered(|snaps| {
+        let snap = tampered_snapshot(snaps);
+        let listing = snap
+            .exchanges
+            .iter_mut()
+            .find(|e| e.label == "list the cube")
+            .and_then(|e| e.response.as_mut())
+            .and_then(|r| r.body.as_mut())
+            .expect("the recorded listing");
+        listing.map_strings(&mut |s| {
+            if s.starts_with("00000000-0000-4000-8000-") {
+                "00000000-0000-4000-8000-0000000000ff".to_owned()
+            } else {
+                s.to_owned()
+            }
+        });
+    })
+    .await;
+    assert_tampered_case_fails_saying(&report, &["does not list the added memory"]);
+}
+
+#[tokio::test]
+async fn a_missing_product_snapshot_fails_its_case_saying_how_to_record() {
+    let report = run_tampered(|snaps| snaps.retain(|s| s.case != TAMPERED)).await;
+    assert_tampered_case_fails_saying(
+        &report,
+        &[
+            &format!("no recorded snapshot {TAMPERED}.snap"),
+            "live_product",
+        ],
+    );
 }

@@ -1,14 +1,15 @@
-//! The whole suite against the embedded mock of each backend: every case replays its
-//! recorded exchanges, insta verifies them against the snapshot files, and the run passes
-//! with exactly the known defects of that backend failing.
+//! The whole suite against the embedded mock of each backend, and the product suite
+//! against the product server's: every case replays its recorded exchanges, insta
+//! verifies them against the snapshot files, and the run passes with exactly the known
+//! defects of that backend (or of the product server) failing.
 
 use std::time::Instant;
 
 use memos_conformance::snapshot;
-use memos_conformance::{Backend, Format, Outcome, RunOptions};
+use memos_conformance::{Api, Backend, Format, Outcome, RunOptions};
 
 use crate::common::{
-    assert_exactly_the_listed_defects_fail, assert_one_file_per_case,
+    assert_exactly_the_listed_defects_fail, assert_one_file_per_case, assert_one_file_per_case_of,
     assert_skipped_only_for_want_of_a_directory, assert_snapshots, leftover_snapshot_files,
 };
 
@@ -116,4 +117,90 @@ async fn the_tree_text_mock_replays_its_recording_and_lists_graphs() {
         listing.contains("\"nodes\"") && listing.contains("\"edges\""),
         "{listing}"
     );
+}
+
+/// What a case concluded against the recorded server (the snapshot's `verdict`), as the
+/// report shows it once the product server's known-defect list is applied.
+fn reported_outcome(verdict: &str, listed_defect: bool) -> Outcome {
+    match verdict {
+        "pass" => Outcome::Pass,
+        "warning" => Outcome::Warning,
+        "skipped" => Outcome::Skipped,
+        "not applicable" => Outcome::NotApplicable,
+        _ if listed_defect => Outcome::KnownDefect,
+        _ => Outcome::Fail,
+    }
+}
+
+/// The product mock replays the recording of the product server: the API is learned from
+/// the replayed `/openapi.json`, every file is replayed as recorded, and each case ends as
+/// it did against the live server (the recorded verdict, with the known-defect list
+/// applied), so the summary counts equal the live run's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_product_mock_replays_the_product_servers_recording() {
+    let dir = snapshot::product_source_dir();
+    let leftovers = leftover_snapshot_files(&dir);
+    assert!(
+        leftovers.is_empty(),
+        "unreviewed files in {}: {leftovers:?}",
+        dir.display()
+    );
+    let output = memos_conformance::run(RunOptions::product_mock()).await;
+    let report = &output.report;
+    let text = report.render(Format::Text);
+    println!("{text}");
+    assert_eq!(report.target.api, Api::Product, "{text}");
+    assert_eq!(report.target.api_learned, "the mock's snapshot set");
+    assert_eq!(
+        report.target.backend, None,
+        "the product API has no cube backend"
+    );
+    assert_eq!(
+        report.target.defect_list.as_deref(),
+        Some("MemOS Server REST APIs 1.0.1")
+    );
+    let failed: Vec<String> = report
+        .cases
+        .iter()
+        .filter(|c| matches!(c.outcome, Outcome::Fail | Outcome::DefectFixed))
+        .map(|c| format!("{}: {}", c.name, c.reason.clone().unwrap_or_default()))
+        .collect();
+    assert!(
+        failed.is_empty(),
+        "cases failed against the product mock:\n{}",
+        failed.join("\n")
+    );
+    assert!(report.summary.success, "{}", report.summary.line());
+
+    let listed: Vec<&str> = memos_conformance::known_defects("MemOS Server REST APIs 1.0.1")
+        .expect("the product list")
+        .defects
+        .iter()
+        .map(|d| d.case)
+        .collect();
+    let recorded = snapshot::SnapshotSet::embedded_product();
+    for case in &report.cases {
+        let verdict = &recorded
+            .get(&case.name)
+            .expect("a recorded snapshot")
+            .verdict;
+        assert_eq!(
+            case.outcome,
+            reported_outcome(verdict, listed.contains(&case.name.as_str())),
+            "{}: recorded {verdict:?}",
+            case.name
+        );
+    }
+    assert_eq!(
+        report.summary.known_defects,
+        listed.len(),
+        "every listed defect is recorded failing"
+    );
+
+    assert_one_file_per_case_of(Api::Product, &dir);
+    assert_eq!(
+        output.snapshots.len(),
+        memos_conformance::select_for(Api::Product, &[]).len()
+    );
+    assert_snapshots(&dir, &output.snapshots);
 }

@@ -265,6 +265,52 @@ fn reason<'a>(report: &'a Report, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
+/// Case `name` was not run, because of a stop whose reason holds `why`.
+fn assert_not_run(report: &Report, name: &str, why: &str) {
+    let case = report
+        .cases
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("{name} is not in the report"));
+    assert_eq!(case.outcome, Outcome::NotRun, "{case:#?}");
+    let reason = case.reason.as_deref().unwrap_or_default();
+    assert!(reason.contains(why), "{why:?} missing from: {reason}");
+}
+
+/// Every rendering shows case `name` as not run, with the stop's reason holding `why`:
+/// its own word in the text table, `not_run` in JSON, a skip (not a failure) in JUnit.
+fn assert_rendered_not_run(report: &Report, name: &str, why: &str) {
+    let text = report.render(Format::Text);
+    let row = text
+        .lines()
+        .find(|l| l.starts_with(&format!("{name} ")))
+        .unwrap_or_default();
+    assert!(
+        row.contains("  not run  ") && !row.contains("FAIL"),
+        "{text}"
+    );
+    assert!(row.contains(why), "{text}");
+    let json: Value = serde_json::from_str(&report.render(Format::Json)).expect("JSON report");
+    let case = json["cases"]
+        .as_array()
+        .expect("cases")
+        .iter()
+        .find(|c| c["name"] == name)
+        .expect("the case in JSON");
+    assert_eq!(case["outcome"], "not_run", "{case}");
+    let junit = report.render(Format::Junit);
+    let start = junit
+        .find(&format!(r#"<testcase name="{name}""#))
+        .expect("the case in JUnit");
+    let end = junit[start..].find("</testcase>").expect("its end") + start;
+    let testcase = &junit[start..end];
+    assert!(
+        testcase.contains(r#"<skipped message="not run: "#) && testcase.contains(why),
+        "{testcase}"
+    );
+    assert!(!testcase.contains("<failure"), "{testcase}");
+}
+
 async fn foreign_memories_stop_the_run(graph: bool) {
     let server = SharedStorageServer::start(OPERATOR_MEMORIES, graph).await;
     let output = memos_conformance::run(server.options(&[
@@ -299,13 +345,16 @@ async fn foreign_memories_stop_the_run(graph: bool) {
         "the run's cube is unregistered"
     );
     // Every later case is not run, for the same reason, and the report says so.
-    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
-    assert!(
-        later.starts_with("not run: ") && later.contains(CUBE_DIR),
-        "{later}"
-    );
+    assert_not_run(&report, "delete_memory.deleted_memory_is_gone", CUBE_DIR);
+    assert_rendered_not_run(&report, "delete_memory.deleted_memory_is_gone", CUBE_DIR);
     // One case failed (it found the memories); the others are counted as not run.
     assert_eq!(report.summary.failed, 1, "{}", report.summary.line());
+    assert_eq!(
+        report.summary.not_run,
+        report.summary.total - 2,
+        "every case after the stop: {}",
+        report.summary.line()
+    );
     assert!(report.summary.not_run > 0, "{}", report.summary.line());
     assert!(
         report.summary.line().contains(" not run, "),
@@ -416,10 +465,10 @@ async fn an_interrupted_run_cleans_up_the_running_case_and_runs_no_more() {
     let report = memos_conformance::run(options).await.report;
     let first = reason(&report, "add_memories.content_is_listed");
     assert!(first.contains("interrupted"), "{first}");
-    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
-    assert!(
-        later.starts_with("not run: ") && later.contains("interrupted"),
-        "{later}"
+    assert_not_run(
+        &report,
+        "delete_memory.deleted_memory_is_gone",
+        "interrupted",
     );
     // The memory the case added is gone and its cube unregistered.
     assert!(server.storage().memories.is_empty());
@@ -468,8 +517,13 @@ async fn a_second_cube_on_shared_storage_sees_the_cases_own_memories_without_sto
         "{}",
         reason(&report, name)
     );
-    assert!(
-        !reason(&report, "add_memories.content_is_listed").starts_with("not run"),
+    assert_ne!(
+        report
+            .cases
+            .iter()
+            .find(|c| c.name == "add_memories.content_is_listed")
+            .map(|c| c.outcome),
+        Some(Outcome::NotRun),
         "{}",
         reason(&report, "add_memories.content_is_listed")
     );
@@ -612,11 +666,8 @@ async fn a_default_run_at_a_production_cube_changes_nothing(backend: Backend) ->
     let first = reason(&report, "add_memories.content_is_listed");
     assert!(first.contains(&format!("--cube-path {dir}")), "{first}");
     assert!(first.contains("Pass an empty scratch directory"), "{first}");
-    let later = reason(&report, "delete_memory.deleted_memory_is_gone");
-    assert!(
-        later.starts_with("not run: ") && later.contains(&dir),
-        "{later}"
-    );
+    assert_not_run(&report, "delete_memory.deleted_memory_is_gone", &dir);
+    assert_rendered_not_run(&report, "delete_memory.deleted_memory_is_gone", &dir);
     assert!(
         report.notes.iter().any(|n| n.contains(&dir)),
         "{:?}",
@@ -688,8 +739,7 @@ async fn a_directory_whose_qdrant_is_held_stops_the_run_as_storage_in_use() {
     ] {
         assert!(first.contains(needed), "{needed:?} missing from: {first}");
     }
-    let later = reason(&report, "client.add_memories");
-    assert!(later.starts_with("not run: "), "{later}");
+    assert_not_run(&report, "client.add_memories", CUBE_DIR);
     let changed: Vec<_> = server.seen().into_iter().filter(changes_memories).collect();
     assert!(changed.is_empty(), "{changed:?}");
     assert_eq!(server.operator_memories_left(), OPERATOR_MEMORIES);
