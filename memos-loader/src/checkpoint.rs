@@ -41,6 +41,14 @@ pub(crate) struct CheckpointData {
     pub format: String,
     pub version: u32,
     pub kind: String,
+    /// The API the records went through (`v1` or `product`); absent in the files of older
+    /// loaders, which spoke v1 only.
+    #[serde(default = "v1")]
+    pub api: String,
+    /// `/product` imports: the id each record's memories carry in `metadata.info`
+    /// (with the record's index), by which a resume finds the records in doubt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub import_id: Option<String>,
     pub target: TargetRecord,
     /// The input files, for people reading the file.
     pub inputs: Vec<String>,
@@ -63,9 +71,14 @@ pub(crate) struct CheckpointData {
     pub complete: bool,
 }
 
+fn v1() -> String {
+    "v1".to_owned()
+}
+
 /// What a checkpoint must match to be used.
 pub(crate) struct Expected<'a> {
     pub kind: &'a str,
+    pub api: &'a str,
     pub target: &'a TargetRecord,
     pub input_digest: &'a str,
     pub options: &'a str,
@@ -106,6 +119,8 @@ impl Checkpoint {
                     format: FORMAT.to_owned(),
                     version: VERSION,
                     kind: expected.kind.to_owned(),
+                    api: expected.api.to_owned(),
+                    import_id: None,
                     target: expected.target.clone(),
                     inputs: expected.inputs,
                     input_digest: expected.input_digest.to_owned(),
@@ -141,6 +156,14 @@ impl Checkpoint {
                  acknowledged would then be sent again)"
             ))
         };
+        if data.api != expected.api {
+            return Err(fail(format!(
+                "it belongs to an import through the {} API, and this import goes through the \
+                 {} API; resume it through the {} API, or use another checkpoint file for \
+                 this one",
+                data.api, expected.api, data.api
+            )));
+        }
         if data.kind != expected.kind {
             return Err(other("kind", &data.kind, expected.kind));
         }
@@ -396,6 +419,7 @@ mod tests {
     fn expected<'a>(target: &'a TargetRecord) -> Expected<'a> {
         Expected {
             kind: "content",
+            api: "v1",
             target,
             input_digest: "abc",
             options: "content chunk_size=10 per_line=false",
@@ -473,5 +497,44 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("not a checkpoint"), "{err}");
+    }
+
+    #[test]
+    fn a_checkpoint_of_one_api_is_refused_by_the_other_and_old_ones_are_v1() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.json");
+        let target = TargetRecord {
+            base_url: "http://127.0.0.1:1".into(),
+            user_id: "u".into(),
+            cube_id: "c".into(),
+        };
+        let mut ck = Checkpoint::open(&path, expected(&target)).unwrap();
+        ck.data.import_id = Some("imp".into());
+        Checkpoint::save_blocking(&path, &ck.snapshot().unwrap()).unwrap();
+        drop(ck);
+        let mut product = expected(&target);
+        product.api = "product";
+        let err = Checkpoint::open(&path, product).unwrap_err().to_string();
+        assert!(
+            err.contains("through the v1 API, and this import goes through the product API"),
+            "{err}"
+        );
+        let again = Checkpoint::open(&path, expected(&target)).unwrap();
+        assert_eq!(again.data.import_id.as_deref(), Some("imp"));
+        drop(again);
+
+        // A checkpoint of a loader that knew only v1 has no `api`: it is a v1 one.
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        let object = value.as_object_mut().unwrap();
+        object.remove("api");
+        object.remove("import_id");
+        fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+        let old = Checkpoint::open(&path, expected(&target)).unwrap();
+        assert!(old.resumed);
+        assert_eq!(
+            (old.data.api.as_str(), old.data.import_id.as_deref()),
+            ("v1", None)
+        );
     }
 }

@@ -12,7 +12,7 @@ use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
 use memos_api::types;
-use memos_api::{Client, RetryPolicy};
+use memos_api::RetryPolicy;
 
 use crate::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
 use crate::cube;
@@ -20,7 +20,10 @@ use crate::error::LoadError;
 use crate::input::{fingerprint, Change};
 use crate::item::{InvalidRecord, Location, Payload, Record};
 use crate::rangeset::RangeSet;
+use crate::reconcile::product::MarkerIds;
 use crate::reconcile::{self, Plan};
+use crate::request::{self, Request, RoleCheck};
+use crate::server::{Api, Server};
 use crate::setup::Target;
 use crate::source::{Prepared, Source};
 use crate::summary::{Event, FailedRecord, ProgressFn, Summary};
@@ -116,6 +119,7 @@ struct Validation {
     memories: u64,
     invalid: u64,
     details: Vec<InvalidRecord>,
+    roles: RoleCheck,
 }
 
 /// Reads the whole input once: counts the records and collects (and reports) invalid ones.
@@ -126,6 +130,7 @@ fn validate(prepared: &Prepared, options: &LoadOptions) -> Result<Validation, Lo
         memories: 0,
         invalid: 0,
         details: Vec::new(),
+        roles: RoleCheck::default(),
     };
     // Without skip_invalid the error lists a few; with it the summary lists more.
     let keep = if options.skip_invalid {
@@ -138,6 +143,7 @@ fn validate(prepared: &Prepared, options: &LoadOptions) -> Result<Validation, Lo
             Ok(record) => {
                 out.records += 1;
                 out.memories += record.payload.memory_count() as u64;
+                out.roles.check(&record);
             }
             Err(invalid) => {
                 out.invalid += 1;
@@ -168,6 +174,7 @@ pub struct ValidatedImport {
     options: LoadOptions,
     summary: Summary,
     started: Instant,
+    roles: RoleCheck,
 }
 
 impl std::fmt::Debug for ValidatedImport {
@@ -229,6 +236,7 @@ pub async fn validate_source(
         options: options.clone(),
         summary,
         started,
+        roles: validation.roles,
     })
 }
 
@@ -241,9 +249,31 @@ impl ValidatedImport {
         summary
     }
 
-    /// Sends the records (the second step of [`import`]). With `dry_run` set, sends
-    /// nothing and returns [`dry_run_summary`](Self::dry_run_summary).
-    pub async fn send(self, client: &Client, target: &Target) -> Result<Summary, LoadError> {
+    /// Fails unless `api` takes every record: on the `/product` API, every message's role
+    /// must be `user`, `assistant` or `system` ([`LoadError::UnsupportedRoles`], naming
+    /// each message's session and role). [`send`](Self::send) checks it first; a caller
+    /// that sets up the server between validating and sending can check it before that.
+    pub fn check_api(&self, api: Api) -> Result<(), LoadError> {
+        if api == Api::Product && self.roles.count > 0 {
+            return Err(LoadError::UnsupportedRoles {
+                api,
+                count: self.roles.count,
+                first: self.roles.first.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sends the records (the second step of [`import`]) to `server` (a
+    /// [`memos_api::Client`] or [`memos_api::ProductClient`], see [`Server`]). With
+    /// `dry_run` set, sends nothing and returns [`dry_run_summary`](Self::dry_run_summary).
+    pub async fn send(
+        self,
+        server: impl Into<Server>,
+        target: &Target,
+    ) -> Result<Summary, LoadError> {
+        let server: Server = server.into();
+        self.check_api(server.api())?;
         if self.options.dry_run {
             return Ok(self.dry_run_summary());
         }
@@ -253,6 +283,7 @@ impl ValidatedImport {
             options,
             mut summary,
             started,
+            roles: _,
         } = self;
         let records = summary.records_read;
         summary.grown_inputs = {
@@ -261,24 +292,31 @@ impl ValidatedImport {
         };
         let mut checkpoint = match &options.checkpoint {
             Some(path) => Some(open_checkpoint(
-                client, target, &prepared, path, records, &digest,
+                &server, target, &prepared, path, records, &digest,
             )?),
             None => None,
         };
         let mut plan = Plan::default();
         if let Some(ck) = checkpoint.as_mut() {
             if !ck.resumed {
-                // What the cube held before this import: on resume, those memories are not
-                // the import's.
-                let memories = cube::read(client, &target.user_id, &target.cube_id).await?;
-                let prepared = prepared.clone();
-                let baseline =
-                    blocking(move || reconcile::capture_baseline(&memories, &prepared)).await?;
-                ck.data.baseline = Some(baseline);
+                match &server {
+                    Server::V1(client) => {
+                        // What the cube held before this import: on resume, those memories
+                        // are not the import's.
+                        let memories = cube::read(client, &target.user_id, &target.cube_id).await?;
+                        let prepared = prepared.clone();
+                        let baseline =
+                            blocking(move || reconcile::capture_baseline(&memories, &prepared))
+                                .await?;
+                        ck.data.baseline = Some(baseline);
+                    }
+                    // The records' marker: on disk before the first record is sent.
+                    Server::Product(_) => ck.data.import_id = Some(random_id()),
+                }
                 ck.save().await?;
             } else if ck.acked.gaps_below(ck.data.sent_below.min(records)).len() > 0 {
                 let (report, new_plan) =
-                    reconcile::reconcile(client, target, &prepared, ck).await?;
+                    reconcile::reconcile(&server, target, &prepared, ck).await?;
                 options.emit(&Event::Reconciled(&report));
                 for &index in &new_plan.present {
                     ck.acked.insert(index);
@@ -298,8 +336,16 @@ impl ValidatedImport {
             done: summary.already_imported,
         });
 
+        // Without a checkpoint nothing is resumed, but the marker costs nothing.
+        let marker = Arc::new(MarkerIds {
+            import: checkpoint
+                .as_ref()
+                .and_then(|ck| ck.data.import_id.clone())
+                .unwrap_or_else(random_id),
+            run: random_id(),
+        });
         let result = send_all(
-            client,
+            (&server, marker.clone()),
             target,
             &prepared,
             &options,
@@ -319,6 +365,17 @@ impl ValidatedImport {
             summary.remaining = records
                 .saturating_sub(summary.already_imported)
                 .saturating_sub(summary.records_acked);
+        }
+        if let (Server::Product(client), Some(report)) = (&server, summary.reconciliation.as_mut())
+        {
+            // Adds the killed run had in flight have landed by now (see
+            // `reconcile::product`): remove the copies this run's sends made of them.
+            if report.in_doubt > 0 {
+                let nodes = reconcile::product::read_nodes(client, target).await?;
+                report.duplicates_removed +=
+                    reconcile::product::remove_duplicates(client, target, &nodes, &marker.import)
+                        .await?;
+            }
         }
         summary.elapsed_secs = started.elapsed().as_secs_f64();
         summary.records_per_sec = if summary.elapsed_secs > 0.0 {
@@ -341,15 +398,20 @@ impl ValidatedImport {
 /// [`ensure_cube`](crate::ensure_cube)). Failed records do not make this return an error:
 /// they are counted in the [`Summary`] (see [`Summary::is_complete`]).
 pub async fn import(
-    client: &Client,
+    server: impl Into<Server>,
     target: &Target,
     source: &Source,
     options: &LoadOptions,
 ) -> Result<Summary, LoadError> {
     validate_source(source, options)
         .await?
-        .send(client, target)
+        .send(server, target)
         .await
+}
+
+/// A random id for the records' marker on the `/product` API (the import's and the run's).
+fn random_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// Checks that no input changed since it was validated other than by growing (a live
@@ -385,7 +447,7 @@ fn check_unchanged(prepared: &Prepared, digest: &str) -> Result<Vec<String>, Loa
 }
 
 fn open_checkpoint(
-    client: &Client,
+    server: &Server,
     target: &Target,
     prepared: &Prepared,
     path: &std::path::Path,
@@ -393,13 +455,14 @@ fn open_checkpoint(
     digest: &str,
 ) -> Result<Checkpoint, LoadError> {
     let target_record = TargetRecord {
-        base_url: client.base_url().to_owned(),
+        base_url: server.base_url().to_owned(),
         user_id: target.user_id.clone(),
         cube_id: target.cube_id.clone(),
     };
     let options = prepared.options_description();
     let expected = Expected {
         kind: prepared.kind,
+        api: server.api().name(),
         target: &target_record,
         input_digest: digest,
         options: &options,
@@ -434,7 +497,7 @@ fn window(concurrency: usize) -> u64 {
 
 /// Streams the records to the server, `concurrency` at a time.
 async fn send_all(
-    client: &Client,
+    (server, marker): (&Server, Arc<MarkerIds>),
     target: &Target,
     prepared: &Prepared,
     options: &LoadOptions,
@@ -452,7 +515,7 @@ async fn send_all(
         .unwrap_or_default();
     let reader = spawn_reader(prepared.clone(), skip, summary.records_read, batch_size, tx);
 
-    let mut sending = Sending::new(client, target, options, checkpoint, plan, summary);
+    let mut sending = Sending::new((server, marker), target, options, checkpoint, plan, summary);
     // The loop returns early only on checkpoint errors; the write in flight is waited for
     // below in every case, so that no two writes of the file overlap.
     let looped = sending.run(&mut rx).await;
@@ -563,7 +626,9 @@ enum Wake {
 /// The state of [`send_all`]'s loop: records read but not yet sent, requests in flight,
 /// and what the summary and the checkpoint must learn.
 struct Sending<'a> {
-    client: &'a Client,
+    server: &'a Server,
+    /// The ids of the records' marker (`/product` only).
+    marker: Arc<MarkerIds>,
     target: Arc<Target>,
     options: &'a LoadOptions,
     checkpoint: &'a mut Option<Checkpoint>,
@@ -587,7 +652,7 @@ struct Sending<'a> {
 
 impl<'a> Sending<'a> {
     fn new(
-        client: &'a Client,
+        (server, marker): (&'a Server, Arc<MarkerIds>),
         target: &Target,
         options: &'a LoadOptions,
         checkpoint: &'a mut Option<Checkpoint>,
@@ -596,7 +661,8 @@ impl<'a> Sending<'a> {
     ) -> Self {
         let saver = Saver::new(checkpoint.as_ref().map_or(0, |ck| ck.data.sent_below));
         Self {
-            client,
+            server,
+            marker,
             target: Arc::new(target.clone()),
             options,
             checkpoint,
@@ -675,7 +741,8 @@ impl<'a> Sending<'a> {
             let (index, location) = (record.index, record.location.clone());
             // A task per request, so that requests run on every worker thread.
             let task = tokio::spawn(send_record(
-                self.client.clone(),
+                self.server.clone(),
+                self.marker.clone(),
                 self.target.clone(),
                 record,
                 self.options.retries,
@@ -810,32 +877,6 @@ async fn cover(
     }
 }
 
-/// The memories request for one record.
-fn request(target: &Target, payload: Payload) -> types::MemoryCreate {
-    let (messages, memory_content) = match payload {
-        Payload::Messages(messages) => (
-            Some(
-                messages
-                    .into_iter()
-                    .map(|m| types::Message {
-                        role: m.role,
-                        content: m.content,
-                    })
-                    .collect(),
-            ),
-            None,
-        ),
-        Payload::Content(text) => (None, Some(text)),
-    };
-    types::MemoryCreate {
-        doc_path: None,
-        mem_cube_id: Some(target.cube_id.clone()),
-        memory_content,
-        messages,
-        user_id: Some(target.user_id.clone()),
-    }
-}
-
 /// The waits between the loader's rounds for one record: 0.5 s, 1 s, 2 s, ... up to 32 s,
 /// with jitter, so that the retries of many records spread out, and never shorter than
 /// the server's `Retry-After`. Only the back-off is used: how often is
@@ -849,7 +890,8 @@ const RECORD_RETRY: RetryPolicy = RetryPolicy {
 };
 
 async fn send_record(
-    client: Client,
+    server: Server,
+    marker: Arc<MarkerIds>,
     target: Arc<Target>,
     record: Record,
     retries: u32,
@@ -860,10 +902,33 @@ async fn send_record(
         location,
         payload,
     } = record;
-    let body = request(&target, payload);
+    let request = match server {
+        Server::V1(client) => Request::V1(client, request::v1(&target, payload)),
+        Server::Product(client) => match request::product(&target, &marker, index, payload) {
+            Ok(body) => Request::Product(client, Box::new(body)),
+            Err(error) => {
+                return Outcome {
+                    index,
+                    location,
+                    result: Err(FailedSend {
+                        error,
+                        answer_lost: false,
+                    }),
+                }
+            }
+        },
+    };
     let mut attempt = 0;
     loop {
-        match client.add_memories(body.clone()).await {
+        let sent = match &request {
+            Request::V1(client, body) => client.add_memories(body.clone()).await,
+            // A 200 envelope: every node of the record is stored (sync mode).
+            Request::Product(client, body) => client
+                .add_memories(body.as_ref().clone())
+                .await
+                .map(|_added| ()),
+        };
+        match sent {
             Ok(()) => {
                 return Outcome {
                     index,
@@ -906,12 +971,28 @@ async fn send_record(
 /// The reference server (MemOS 2.0.10) answers 200 to such an import yet stores nothing (a
 /// known defect of its document reader). So the cube's memories are counted before and
 /// after, and an import that added none fails with [`LoadError::StoredNothing`].
+///
+/// On the `/product` API this is refused ([`LoadError::Options`]): MemoryOS 2.0.33 stores
+/// `"[File: unknown]"` for a `doc_path` and never reads the folder.
 pub async fn import_server_dir(
-    client: &Client,
+    server: impl Into<Server>,
     target: &Target,
     server_dir: &str,
     options: &LoadOptions,
 ) -> Result<Summary, LoadError> {
+    let client = match server.into() {
+        Server::V1(client) => client,
+        Server::Product(_) => {
+            return Err(LoadError::Options(
+                "a folder on the server (doc_path) cannot be imported through the /product \
+                 API: MemoryOS 2.0.33 stores \"[File: unknown]\" for it and never reads the \
+                 files; import the files from this machine instead (a Source::Documents \
+                 import)"
+                    .to_owned(),
+            ))
+        }
+    };
+    let client = &client;
     let started = Instant::now();
     let mut summary = Summary {
         kind: "server-documents".to_owned(),

@@ -44,6 +44,17 @@ pub enum LoadError {
         /// The first of them (at most 20).
         first: Vec<InvalidRecord>,
     },
+    /// Some sessions hold messages whose role the API does not take (the `/product` API
+    /// takes `user`, `assistant` and `system`). Nothing was sent; `skip_invalid` does not
+    /// leave them out (the check is the API's, not the input format's).
+    UnsupportedRoles {
+        /// The API the import goes through.
+        api: crate::Api,
+        /// How many messages have such a role.
+        count: u64,
+        /// The first of them (at most 20), each with its session's place and its role.
+        first: Vec<InvalidRecord>,
+    },
     /// The user or cube is missing or unreachable, or creating it failed.
     Setup {
         /// What was being checked or done.
@@ -153,6 +164,12 @@ impl LoadError {
                 Some(Hint::Text("fix the file; nothing was sent".to_owned()))
             }
             LoadError::InvalidInput { .. } => Some(Hint::SkipInvalid),
+            LoadError::UnsupportedRoles { .. } => Some(Hint::Text(format!(
+                "give those messages one of the roles {} (or leave them out of the input); \
+                 the /product API answers any other role with a 422 (`tool` needs a \
+                 tool_call_id, which chat exports rarely carry)",
+                crate::request::PRODUCT_ROLES.join(", ")
+            ))),
             LoadError::Setup { hint, .. } => hint.clone(),
             LoadError::UnknownUser { user_id } => Some(Hint::CreateUser {
                 user_id: user_id.clone(),
@@ -175,6 +192,21 @@ impl LoadError {
                 format!("{}:{line}: {reason}", path.display())
             }
             LoadError::InvalidInput { count, first } => invalid_message(*count, first),
+            LoadError::UnsupportedRoles { api, count, first } => {
+                let mut out = format!(
+                    "{count} message{} of the input ha{} a role the {api} API does not take; \
+                     nothing was sent",
+                    if *count == 1 { "" } else { "s" },
+                    if *count == 1 { "s" } else { "ve" },
+                );
+                for record in first {
+                    out.push_str(&format!("\n  {record}"));
+                }
+                if *count > first.len() as u64 {
+                    out.push_str(&format!("\n  ... and {} more", count - first.len() as u64));
+                }
+                out
+            }
             LoadError::Setup { what, source, .. } => format!("{what}: {source}"),
             LoadError::UnknownUser { user_id } => {
                 format!("user {user_id:?} does not exist on the server")

@@ -282,6 +282,7 @@ fn target() -> TargetRecord {
 
 fn expected(target: &TargetRecord, total: u64) -> Expected<'_> {
     Expected {
+        api: "v1",
         kind: "content",
         target,
         input_digest: "abc",

@@ -1,6 +1,8 @@
 //! Bulk imports into a [MemOS](https://github.com/MemTensor/MemOS) cube: chat sessions,
-//! text such as command output, and documents, sent through [`memos_api::Client`] with
-//! bounded concurrency, validated before anything is sent, and resumable after a crash.
+//! text such as command output, and documents, sent through [`memos_api::Client`] (the v1
+//! API) or [`memos_api::ProductClient`] (the `/product` API of MemoryOS 2.x; see
+//! [`Server`]) with bounded concurrency, validated before anything is sent, and resumable
+//! after a crash.
 //!
 //! There are three input kinds ([`Source`]): **messages** (chat sessions from JSONL, a JSON
 //! array of sessions or OpenAI-style `{"messages": [...]}` files; one record per session),
@@ -48,7 +50,24 @@
 //! | documents | files and folders on this machine | a chunk of paragraphs up to `chunk_size` characters | `memory_content` |
 //!
 //! `doc_path` (a folder on the *server*) is [`import_server_dir`]; the reference server
-//! stores nothing for it, which that function detects and reports as a failure.
+//! stores nothing for it, which that function detects and reports as a failure. On the
+//! `/product` API it is refused: MemoryOS 2.0.33 stores `"[File: unknown]"` for it.
+//!
+//! # The two APIs
+//!
+//! [`import`] and the set-up functions take a [`Server`]: `&Client` (v1) and
+//! `&ProductClient` (`/product`) both convert into it.
+//!
+//! | | v1 ([`memos_api::Client`]) | `/product` ([`memos_api::ProductClient`]) |
+//! |---|---|---|
+//! | one record | `POST /memories` (`messages` or `memory_content`) | `POST /product/add` with `async_mode: sync`, `mode: fast`, `writable_cube_ids: [cube]` and the record's marker in `info` |
+//! | acknowledged by | a 200 | a 200 envelope (`code` 200): sync mode answers once every node is stored |
+//! | set-up ([`ensure_user`], [`ensure_cube`]) | creates the user, registers the cube | nothing to do ([`Ensured::NotNeeded`]): the server takes any user id, the first add creates the cube |
+//! | roles of messages | any | `user`, `assistant`, `system` only ([`LoadError::UnsupportedRoles`] before anything is sent; `system` text is not stored) |
+//! | records in doubt on resume | by the cube's texts (the table below) | by the marker, exactly |
+//!
+//! A checkpoint records its API; a checkpoint of one API is refused by an import through
+//! the other.
 //!
 //! # Guarantees
 //!
@@ -87,6 +106,33 @@
 //! was acknowledged, it is sent again and counted in [`Summary::possibly_duplicated`].
 //! Nodes whose sources cannot be read are left out and counted
 //! ([`Reconciliation::ignored_nodes`]).
+//!
+//! On the `/product` API every record's add carries a marker in `info`:
+//! `{"memos_load_import": <import id>, "memos_load_record": <index>, "memos_load_run":
+//! <run id>}`, flat strings. The
+//! server keeps `info` verbatim in `metadata.info` of every node it makes of the add, and
+//! the import id is random per import and saved in the checkpoint before the first record
+//! is sent. A resume reads the cube once (`POST /product/get_memory`, only `text_mem`) and
+//! counts a record in doubt as present when a node carries its marker: copies of one
+//! record are told apart, what the cube held before needs no baseline, and
+//! [`Summary::possibly_duplicated`] stays 0. A record the server makes no node of (a
+//! session of `system` messages only) is never found: when in doubt it is sent again, and
+//! stores nothing again.
+//!
+//! The server finishes an add even when the client that sent it is gone, and runs adds in
+//! parallel, so an add a killed run had in flight can land after the next run found its
+//! record missing and sent it again. The marker also names the run
+//! (`"memos_load_run"`): a resume, and the end of a run that resumed records in doubt,
+//! delete the nodes of all runs but one of such a record
+//! ([`Reconciliation::duplicates_removed`]).
+//!
+//! That read is one answer holding every node of the cube (MemoryOS 2.0.33 ignores `page`
+//! and `page_size`; the loader turns off the three other buckets with the `include_*`
+//! flags, which would repeat the text memories), about 1.3 KB per node of a short session:
+//! the client's default cap of 64 MiB ([`memos_api::DEFAULT_MAX_RESPONSE_BYTES`]) holds a
+//! cube of about 50,000 such nodes. A resume into a larger cube fails with
+//! [`memos_api::Error::ResponseTooLarge`] before sending anything; raise the cap
+//! ([`memos_api::ClientBuilder::max_response_bytes`]) to resume it.
 
 #![warn(missing_docs)]
 
@@ -108,6 +154,8 @@ mod rangeset;
 mod reader;
 mod reconcile;
 pub mod records;
+mod request;
+mod server;
 mod setup;
 mod source;
 mod summary;
@@ -119,6 +167,7 @@ pub use error::{Hint, LoadError};
 pub use input::Input;
 pub use item::{InvalidRecord, Location, Payload, Record};
 pub use messages::MessageOptions;
+pub use server::{Api, Server};
 pub use setup::{ensure_cube, ensure_user, verify_cube, verify_user, Ensured, Target};
 pub use source::Source;
 pub use summary::{Event, FailedRecord, ProgressFn, Reconciliation, Summary};

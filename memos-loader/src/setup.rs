@@ -1,10 +1,17 @@
-//! Making sure the user and the cube exist before an import, as the server requires: it
+//! Making sure the user and the cube exist before an import, as the v1 server requires: it
 //! rejects memories for an unknown user or a cube the user cannot reach.
+//!
+//! The `/product` API has nothing to set up: it trusts the `user_id` each request names
+//! (there is no route that lists or creates users), and a cube id is a free-form partition
+//! that the first add creates (its `create_cube` needs the owner `root` and is not
+//! needed). On it these functions check the ids and change nothing
+//! ([`Ensured::NotNeeded`]).
 
 use memos_api::types::{self, UserRole};
 use memos_api::Client;
 
 use crate::error::{Hint, LoadError};
+use crate::server::Server;
 
 /// Where records go.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +30,9 @@ pub enum Ensured {
     Existed,
     /// It was created (user) or registered (cube) now.
     Created,
+    /// The API has no such thing to create (the `/product` API: users are not checked,
+    /// and a cube comes into being with its first memory). Nothing changed.
+    NotNeeded,
 }
 
 /// Whether `user_id` is an active user of the server.
@@ -34,9 +44,14 @@ pub(crate) async fn user_exists(client: &Client, user_id: &str) -> Result<bool, 
     Ok(users.iter().any(|u| u.user_id == user_id && u.is_active))
 }
 
-/// Creates the user `user_id` (role `USER`, name = id) unless it exists. Idempotent.
-pub async fn ensure_user(client: &Client, user_id: &str) -> Result<Ensured, LoadError> {
+/// Creates the user `user_id` (role `USER`, name = id) unless it exists. Idempotent. On the
+/// `/product` API: [`Ensured::NotNeeded`].
+pub async fn ensure_user(server: impl Into<Server>, user_id: &str) -> Result<Ensured, LoadError> {
     check_id("user", user_id)?;
+    let Server::V1(client) = server.into() else {
+        return Ok(Ensured::NotNeeded);
+    };
+    let client = &client;
     if user_exists(client, user_id).await? {
         return Ok(Ensured::Existed);
     }
@@ -72,9 +87,13 @@ pub async fn ensure_user(client: &Client, user_id: &str) -> Result<Ensured, Load
     Ok(Ensured::Created)
 }
 
-/// Fails unless `user_id` exists.
-pub async fn verify_user(client: &Client, user_id: &str) -> Result<(), LoadError> {
+/// Fails unless `user_id` exists. On the `/product` API only the id is checked.
+pub async fn verify_user(server: impl Into<Server>, user_id: &str) -> Result<(), LoadError> {
     check_id("user", user_id)?;
+    let Server::V1(client) = server.into() else {
+        return Ok(());
+    };
+    let client = &client;
     if user_exists(client, user_id).await? {
         return Ok(());
     }
@@ -102,13 +121,19 @@ async fn cube_reachable(
 ///
 /// Registering a cube id that exists for another user grants `user_id` access to it: that
 /// is the reference server's only working way to share a cube.
+///
+/// On the `/product` API: [`Ensured::NotNeeded`] (`server_dir` is not used).
 pub async fn ensure_cube(
-    client: &Client,
+    server: impl Into<Server>,
     user_id: &str,
     cube_id: &str,
     server_dir: &str,
 ) -> Result<Ensured, LoadError> {
     check_id("cube", cube_id)?;
+    let Server::V1(client) = server.into() else {
+        return Ok(Ensured::NotNeeded);
+    };
+    let client = &client;
     if cube_reachable(client, user_id, cube_id).await?.is_ok() {
         return Ok(Ensured::Existed);
     }
@@ -139,9 +164,18 @@ pub async fn ensure_cube(
     }
 }
 
-/// Fails unless `user_id` can reach `cube_id`.
-pub async fn verify_cube(client: &Client, user_id: &str, cube_id: &str) -> Result<(), LoadError> {
+/// Fails unless `user_id` can reach `cube_id`. On the `/product` API only the id is
+/// checked: any cube id can be written to.
+pub async fn verify_cube(
+    server: impl Into<Server>,
+    user_id: &str,
+    cube_id: &str,
+) -> Result<(), LoadError> {
     check_id("cube", cube_id)?;
+    let Server::V1(client) = server.into() else {
+        return Ok(());
+    };
+    let client = &client;
     match cube_reachable(client, user_id, cube_id).await? {
         Ok(()) => Ok(()),
         Err(source) => Err(setup_error(

@@ -82,6 +82,11 @@ pub struct Reconciliation {
     pub partial: u64,
     /// Could not be checked: sent, so they may be duplicated.
     pub cannot_tell: u64,
+    /// `/product` only: records of which the cube held a second copy (an add of a killed
+    /// run that the server carried out after a later run had found the record missing and
+    /// sent it again); the nodes of all copies but one were deleted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub duplicates_removed: u64,
     /// Graph nodes (`tree_text`) whose `metadata.sources` could not be read: left out of
     /// the check.
     #[serde(skip_serializing_if = "is_zero")]

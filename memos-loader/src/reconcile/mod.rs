@@ -17,10 +17,14 @@
 //!
 //! When the cube cannot be used (no baseline, or it lost memories since), the records in
 //! doubt are sent again and counted as possibly duplicated.
+//!
+//! The `/product` API needs none of this: every record carries a marker the server keeps
+//! with its nodes, so records in doubt are looked up by it ([`product`]).
 
 mod baseline;
 mod graph;
 mod list;
+pub(crate) mod product;
 
 use std::collections::{HashMap, HashSet};
 
@@ -33,6 +37,7 @@ use crate::checkpoint::Checkpoint;
 use crate::cube::{self, Memories};
 use crate::engine::blocking;
 use crate::error::LoadError;
+use crate::server::Server;
 use crate::setup::Target;
 use crate::source::Prepared;
 use crate::summary::Reconciliation;
@@ -123,6 +128,38 @@ async fn feed_acked<T: Acked>(
 
 /// Checks the records in doubt of `ck` against the cube's memories.
 pub(crate) async fn reconcile(
+    server: &Server,
+    target: &Target,
+    prepared: &Prepared,
+    ck: &Checkpoint,
+) -> Result<(Reconciliation, Plan), LoadError> {
+    let client = match server {
+        Server::V1(client) => client,
+        Server::Product(client) => {
+            let below = ck.data.sent_below.min(ck.data.records_total);
+            let gaps = ck.acked.gaps_below(below).to_pairs();
+            let in_doubt: Vec<u64> = gaps.iter().flat_map(|&[start, end]| start..end).collect();
+            let Some(import_id) = ck.data.import_id.as_deref() else {
+                return Ok((
+                    cannot_tell(
+                        in_doubt.len() as u64,
+                        "the checkpoint has no import id to find the records' memories by",
+                    ),
+                    Plan::default(),
+                ));
+            };
+            let nodes = product::read_nodes(client, target).await?;
+            let removed = product::remove_duplicates(client, target, &nodes, import_id).await?;
+            let (mut report, plan) = product::decide(&in_doubt, &nodes, import_id);
+            report.duplicates_removed = removed;
+            return Ok((report, plan));
+        }
+    };
+    reconcile_v1(client, target, prepared, ck).await
+}
+
+/// [`reconcile`] on the v1 API: by the texts the cube holds.
+async fn reconcile_v1(
     client: &Client,
     target: &Target,
     prepared: &Prepared,

@@ -6,6 +6,7 @@ mod graph;
 mod hardening;
 mod hostile;
 mod mock;
+mod product;
 mod refserver;
 
 use std::path::Path;
