@@ -19,17 +19,19 @@ use memos_api::AuthScheme;
   memos load messages chats.jsonl --user alice --cube notes --create --cube-path /srv/cubes/notes
   make test 2>&1 | memos load content - --user alice --cube notes
   memos load docs ./handbook --user alice --cube notes --resume handbook.ckpt
+  memos load messages chats.jsonl --api product --user alice --cube notes --resume chats.ckpt
   memos search 'where do I live' --user alice
 
-Environment: MEMOS_BASE_URL, MEMOS_TOKEN (instead of --base-url, --token).",
+Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --token, --api).",
     after_long_help = "Examples:
   memos users create alice
   memos load messages chats.jsonl --user alice --cube notes --create --cube-path /srv/cubes/notes
   make test 2>&1 | memos load content - --user alice --cube notes
   memos load docs ./handbook --user alice --cube notes --resume handbook.ckpt
+  memos load messages chats.jsonl --api product --user alice --cube notes --resume chats.ckpt
   memos search 'where do I live' --user alice
 
-Environment: MEMOS_BASE_URL, MEMOS_TOKEN (instead of --base-url, --token).
+Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --token, --api).
 
 Exit codes:
   0    success (every record stored)
@@ -220,6 +222,8 @@ must be UTF-8 text (plain text, Markdown, code, ...); others are invalid records
 --server-dir DIR instead asks the server to read DIR from ITS OWN disk (the API's doc_path).
 The reference server (MemOS 2.0.10) answers 200 to that but stores nothing; this command
 counts the cube's memories before and after and reports such an import as a failure.
+With --api product it is refused: MemoryOS 2.0.33 stores \"[File: unknown]\" for doc_path and
+never reads the folder.
 
 Examples:
   memos load docs ./handbook README.md --user alice --cube notes
@@ -246,6 +250,16 @@ Examples:
     },
 }
 
+/// The API `memos load` imports through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ApiArg {
+    /// The v1 API (/users, /mem_cubes, /memories; MemoryOS up to 2.0.10).
+    V1,
+    /// The /product API (MemoryOS 2.0.33 and later, `memos.api.server_api:app`): each
+    /// record is one synchronous /product/add.
+    Product,
+}
+
 #[derive(Debug, Args)]
 pub struct LoadArgs {
     /// The user the memories belong to.
@@ -254,8 +268,13 @@ pub struct LoadArgs {
     /// The cube the memories go to.
     #[arg(long)]
     pub cube: String,
+    /// The server's API: v1, or product for the /product routes of MemoryOS 2.x servers.
+    /// A checkpoint belongs to the API it was written through.
+    #[arg(long, env = "MEMOS_API", value_enum, default_value_t = ApiArg::V1)]
+    pub api: ApiArg,
     /// Create the user if missing, and register the cube if the user cannot reach it
-    /// (needs --cube-path).
+    /// (needs --cube-path). With --api product there is nothing to create: the server takes
+    /// any user id, and the first memory creates the cube.
     #[arg(long)]
     pub create: bool,
     /// With --create: the cube's folder on the SERVER (it holds the cube's config.json).
@@ -278,6 +297,17 @@ pub struct LoadArgs {
     /// Stop after this many records in a row failed (0: never).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_failures: u32,
+}
+
+impl LoadCommand {
+    /// The options every load command shares.
+    pub fn load_args(&self) -> &LoadArgs {
+        match self {
+            LoadCommand::Messages { load, .. }
+            | LoadCommand::Content { load, .. }
+            | LoadCommand::Docs { load, .. } => load,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]

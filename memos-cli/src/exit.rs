@@ -45,6 +45,8 @@ pub fn api_code(err: &memos_api::Error) -> i32 {
             TOO_LARGE
         }
         memos_api::Error::Config(_) => USAGE,
+        // A 200 whose body says the request failed: the server's refusal, like a 4xx.
+        memos_api::Error::ReportedFailure { .. } => SERVER_ERROR,
         _ => SERVER_ERROR,
     }
 }
@@ -74,6 +76,12 @@ fn api_message(err: &memos_api::Error) -> String {
             "{first}\n  hint: check --base-url (http or https? a path prefix such as /api?); \
              memos does not follow redirects"
         ),
+        // The status alone says success: say what that means for repeating the command.
+        memos_api::Error::ReportedFailure { .. } => format!(
+            "{first}\n  hint: the request may still have been carried out in part (MemoryOS \
+             2.0.33 reports a failure after some deletes that did delete): check the cube \
+             before running the command again"
+        ),
         _ => message,
     }
 }
@@ -82,7 +90,9 @@ impl From<LoadError> for Failure {
     fn from(err: LoadError) -> Self {
         let code = match &err {
             LoadError::Read { .. } | LoadError::InputChanged { .. } => UNREADABLE_INPUT,
-            LoadError::Malformed { .. } | LoadError::InvalidInput { .. } => INVALID_INPUT,
+            LoadError::Malformed { .. }
+            | LoadError::InvalidInput { .. }
+            | LoadError::UnsupportedRoles { .. } => INVALID_INPUT,
             LoadError::Setup { source, .. } => api_code(source),
             LoadError::Api(source) => api_code(source),
             LoadError::UnknownUser { .. } | LoadError::Conflict(_) => SERVER_ERROR,
@@ -166,6 +176,26 @@ mod tests {
             failure.message.contains("https://memos.example/users")
                 && failure.message.contains("check --base-url")
                 && !failure.message.contains("follow_redirects"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn a_reported_failure_has_a_case_of_its_own() {
+        let failure = Failure::from(memos_api::Error::ReportedFailure {
+            operation: "delete_memories",
+            status: reqwest_status(200),
+            message: Some("no memory matched".into()),
+        });
+        assert_eq!(failure.code, SERVER_ERROR);
+        assert!(
+            failure
+                .message
+                .contains("answered 200 OK but reported a failure: no memory matched")
+                && failure
+                    .message
+                    .contains("hint: the request may still have been carried out"),
             "{}",
             failure.message
         );

@@ -2,11 +2,10 @@
 
 use std::sync::Arc;
 
-use memos_api::Client;
 use memos_loader as loader;
 use memos_loader::{
-    CancellationToken, ContentOptions, DocumentOptions, Hint, Input, LoadError, LoadOptions,
-    MessageOptions, Source, Summary, Target,
+    Api, CancellationToken, ContentOptions, DocumentOptions, Hint, Input, LoadError, LoadOptions,
+    MessageOptions, Server, Source, Summary, Target,
 };
 use serde_json::json;
 
@@ -15,7 +14,7 @@ use crate::exit::{self, Failure};
 use crate::output;
 use crate::progress::Reporter;
 
-pub async fn run(command: LoadCommand, client: &Client, global: &Global) -> Result<i32, Failure> {
+pub async fn run(command: LoadCommand, server: Server, global: &Global) -> Result<i32, Failure> {
     let (source, args, server_dir) = match command {
         LoadCommand::Messages {
             files,
@@ -95,25 +94,39 @@ pub async fn run(command: LoadCommand, client: &Client, global: &Global) -> Resu
             // Validate before touching the server: invalid input changes nothing there.
             let validated = loader::validate_source(&source, &options).await;
             let validated = validated.inspect_err(|_| reporter.finish())?;
+            // What the API refuses is refused before the server is touched, too.
+            validated
+                .check_api(server.api())
+                .inspect_err(|_| reporter.finish())?;
             if !args.dry_run {
-                setup(client, &args)
+                setup(&server, &args, global)
                     .await
                     .inspect_err(|_| reporter.finish())?;
             }
             let _interrupt = watch_interrupts(cancel.clone(), reporter.clone());
-            validated.send(client, &target).await
+            validated.send(&server, &target).await
         }
         None => {
             let dir = server_dir.unwrap_or_default();
-            if !args.dry_run {
-                setup(client, &args).await?;
+            if server.api() == Api::Product {
+                reporter.finish();
+                return Err(Failure::new(
+                    exit::USAGE,
+                    "--server-dir cannot be used with --api product: MemoryOS 2.0.33 stores \
+                     \"[File: unknown]\" for a doc_path and never reads the folder\n  hint: \
+                     import the files from this machine instead: memos load docs PATH --api \
+                     product",
+                ));
             }
-            loader::import_server_dir(client, &target, &dir, &options).await
+            if !args.dry_run {
+                setup(&server, &args, global).await?;
+            }
+            loader::import_server_dir(&server, &target, &dir, &options).await
         }
     };
     reporter.finish();
     let summary = summary?;
-    report(&summary, &target, client, global, &args);
+    report(&summary, &target, &server, global, &args);
     Ok(if summary.interrupted {
         exit::INTERRUPTED
     } else if summary.dry_run || summary.is_complete() {
@@ -124,7 +137,67 @@ pub async fn run(command: LoadCommand, client: &Client, global: &Global) -> Resu
 }
 
 /// Creates or checks the user and cube, as `--create` asks.
-async fn setup(client: &Client, args: &LoadArgs) -> Result<(), Failure> {
+async fn setup(server: &Server, args: &LoadArgs, global: &Global) -> Result<(), Failure> {
+    let client = match server {
+        Server::V1(client) => client,
+        Server::Product(client) => {
+            // One cheap request that a v1 server does not serve: a wrong --api fails here,
+            // not with a 404 for every record.
+            if let Err(source) = client.health_check().await {
+                let hint = is_missing_route(&source).then(|| {
+                    Hint::Text(
+                        "the server has no /product routes; if it speaks the v1 API (MemoryOS \
+                         2.0.10 and older), pass --api v1"
+                            .to_owned(),
+                    )
+                });
+                return Err(Failure::from(LoadError::Setup {
+                    what: "checking the server's /product API".to_owned(),
+                    source: Box::new(source),
+                    hint,
+                }));
+            }
+            // The library checks the ids; there is nothing to create on this API.
+            loader::verify_user(server, &args.user).await?;
+            loader::verify_cube(server, &args.user, &args.cube).await?;
+            if (args.create || args.cube_path.is_some()) && !global.quiet {
+                crate::output::warn(
+                    "memos: note: --api product has no users or cubes to create (the server \
+                     takes any user id, and the first memory creates the cube); --create and \
+                     --cube-path change nothing",
+                );
+            }
+            return Ok(());
+        }
+    };
+    setup_v1(client, args).await.map_err(|err| match err {
+        // Starlette's 404 for a route the server does not have: a /product server.
+        LoadError::Setup {
+            what,
+            source,
+            hint: _,
+        } if is_missing_route(&source) => Failure::from(LoadError::Setup {
+            what,
+            source,
+            hint: Some(Hint::Text(
+                "the server has no such v1 route; if it is a MemOS 2.x server (the /product \
+                 API), pass --api product"
+                    .to_owned(),
+            )),
+        }),
+        other => Failure::from(other),
+    })
+}
+
+/// A 404 whose message is Starlette's "Not Found": no route serves the path (the v1 API's
+/// own 404s name what is missing).
+fn is_missing_route(err: &memos_api::Error) -> bool {
+    err.status().map(|status| status.as_u16()) == Some(404)
+        && err.message().is_some_and(|m| m == "Not Found")
+}
+
+/// [`setup`] on the v1 API.
+async fn setup_v1(client: &memos_api::Client, args: &LoadArgs) -> Result<(), LoadError> {
     if args.create {
         loader::ensure_user(client, &args.user).await?;
         match &args.cube_path {
@@ -204,11 +277,12 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-fn report(summary: &Summary, target: &Target, client: &Client, global: &Global, args: &LoadArgs) {
+fn report(summary: &Summary, target: &Target, server: &Server, global: &Global, args: &LoadArgs) {
     if global.json {
         let mut value = serde_json::to_value(summary).unwrap_or_else(|_| json!({}));
         if let Some(object) = value.as_object_mut() {
-            object.insert("base_url".into(), json!(client.base_url()));
+            object.insert("base_url".into(), json!(server.base_url()));
+            object.insert("api".into(), json!(server.api()));
             object.insert("user_id".into(), json!(target.user_id));
             object.insert("cube_id".into(), json!(target.cube_id));
             object.insert("complete".into(), json!(summary.is_complete()));
@@ -279,6 +353,17 @@ fn report(summary: &Summary, target: &Target, client: &Client, global: &Global, 
         out.push_str(&format!(
             "  note: {} records could not be checked against the server and were sent again; they may be duplicated\n",
             summary.possibly_duplicated
+        ));
+    }
+    if let Some(removed) = summary
+        .reconciliation
+        .as_ref()
+        .map(|r| r.duplicates_removed)
+        .filter(|&n| n > 0)
+    {
+        out.push_str(&format!(
+            "  note: {removed} records were stored twice (adds of a killed run that the server \
+             finished late); the second copies were deleted\n"
         ));
     }
     if let Some(reason) = &summary.stopped_early {

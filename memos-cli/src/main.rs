@@ -11,9 +11,10 @@ mod progress;
 use std::time::Duration;
 
 use clap::Parser;
-use memos_api::{AuthScheme, Client};
+use memos_api::{AuthScheme, Client, ClientBuilder, ProductClient};
+use memos_loader::Server;
 
-use cli::{Cli, Command};
+use cli::{ApiArg, Cli, Command, Global};
 use exit::Failure;
 
 fn main() {
@@ -40,9 +41,9 @@ fn main() {
     std::process::exit(code);
 }
 
-fn client(cli: &Cli) -> Result<Client, Failure> {
-    let global = &cli.global;
-    let mut builder = Client::builder(global.base_url.clone())
+/// The global flags' settings, for a client of either API.
+fn configure<C>(mut builder: ClientBuilder<C>, global: &Global) -> ClientBuilder<C> {
+    builder = builder
         .timeout(Duration::from_secs(global.timeout.max(1)))
         .max_response_bytes(global.max_response_size)
         .user_agent(concat!("memos-cli/", env!("CARGO_PKG_VERSION")));
@@ -52,27 +53,50 @@ fn client(cli: &Cli) -> Result<Client, Failure> {
             AuthScheme::Token => builder.api_key(token.clone()),
         };
     }
-    let client = builder
-        .build()
-        .map_err(|err| Failure::new(exit::USAGE, err.to_string()))?;
-    // Once per run, whatever --quiet says: the token can be read by anyone on the path.
-    if let Some(warning) = client.cleartext_warning() {
+    builder
+}
+
+/// Once per run, whatever --quiet says: the token can be read by anyone on the path.
+fn warn_cleartext(warning: Option<String>) {
+    if let Some(warning) = warning {
         output::warn(&format!("memos: {warning}"));
     }
+}
+
+fn client(global: &Global) -> Result<Client, Failure> {
+    let client = configure(Client::builder(global.base_url.clone()), global)
+        .build()
+        .map_err(|err| Failure::new(exit::USAGE, err.to_string()))?;
+    warn_cleartext(client.cleartext_warning());
+    Ok(client)
+}
+
+fn product_client(global: &Global) -> Result<ProductClient, Failure> {
+    let client = configure(ProductClient::builder(global.base_url.clone()), global)
+        .build()
+        .map_err(|err| Failure::new(exit::USAGE, err.to_string()))?;
+    warn_cleartext(client.cleartext_warning());
     Ok(client)
 }
 
 async fn run(cli: Cli) -> Result<i32, Failure> {
-    let client = client(&cli)?;
     let global = &cli.global;
     match cli.command {
-        Command::Load(command) => load::run(command, &client, global).await,
-        Command::Users(command) => commands::users(command, &client, global).await,
-        Command::Cubes(command) => commands::cubes(command, &client, global).await,
-        Command::Memories(command) => commands::memories(command, &client, global).await,
-        Command::Search { query, user, cubes } => {
-            commands::search(query, user, cubes, &client, global).await
+        Command::Load(command) => {
+            let server = match command.load_args().api {
+                ApiArg::V1 => Server::V1(client(global)?),
+                ApiArg::Product => Server::Product(product_client(global)?),
+            };
+            load::run(command, server, global).await
         }
-        Command::Chat { message, user } => commands::chat(message, user, &client, global).await,
+        Command::Users(command) => commands::users(command, &client(global)?, global).await,
+        Command::Cubes(command) => commands::cubes(command, &client(global)?, global).await,
+        Command::Memories(command) => commands::memories(command, &client(global)?, global).await,
+        Command::Search { query, user, cubes } => {
+            commands::search(query, user, cubes, &client(global)?, global).await
+        }
+        Command::Chat { message, user } => {
+            commands::chat(message, user, &client(global)?, global).await
+        }
     }
 }

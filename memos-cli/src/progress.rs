@@ -113,6 +113,13 @@ impl Reporter {
                 if report.partial > 0 {
                     text.push_str(&format!(", {} partly stored", report.partial));
                 }
+                if report.duplicates_removed > 0 {
+                    text.push_str(&format!(
+                        ", {} stored twice (an add of the killed run landed late): the second \
+                         copy was deleted",
+                        report.duplicates_removed
+                    ));
+                }
                 if report.cannot_tell > 0 {
                     text.push_str(&format!(
                         ", {} cannot be checked and are sent again (they may be duplicated)",

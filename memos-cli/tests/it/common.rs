@@ -14,6 +14,7 @@ pub fn memos() -> Command {
     command
         .env_remove("MEMOS_BASE_URL")
         .env_remove("MEMOS_TOKEN")
+        .env_remove("MEMOS_API")
         .stdin(Stdio::null());
     command
 }

@@ -19,7 +19,7 @@ use memos_api::types::MemoryCollection;
 use memos_api::Client;
 use memos_refserver::{Backend, ReferenceServer};
 
-const KILLS: usize = 10;
+pub(crate) const KILLS: usize = 10;
 /// Enough sessions for the import to be still running after 1.5 s.
 const CTRL_C_SESSIONS: usize = 1500;
 
@@ -40,7 +40,7 @@ fn sessions(backend: Backend) -> usize {
 /// 0, 21, 42, ... are the same session `["ok"]`. With `unique_sessions` those have a
 /// question first: a graph (`tree_text`) cannot tell copies of one session apart, so its
 /// test keeps the repeated texts but not the repeated sessions.
-fn input(sessions: usize, unique_sessions: bool) -> (String, BTreeMap<String, usize>) {
+pub(crate) fn input(sessions: usize, unique_sessions: bool) -> (String, BTreeMap<String, usize>) {
     let mut text = String::new();
     let mut expected = BTreeMap::new();
     for s in 0..sessions {
@@ -141,6 +141,107 @@ fn no_unchecked_sends(stderr: &str, run: &str) {
     );
 }
 
+/// How [`kill_repeatedly`] picks its kill points.
+pub(crate) struct KillPlan<'a> {
+    /// Names the test in what it prints.
+    pub label: &'a str,
+    /// The seed when MEMOS_KILL_SEED is not set.
+    pub default_seed: u64,
+    /// How long the same import took uninterrupted.
+    pub uninterrupted: Duration,
+}
+
+/// Starts `memos --base-url base <args>` and kills it with SIGKILL, [`KILLS`] times, at
+/// seeded random points from 20 ms (validation, set-up, reconciliation) to an eighth of
+/// the uninterrupted import: ten kills cover less than two thirds of it on average (less
+/// still, as each run starts and reconciles first), so every run is cut short on a slow
+/// machine as on a fast one. After each kill: no run sent a record it could not check, and
+/// the checkpoint `ck` is whole (written by rename). Prints, per kill, the checkpoint's
+/// state and what the run found in doubt. Returns the time the kills took.
+pub(crate) fn kill_repeatedly(
+    base: &str,
+    args: &[&str],
+    ck: &Path,
+    plan: KillPlan<'_>,
+    logs: &Path,
+) -> Duration {
+    let seed: u64 = std::env::var("MEMOS_KILL_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(plan.default_seed);
+    let label = plan.label;
+    eprintln!("{label} kill test seed: {seed} (set MEMOS_KILL_SEED to replay)");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let latest = (plan.uninterrupted.as_millis() as u64 / 8).max(60);
+    let started = Instant::now();
+    for kill in 1..=KILLS {
+        let log = logs.join(format!("run-{kill}.stderr"));
+        let mut child = common::memos()
+            .arg("--base-url")
+            .arg(base)
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let after = rng.u64(20..=latest);
+        std::thread::sleep(Duration::from_millis(after));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the import finished before kill {kill}; add sessions for {label}"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let stderr = std::fs::read_to_string(&log).unwrap();
+        no_unchecked_sends(&stderr, &format!("run {kill}"));
+        let resumed = stderr
+            .lines()
+            .find(|l| l.starts_with("memos: resuming:"))
+            .unwrap_or("memos: nothing in doubt at its start");
+        let state = match std::fs::read(ck) {
+            Ok(bytes) => {
+                let ck: serde_json::Value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|e| panic!("the checkpoint is damaged after kill {kill}: {e}"));
+                format!(
+                    "{} acknowledged, {} in doubt",
+                    acknowledged(&ck),
+                    in_doubt(&ck)
+                )
+            }
+            Err(_) => "no checkpoint yet".to_owned(),
+        };
+        eprintln!("{label}: kill {kill} after {after} ms: {state} ({resumed})");
+    }
+    started.elapsed()
+}
+
+/// The records a checkpoint says the server acknowledged.
+fn acknowledged(ck: &serde_json::Value) -> u64 {
+    ck["acked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| pair[1].as_u64().unwrap() - pair[0].as_u64().unwrap())
+        .sum()
+}
+
+/// The records a run left in doubt, as its checkpoint says: not acknowledged, below
+/// `sent_below`.
+fn in_doubt(ck: &serde_json::Value) -> u64 {
+    let total = ck["records_total"].as_u64().unwrap();
+    let below = ck["sent_below"].as_u64().unwrap().min(total);
+    let acked: u64 = ck["acked"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pair| {
+            let (start, end) = (pair[0].as_u64().unwrap(), pair[1].as_u64().unwrap());
+            end.min(below).saturating_sub(start)
+        })
+        .sum();
+    below - acked
+}
+
 async fn killed_imports_resume_to_the_uninterrupted_result(backend: Backend) {
     let Some(server) = common::server_for(backend).await else {
         return;
@@ -172,47 +273,17 @@ async fn killed_imports_resume_to_the_uninterrupted_result(backend: Backend) {
     let ck = dir.path().join("import.ckpt");
     let args = load_args(server, &file, (&user, &cube), &ck);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let seed: u64 = std::env::var("MEMOS_KILL_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(20_251_126);
-    eprintln!("{backend} kill test seed: {seed} (set MEMOS_KILL_SEED to replay)");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    // Kill points from the first milliseconds (validation, set-up, reconciliation) to an
-    // eighth of the uninterrupted import: ten kills cover less than two thirds of it on
-    // average (less still, as each run starts and reconciles first), so every run is cut
-    // short on a slow machine as on a fast one.
-    let latest = (uninterrupted.as_millis() as u64 / 8).max(60);
-    let kills_started = Instant::now();
-    for kill in 1..=KILLS {
-        let log = dir.path().join(format!("run-{kill}.stderr"));
-        let mut child = common::memos()
-            .arg("--base-url")
-            .arg(base)
-            .args(&args)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(rng.u64(20..=latest)));
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "the import finished before kill {kill}; add sessions for {backend}"
-        );
-        child.kill().unwrap(); // SIGKILL
-        child.wait().unwrap();
-        no_unchecked_sends(
-            &std::fs::read_to_string(&log).unwrap(),
-            &format!("run {kill}"),
-        );
-        // The checkpoint is whole after every kill (written by rename).
-        if ck.exists() {
-            let bytes = std::fs::read(&ck).unwrap();
-            serde_json::from_slice::<serde_json::Value>(&bytes)
-                .unwrap_or_else(|e| panic!("the checkpoint is damaged after kill {kill}: {e}"));
-        }
-    }
-    let killed = kills_started.elapsed();
+    let killed = kill_repeatedly(
+        base,
+        &args,
+        &ck,
+        KillPlan {
+            label: backend.as_str(),
+            default_seed: 20_251_126,
+            uninterrupted,
+        },
+        dir.path(),
+    );
 
     // Run to the end.
     let output = run(base, &args, None);

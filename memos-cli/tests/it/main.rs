@@ -6,5 +6,7 @@ mod cli;
 mod common;
 mod hostile;
 mod kill_resume;
+mod kill_resume_product;
 mod load_hardening;
+mod product_cli;
 mod scripted;
