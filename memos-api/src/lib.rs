@@ -97,6 +97,7 @@
 
 #![warn(missing_docs)]
 
+mod auth;
 mod client;
 mod error;
 mod limit;
@@ -120,9 +121,9 @@ pub mod product {
     include!(concat!(env!("OUT_DIR"), "/generated_product.rs"));
 }
 
+pub use auth::{Auth, AuthScheme, Secret};
 pub use client::{
-    parse_base_url, Auth, AuthScheme, Client, ClientBuilder, Secret, DEFAULT_MAX_RESPONSE_BYTES,
-    MAX_ERROR_BODY_BYTES,
+    parse_base_url, Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES,
 };
 pub use error::{Error, Result};
 pub use memories::UnreadableNode;
