@@ -98,6 +98,7 @@
 #![warn(missing_docs)]
 
 mod auth;
+mod base_url;
 mod client;
 mod error;
 mod limit;
@@ -122,9 +123,8 @@ pub mod product {
 }
 
 pub use auth::{Auth, AuthScheme, Secret};
-pub use client::{
-    parse_base_url, Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES,
-};
+pub use base_url::parse_base_url;
+pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 pub use error::{Error, Result};
 pub use memories::UnreadableNode;
 pub use product_client::{EventStream, ProductClient};
