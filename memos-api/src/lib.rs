@@ -100,6 +100,7 @@
 mod auth;
 mod base_url;
 mod client;
+mod core;
 mod error;
 mod limit;
 mod memories;
@@ -122,9 +123,11 @@ pub mod product {
     include!(concat!(env!("OUT_DIR"), "/generated_product.rs"));
 }
 
+// `crate::` because a bare `core::` would name the core library.
+pub use crate::core::{DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 pub use auth::{Auth, AuthScheme, Secret};
 pub use base_url::parse_base_url;
-pub use client::{Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
+pub use client::{Client, ClientBuilder};
 pub use error::{Error, Result};
 pub use memories::UnreadableNode;
 pub use product_client::{EventStream, ProductClient};
