@@ -13,7 +13,7 @@ use reqwest::header::{HeaderMap, LOCATION};
 use reqwest::StatusCode;
 
 use crate::auth::Auth;
-use crate::client::{Generated, HttpSettings};
+use crate::builder::{Generated, HttpSettings};
 use crate::error::{body_start, Error, Result};
 use crate::retry::{self, Idempotency, RetryPolicy};
 use crate::types;

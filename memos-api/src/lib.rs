@@ -99,6 +99,7 @@
 
 mod auth;
 mod base_url;
+mod builder;
 mod client;
 mod core;
 mod error;
@@ -127,7 +128,8 @@ pub mod product {
 pub use crate::core::{DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 pub use auth::{Auth, AuthScheme, Secret};
 pub use base_url::parse_base_url;
-pub use client::{Client, ClientBuilder};
+pub use builder::ClientBuilder;
+pub use client::Client;
 pub use error::{Error, Result};
 pub use memories::UnreadableNode;
 pub use product_client::{EventStream, ProductClient};

@@ -17,7 +17,7 @@ use progenitor_client::{ByteStream, ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::client::{Generated, HttpSettings};
+use crate::builder::{Generated, HttpSettings};
 use crate::core::{
     body, envelope, exec_capped, path_param, record_status, Answer, Core, RawResult,
 };
