@@ -97,7 +97,11 @@
 
 #![warn(missing_docs)]
 
+mod auth;
+mod base_url;
+mod builder;
 mod client;
+mod core;
 mod error;
 mod limit;
 mod memories;
@@ -120,10 +124,12 @@ pub mod product {
     include!(concat!(env!("OUT_DIR"), "/generated_product.rs"));
 }
 
-pub use client::{
-    parse_base_url, Auth, AuthScheme, Client, ClientBuilder, Secret, DEFAULT_MAX_RESPONSE_BYTES,
-    MAX_ERROR_BODY_BYTES,
-};
+// `crate::` because a bare `core::` would name the core library.
+pub use crate::core::{DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
+pub use auth::{Auth, AuthScheme, Secret};
+pub use base_url::parse_base_url;
+pub use builder::ClientBuilder;
+pub use client::Client;
 pub use error::{Error, Result};
 pub use memories::UnreadableNode;
 pub use product_client::{EventStream, ProductClient};

@@ -17,9 +17,9 @@ use progenitor_client::{ByteStream, ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
-use crate::client::{
-    body, envelope, exec_capped, path_param, record_status, Answer, Core, Generated, HttpSettings,
-    RawResult,
+use crate::builder::{Generated, HttpSettings};
+use crate::core::{
+    body, envelope, exec_capped, path_param, record_status, Answer, Core, RawResult,
 };
 use crate::product::{self, types};
 use crate::product_events::EventError;
