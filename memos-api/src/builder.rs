@@ -154,7 +154,7 @@ impl<C> ClientBuilder<C> {
     }
 }
 
-/// What it takes to build the HTTP client again (see [`Client::renew_connections`]).
+/// What it takes to build the HTTP client again (see `Core::renew_connections`).
 pub(crate) struct HttpSettings {
     headers: HeaderMap,
     /// Read by `Core::timeout`.

@@ -1,5 +1,6 @@
-//! The client users reach first: configuration, credentials, retries and one error type
-//! around the generated [`crate::raw::Client`].
+//! The v1 client users reach first: one method per operation of `openapi/memos.yaml` around
+//! the generated [`crate::raw::Client`], on the shared layer of `core.rs` (retries, caps,
+//! one error type) as `builder.rs` configures it.
 
 use std::fmt;
 use std::sync::Arc;

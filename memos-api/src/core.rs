@@ -36,7 +36,7 @@ pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 64 * 1024 * 1024;
 /// 1 MiB keeps the whole of any real one.
 pub const MAX_ERROR_BODY_BYTES: u64 = 1024 * 1024;
 
-/// What the hooks of one try need to share with [`Client::send`](crate::Client::send).
+/// What the hooks of one try need to share with [`Core::send`].
 struct TryContext {
     /// The status of the answer. progenitor drops it when a body does not parse
     /// (`InvalidResponsePayload`), so the `post` hook records it here.
@@ -581,7 +581,7 @@ mod properties {
         Ok(())
     }
 
-    /// Runs an answer through the client as the generated code and [`Client::send`] would:
+    /// Runs an answer through the client as the generated code and [`Core::send`] would:
     /// the body capped, `from_response` for the statuses the spec documents, and the
     /// failure classified.
     fn decode(status: u16, body: Vec<u8>, max: u64) -> Option<Error> {
