@@ -1,9 +1,10 @@
 //! The JUnit XML report for CI, written with `quick-junit`: one `testsuite` per group.
 //! Failed cases carry a `<failure>` with every failed check; known defects, skipped,
 //! not-applicable and not-run cases are `<skipped>` (each suite also says how many in a
-//! `skipped` attribute; a stopped run fails by its exit code, not by the cases it did not
-//! get to); warnings and fixed defects pass, with the finding or the note in
-//! `<system-out>`.
+//! `skipped` attribute); warnings and fixed defects pass, with the finding or the note in
+//! `<system-out>`. A run that stopped before its last case has one more suite, `run`,
+//! whose one case fails with why: a CI that reads only the JUnit file sees the run fail,
+//! as the exit code says, even when no case that ran failed.
 
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -21,6 +22,10 @@ pub(super) fn render(report: &Report) -> String {
     for group in groups(&report.cases) {
         let cases: Vec<&CaseReport> = report.cases.iter().filter(|c| c.group == group).collect();
         let mut suite = suite(group, &cases);
+        target_properties(&mut suite, report);
+        junit.add_test_suite(suite);
+    }
+    if let Some(mut suite) = stopped_run(report) {
         target_properties(&mut suite, report);
         junit.add_test_suite(suite);
     }
@@ -48,6 +53,38 @@ fn target_properties(suite: &mut TestSuite, report: &Report) {
             suite.add_property(Property::new(name, value));
         }
     }
+}
+
+/// The suite that fails a run that stopped before its last case, or `None` when every
+/// selected case ran.
+fn stopped_run(report: &Report) -> Option<TestSuite> {
+    let not_run = report.summary.not_run;
+    if not_run == 0 {
+        return None;
+    }
+    // Each case not run carries why the run stopped; the first says it for all.
+    let why = report
+        .cases
+        .iter()
+        .find(|c| c.outcome == Outcome::NotRun)
+        .and_then(|c| c.reason.as_deref())
+        .unwrap_or("the run stopped early");
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    status
+        .set_message(one_line(
+            &format!(
+                "the run stopped early, {not_run} of {} cases not run: {why}",
+                report.summary.total
+            ),
+            300,
+        ))
+        .set_type("stopped")
+        .set_description(format!("{why}\n{}\n", report.notes.join("\n")));
+    let mut test = TestCase::new("run.completed", status);
+    test.set_classname("memos-conformance.run");
+    let mut suite = TestSuite::new("run");
+    suite.add_test_case(test);
+    Some(suite)
 }
 
 /// The groups in order of first appearance.

@@ -125,10 +125,43 @@ fn the_json_report_says_not_run() {
 }
 
 #[test]
-fn junit_skips_the_cases_not_run_and_fails_the_one_that_stopped_the_run() {
+fn junit_skips_the_cases_not_run_and_fails_the_case_and_the_run_that_stopped() {
     let junit = stopped_report().render(Format::Junit);
     let skipped = format!(r#"<skipped message="not run: {STOP}"/>"#);
     assert_eq!(junit.matches(&skipped).count(), 2, "{junit}");
-    assert_eq!(junit.matches("<failure").count(), 1, "{junit}");
+    // The case that stopped the run, and the run itself.
+    assert_eq!(junit.matches("<failure").count(), 2, "{junit}");
+    assert!(junit.contains(r#"failures="2""#), "{junit}");
+    assert!(
+        junit.contains(&format!(
+            r#"<failure message="the run stopped early, 2 of 3 cases not run: {STOP}" type="stopped">"#
+        )),
+        "{junit}"
+    );
+}
+
+#[test]
+fn junit_of_a_run_stopped_with_no_failed_case_still_fails() {
+    // Ctrl-C or the time limit: no case failed, but the run did not finish.
+    let mut report = stopped_report();
+    report.cases[0].outcome = Outcome::Pass;
+    report.summary = Summary::of(&report.cases, 0);
+    let junit = report.render(Format::Junit);
     assert!(junit.contains(r#"failures="1""#), "{junit}");
+    assert!(
+        junit.contains(r#"<testcase name="run.completed""#),
+        "{junit}"
+    );
+}
+
+#[test]
+fn junit_of_a_complete_run_has_no_run_suite() {
+    let mut report = stopped_report();
+    for case in &mut report.cases {
+        case.outcome = Outcome::Pass;
+    }
+    report.summary = Summary::of(&report.cases, 0);
+    let junit = report.render(Format::Junit);
+    assert!(!junit.contains("run.completed"), "{junit}");
+    assert!(!junit.contains("<failure"), "{junit}");
 }
