@@ -80,6 +80,13 @@ impl Check {
     }
 }
 
+/// A 503 the spec gives the operation itself (the chat routes with chat off, the task queue
+/// without Redis): the server saying that a feature is off, not an error. A 503 the
+/// operation does not document (a proxy's) still fails.
+fn deliberately_unavailable(op: &Operation, status: u16) -> bool {
+    status == 503 && op.responses.contains_key("503")
+}
+
 /// Runs every check on one exchange. `operation` is `None` for requests outside the
 /// spec (e.g. `/openapi.json`), which get only [`CheckKind::Answered`].
 /// `extra_statuses` are statuses a probe expects although the spec lists none (401/403).
@@ -97,7 +104,7 @@ pub fn check_exchange(
         return checks;
     };
     let status = response.status;
-    checks.push(if status >= 500 {
+    checks.push(if status >= 500 && !deliberately_unavailable(op, status) {
         Check::fail(
             CheckKind::NotServerError,
             format!(
@@ -369,6 +376,27 @@ mod tests {
             .filter(|c| !c.passed)
             .map(|c| c.kind)
             .collect()
+    }
+
+    #[test]
+    fn a_503_is_a_server_error_unless_the_operation_documents_it() {
+        let spec = Spec::embedded_for(crate::api::Api::Product).expect("product spec");
+        let unavailable = response(
+            503,
+            Some("application/json"),
+            r#"{"code":503,"message":"Scheduler queue not connected to Redis","data":null}"#,
+        );
+        let failed_on = |op: &str| -> Vec<CheckKind> {
+            check_exchange(spec.operation(op), &unavailable, &[])
+                .into_iter()
+                .filter(|c| !c.passed)
+                .map(|c| c.kind)
+                .collect()
+        };
+        // The queue without Redis: documented, a feature that is off.
+        assert_eq!(failed_on("scheduler_task_queue_status"), []);
+        // A 503 on an operation that does not document one (a proxy's) still fails.
+        assert!(failed_on("add_memories").contains(&CheckKind::NotServerError));
     }
 
     #[test]

@@ -1,9 +1,6 @@
 //! The operations upstream marks "(inner)" and the other reads of a cube: the dashboard,
 //! user names by memory id, deletes and recovery by record id, registration, feedback.
 //! Each names only ids of the case's namespace; a record id nobody has deletes nothing.
-//!
-//! `scheduler_task_queue_status` has no case: without Redis it answers 503, but first
-//! makes the server try to start `redis-server`, which a probe must not cause.
 
 use serde_json::{json, Value};
 

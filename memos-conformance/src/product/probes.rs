@@ -1,8 +1,12 @@
 //! Liveness and the scheduler's read-only routes.
+//!
+//! `scheduler_task_queue_status` runs only with `--destructive`: on a server whose queue is
+//! not Redis, 2.0.33 first tries to start `redis-server` (a process on the server, started
+//! by a request) before it answers 503.
 
 use serde_json::Value;
 
-use super::{expect_envelope_success, get};
+use super::{expect_envelope_success, get, require_destructive};
 use crate::cases::{case, Case};
 use crate::context::{fail, CaseResult, Ctx, Verdict};
 use crate::exchange::Req;
@@ -34,8 +38,17 @@ pub(super) fn cases() -> Vec<Case> {
             idle_user_answers_at_once,
             "POST /product/scheduler/wait for a user without tasks answers idle"
         ),
+        case!(
+            "scheduler_task_queue_status",
+            reports_backlog_or_no_queue,
+            "GET /product/scheduler/task_queue_status of the case's own user answers its backlog, or 503 when the queue is not Redis (--destructive)"
+        ),
     ]
 }
+
+/// Why the queue status needs `--destructive`.
+const MAY_START_REDIS: &str =
+    "on a server without Redis it makes the server try to start redis-server";
 
 async fn answers_healthy(ctx: &mut Ctx) -> CaseResult {
     let ex = ctx.send(Req::get(&["health"]).label("liveness")).await;
@@ -112,6 +125,36 @@ async fn idle_user_answers_at_once(ctx: &mut Ctx) -> CaseResult {
         Some("idle") => Ok(Verdict::Pass),
         other => fail(format!(
             "POST /product/scheduler/wait for a user without tasks answered message {other:?}, not \"idle\""
+        )),
+    }
+}
+
+async fn reports_backlog_or_no_queue(ctx: &mut Ctx) -> CaseResult {
+    require_destructive(ctx, MAY_START_REDIS)?;
+    let user = ctx.user("u");
+    let ex = ctx
+        .send(
+            get(&["scheduler", "task_queue_status"])
+                .query("user_id", &user)
+                .label("the queue backlog of a user of the case"),
+        )
+        .await;
+    // 503 is the contract of a queue that is not Redis: an error envelope that says so.
+    if ex.status() == Some(503) {
+        let body = ex.json().unwrap_or(Value::Null);
+        return match body.get("code").and_then(Value::as_u64) {
+            Some(503) => Ok(Verdict::Pass),
+            _ => fail(format!(
+                "{} answered 503 without the error envelope (code 503)",
+                ex.name()
+            )),
+        };
+    }
+    let body = expect_envelope_success(&ex)?;
+    match body.pointer("/data/user_id").and_then(Value::as_str) {
+        Some(got) if got == user => Ok(Verdict::Pass),
+        other => fail(format!(
+            "GET /product/scheduler/task_queue_status answered data.user_id {other:?}, not the user asked for"
         )),
     }
 }

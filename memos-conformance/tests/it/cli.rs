@@ -225,7 +225,7 @@ fn api_option_lists_product_cases_and_replays_the_product_mock() {
     assert!(stdout.contains("embedded mock"), "{stdout}");
     assert!(stdout.contains("API: product (--api)"), "{stdout}");
     assert!(
-        stdout.contains("40 cases: 28 passed, 0 failed, 9 known defects, 3 warnings, 0 skipped, 0 not applicable; 559 checks on exchanges, 6 failed;"),
+        stdout.contains("41 cases: 29 passed, 0 failed, 9 known defects, 3 warnings, 0 skipped, 0 not applicable; 565 checks on exchanges, 6 failed;"),
         "{stdout}"
     );
     // The product mock has one recording, of no v1 backend.
