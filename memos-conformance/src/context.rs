@@ -79,11 +79,19 @@ pub struct Settings {
     pub destructive: bool,
 }
 
+/// The `info` key of `/openapi.json` under which a server lists patches it runs with that
+/// its upstream does not ship: `memos-reference-server --pgvector-caster` writes
+/// `["pgvector-caster"]` there. A report names them, since a defect a patch hides then
+/// shows as fixed.
+pub const PATCHES_KEY: &str = "x-memos-reference-server-patches";
+
 /// What cases of one run share.
 #[derive(Debug, Default)]
 pub struct RunShared {
     /// `info.title info.version` of the server's `/openapi.json`, once read.
     pub server_version: Mutex<Option<String>>,
+    /// The patches the server's `/openapi.json` says it runs with (see [`PATCHES_KEY`]).
+    pub server_patches: Mutex<Vec<String>>,
     /// Why the run must stop: `--cube-path` is not storage of the run's own.
     pub storage_not_own: Mutex<Option<String>>,
     /// The server's backend and how the run learned it, once known.
@@ -188,6 +196,15 @@ impl Ctx {
             .server_version
             .lock()
             .unwrap_or_else(|e| e.into_inner()) = Some(version);
+    }
+
+    /// Records the patches the server says it runs with.
+    pub fn set_server_patches(&self, patches: Vec<String>) {
+        *self
+            .run
+            .server_patches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = patches;
     }
 
     /// The configured credential's scheme.

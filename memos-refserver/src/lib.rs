@@ -66,6 +66,7 @@ pub use cubes::{
 };
 pub use error::Error;
 pub use fake_llm::{FakeLlm, RecordedRequest, RequestKind};
+pub use product::PATCHES_KEY;
 pub use server::{ReferenceServer, StartOptions, StartTimings, APP};
 pub use venv::{
     ensure_venv, ensure_venv_for, ensure_venv_with, workspace_root, InstallAction, InstallOptions,

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::Parser;
 use memos_refserver::{
     ensure_venv_for, Api, Backend, InstallAction, InstallOptions, ReferenceServer, StartOptions,
+    PATCHES_KEY,
 };
 
 /// Run a reference MemOS REST server offline on 127.0.0.1, backed by a deterministic fake
@@ -96,6 +97,11 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> anyhow::Result<()> {
+    if args.pgvector_caster && args.api != Api::Product {
+        anyhow::bail!(
+            "--pgvector-caster patches the /product server only; add --api product, or drop it"
+        );
+    }
     let install = InstallOptions {
         venv_dir: args.venv.clone(),
         python: args.python.clone(),
@@ -139,7 +145,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         pgvector_caster: args.pgvector_caster,
     };
     let server = ReferenceServer::start(options).await?;
-    print_summary(&server);
+    print_summary(&server, args.api, args.pgvector_caster);
 
     let reason = wait_for_stop(&server).await?;
     eprintln!("{reason}; stopping ...");
@@ -148,17 +154,43 @@ async fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(server: &ReferenceServer) {
+fn print_summary(server: &ReferenceServer, api: Api, pgvector_caster: bool) {
     let t = server.timings();
-    println!(
-        "MemOS reference server is running at {} (cube storage: {})",
-        server.base_url(),
-        server.backend()
-    );
-    println!(
-        "  configured as user `root` with the fake LLM at {}",
-        server.fake_llm_url()
-    );
+    match api {
+        Api::V1 => {
+            println!(
+                "MemOS reference server is running at {} (cube storage: {})",
+                server.base_url(),
+                server.backend()
+            );
+            println!(
+                "  configured as user `root` with the fake LLM at {}",
+                server.fake_llm_url()
+            );
+        }
+        Api::Product => {
+            println!(
+                "MemOS reference server (/product API, MemoryOS 2.0.33) is running at {} \
+                 (memories in a private PostgreSQL)",
+                server.base_url()
+            );
+            println!(
+                "  configured by environment with the fake LLM at {}",
+                server.fake_llm_url()
+            );
+            if pgvector_caster {
+                println!(
+                    "  PATCHED with --pgvector-caster: search works, which it does not in \
+                     MemoryOS 2.0.33 as shipped; /openapi.json lists the patch under \
+                     info.{PATCHES_KEY}, and reports of runs against it name it"
+                );
+            } else {
+                println!(
+                    "  as upstream ships it (search finds nothing on PostgreSQL: a known defect)"
+                );
+            }
+        }
+    }
     println!(
         "  start took {:.1} s (install check {:.1} s, database {:.1} s, uvicorn up {:.1} s, configure {:.2} s)",
         t.total.as_secs_f64(),
@@ -167,14 +199,19 @@ fn print_summary(server: &ReferenceServer) {
         t.spawn_to_ready.as_secs_f64(),
         t.configure.as_secs_f64()
     );
-    println!("  cube directories (register with POST /mem_cubes):");
-    for dir in server.cube_dirs() {
-        println!("    {}", dir.display());
+    if api == Api::V1 {
+        println!("  cube directories (register with POST /mem_cubes):");
+        for dir in server.cube_dirs() {
+            println!("    {}", dir.display());
+        }
     }
     println!("  log: {}", server.server_log().display());
     println!("  press Ctrl-C to stop");
     println!("MEMOS_BASE_URL={}", server.base_url());
-    println!("MEMOS_BACKEND={}", server.backend());
+    println!("MEMOS_API={}", api.as_str());
+    if api == Api::V1 {
+        println!("MEMOS_BACKEND={}", server.backend());
+    }
     println!("MEMOS_FAKE_LLM_URL={}", server.fake_llm_url());
     for (i, dir) in server.cube_dirs().iter().enumerate() {
         println!("MEMOS_CUBE_DIR_{i}={}", dir.display());

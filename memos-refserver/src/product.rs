@@ -18,7 +18,9 @@ use crate::fake_llm::{CHAT_MODEL, EMBEDDING_DIM, EMBEDDING_MODEL};
 /// * `--pgvector-caster` registers a psycopg2 type caster for pgvector's `vector` on each
 ///   pooled connection. Unpatched, MemoryOS 2.0.33's `postgres` graph backend gets
 ///   embeddings back as text and `/product/search` finds nothing (a server defect); the
-///   caster is off unless asked for, so the server runs as upstream ships it.
+///   caster is off unless asked for, so the server runs as upstream ships it. A server
+///   that has it says so in its own document, as `info.x-memos-reference-server-patches`
+///   of `/openapi.json` ([`PATCHES_KEY`]), where a conformance run reads and names it.
 pub(crate) const LAUNCHER: &str = r#"
 import sys
 
@@ -64,10 +66,25 @@ if "--pgvector-caster" in sys.argv[2:]:
 
     _postgres.PostgresGraphDB._get_conn = _get_conn_with_caster
 
+    # The patched server is not the server as upstream ships it: its own document says so.
+    from memos.api.server_api import app as _app
+
+    _original_openapi = _app.openapi
+
+    def _openapi_naming_the_patch():
+        document = _original_openapi()
+        document.setdefault("info", {})["x-memos-reference-server-patches"] = ["pgvector-caster"]
+        return document
+
+    _app.openapi = _openapi_naming_the_patch
+
 import uvicorn
 
 uvicorn.run("memos.api.server_api:app", host="127.0.0.1", port=int(sys.argv[1]))
 "#;
+
+/// The `info` key of `/openapi.json` under which a patched server lists its patches.
+pub const PATCHES_KEY: &str = "x-memos-reference-server-patches";
 
 /// The directory (in the temp dir) of `FILE_LOCAL_PATH`: uploaded files, also served at
 /// `/download`.

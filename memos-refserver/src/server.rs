@@ -53,8 +53,9 @@ pub struct StartOptions {
     pub api: Api,
     /// [`Api::Product`] only: register a psycopg2 type caster for pgvector's `vector`
     /// in the server (default false). It makes `/product/search` work on the PostgreSQL
-    /// graph store, hiding a defect of the server as shipped; whatever runs with it on
-    /// must say so.
+    /// graph store, hiding a defect of the server as shipped. The patched server lists it
+    /// under [`PATCHES_KEY`](crate::PATCHES_KEY) in `info` of its `/openapi.json`, where
+    /// the conformance suite reads it and names it in its reports.
     pub pgvector_caster: bool,
 }
 

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::definition::{case, Case};
-use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
+use crate::context::{fail, CaseResult, Ctx, Stop, Verdict, PATCHES_KEY};
 use crate::exchange::Req;
 
 pub(super) fn cases() -> Vec<Case> {
@@ -27,6 +27,15 @@ async fn server_version(ctx: &mut Ctx) -> CaseResult {
             let body = ex.json().unwrap_or(Value::Null);
             let title = body.pointer("/info/title").and_then(Value::as_str);
             let version = body.pointer("/info/version").and_then(Value::as_str);
+            let patches: Vec<String> = body
+                .pointer("/info")
+                .and_then(|info| info.get(PATCHES_KEY))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|p| p.as_str().map(str::to_owned))
+                .collect();
+            ctx.set_server_patches(patches);
             match (title, version) {
                 (Some(t), Some(v)) => {
                     ctx.set_server_version(format!("{t} {v}"));

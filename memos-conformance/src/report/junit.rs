@@ -42,6 +42,10 @@ fn target_properties(suite: &mut TestSuite, report: &Report) {
     let pairs = [
         ("server_version", t.server_version.clone()),
         ("defect_list", t.defect_list.clone()),
+        (
+            "server_patches",
+            (!t.server_patches.is_empty()).then(|| t.server_patches.join(",")),
+        ),
         ("api", Some(t.api.as_str().to_owned())),
         ("api_learned", Some(t.api_learned.clone())),
         ("backend", t.backend.map(|b| b.as_str().to_owned())),

@@ -48,6 +48,11 @@ pub struct Target {
     pub base_url: String,
     /// `info.title info.version` from the server's `/openapi.json`, when it has one.
     pub server_version: Option<String>,
+    /// Patches the server says it runs with that its upstream does not ship (listed under
+    /// `info.x-memos-reference-server-patches` of its `/openapi.json`, as
+    /// `memos-reference-server --pgvector-caster` does). A known defect such a patch hides
+    /// shows as fixed: the server is not the one the defect list describes.
+    pub server_patches: Vec<String>,
     /// The key of the known-defect list applied, if any.
     pub defect_list: Option<String>,
     /// The API the server speaks, whose spec and cases the run used.

@@ -38,6 +38,7 @@ fn stopped_report() -> Report {
             mode: Mode::Live,
             base_url: "http://127.0.0.1:8000".to_owned(),
             server_version: None,
+            server_patches: Vec::new(),
             defect_list: None,
             api: Api::V1,
             api_learned: "assumed".to_owned(),

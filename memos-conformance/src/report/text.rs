@@ -45,6 +45,14 @@ fn header(out: &mut String, report: &Report) {
         shown(t.server_version.as_deref().unwrap_or("unknown")),
         shown(t.defect_list.as_deref().unwrap_or("none"))
     );
+    if !t.server_patches.is_empty() {
+        let _ = writeln!(
+            out,
+            "server patches: {} (not the server as its upstream ships it: a known defect a \
+             patch hides shows as fixed)",
+            shown(&t.server_patches.join(", "))
+        );
+    }
     let _ = writeln!(out, "API: {} ({})", t.api, shown(&t.api_learned));
     if let Some(backend) = t.backend {
         let _ = writeln!(

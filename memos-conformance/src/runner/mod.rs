@@ -190,6 +190,7 @@ fn report_target(options: &RunOptions, settings: &Settings, auth: Option<&Auth>)
         mode,
         base_url,
         server_version: None,
+        server_patches: Vec::new(),
         defect_list: None,
         api: Api::default(),
         api_learned: String::new(),
@@ -326,6 +327,11 @@ impl Progress {
             self.defect_list = detected.as_deref().and_then(defects::list_for);
         }
         self.target.server_version = detected;
+        self.target.server_patches = run_shared
+            .server_patches
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
         self.target.defect_list = self.defect_list.map(|l| l.key.to_owned());
     }
 

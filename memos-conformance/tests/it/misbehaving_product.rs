@@ -209,3 +209,48 @@ async fn a_missing_product_snapshot_fails_its_case_saying_how_to_record() {
         ],
     );
 }
+
+/// A server patched by `memos-reference-server --pgvector-caster` says so in its document;
+/// every report names the patch, and an unpatched server's reports name none.
+#[tokio::test]
+async fn a_patched_server_is_named_in_every_report() {
+    let server = MockServer::start_async().await;
+    server
+        .mock_async(|when, then| {
+            when.method(Method::GET).path("/openapi.json");
+            then.status(200).json_body(json!({
+                "openapi": "3.1.0",
+                "info": {
+                    "title": "MemOS Server REST APIs", "version": "1.0.1",
+                    "x-memos-reference-server-patches": ["pgvector-caster"]
+                },
+                "paths": {}
+            }));
+        })
+        .await;
+    let mut options = RunOptions::live(server.base_url());
+    options.patterns = vec!["meta.*".into()];
+    options.run_prefix = Some("conf-test".into());
+    let report = memos_conformance::run(options).await.report;
+    assert_eq!(report.target.server_patches, ["pgvector-caster"]);
+    let text = report.render(Format::Text);
+    assert!(
+        text.contains("server patches: pgvector-caster (not the server as its upstream ships it"),
+        "{text}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&report.render(Format::Json)).expect("JSON report");
+    assert_eq!(json["target"]["server_patches"], json!(["pgvector-caster"]));
+    let junit = report.render(Format::Junit);
+    assert!(
+        junit.contains(r#"<property name="server_patches" value="pgvector-caster"/>"#),
+        "{junit}"
+    );
+
+    // The embedded mock replays an unpatched server: no patch, and no line for it.
+    let mock = memos_conformance::run(RunOptions::product_mock())
+        .await
+        .report;
+    assert!(mock.target.server_patches.is_empty());
+    assert!(!mock.render(Format::Text).contains("server patches"));
+}

@@ -31,6 +31,19 @@ async fn add(http: &reqwest::Client, base: &str, cube: &str, text: &str) -> Valu
     .await
 }
 
+/// `info.x-memos-reference-server-patches` of the server's own document (null if none).
+async fn patches(http: &reqwest::Client, base: &str) -> Value {
+    let (status, document) = call(http, Method::GET, &format!("{base}/openapi.json"), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        document["info"]["title"],
+        json!("MemOS Server REST APIs"),
+        "{}",
+        document["info"]
+    );
+    document["info"][memos_refserver::PATCHES_KEY].clone()
+}
+
 async fn search(http: &reqwest::Client, base: &str, cube: &str, query: &str) -> Value {
     // relativity 0: the fake LLM's hash embeddings score below the default 0.45.
     ok(
@@ -54,6 +67,9 @@ async fn the_product_server_stores_lists_and_streams_as_shipped() {
         (200, &json!("healthy")),
         "{health}"
     );
+    // As shipped: the document lists no patch.
+    let info = patches(&http, base).await;
+    assert!(info.is_null(), "{info}");
 
     let added = add(&http, base, "t-product", "Mina keeps bees").await;
     let id = added[0]["memory_id"]
@@ -98,6 +114,8 @@ async fn with_the_pgvector_caster_search_finds_what_was_added() {
         return;
     };
     let (http, base) = (crate::http(), server.base_url());
+    // The patched server says so in its own document, where a conformance run reads it.
+    assert_eq!(patches(&http, base).await, json!(["pgvector-caster"]));
     add(&http, base, "t-caster", "Olu plays the oboe").await;
     let found = search(&http, base, "t-caster", "oboe").await;
     let texts: Vec<&str> = found["text_mem"][0]["memories"]
