@@ -269,6 +269,17 @@ fn notes(out: &mut String, summary: &Summary) {
     }
 }
 
+/// What the records make on the server, after their count: on v1 one memory per message
+/// or chunk (list backends); on `/product` a record is one add, which stores about one
+/// memory per 4,000 characters, so only the messages in the records are counted.
+fn what_records_make(summary: &Summary, api: Api) -> String {
+    match (api, summary.kind.as_str()) {
+        (Api::V1, _) => format!(" ({} memories)", summary.memories_in_input),
+        (Api::Product, "messages") => format!(" ({} messages)", summary.memories_in_input),
+        (Api::Product, _) => String::new(),
+    }
+}
+
 /// The peak resident memory of this process (Linux), for the summary.
 pub fn peak_rss_bytes() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -295,10 +306,11 @@ fn report(summary: &Summary, target: &Target, server: &Server, global: &Global, 
         return;
     }
     let mut out = String::new();
+    let made = what_records_make(summary, server.api());
     if summary.dry_run {
         out.push_str(&format!(
-            "Dry run: {} valid records ({} memories) would be imported into cube {:?} of user {:?}; nothing was sent.\n",
-            summary.records_read, summary.memories_in_input, target.cube_id, target.user_id
+            "Dry run: {} valid records{made} would be imported into cube {:?} of user {:?}; nothing was sent.\n",
+            summary.records_read, target.cube_id, target.user_id
         ));
         if summary.skipped > 0 {
             out.push_str(&format!(
@@ -318,17 +330,11 @@ fn report(summary: &Summary, target: &Target, server: &Server, global: &Global, 
         "Incomplete"
     };
     out.push_str(&format!(
-        "{verdict}: {} {} into cube {:?} of user {:?}\n",
+        "{verdict}: {} records ({}) into cube {:?} of user {:?}\n",
         summary.records_read, summary.kind, target.cube_id, target.user_id
     ));
     let rows: Vec<(&str, String)> = vec![
-        (
-            "records read",
-            format!(
-                "{} ({} memories)",
-                summary.records_read, summary.memories_in_input
-            ),
-        ),
+        ("records read", format!("{}{made}", summary.records_read)),
         ("sent", summary.records_sent.to_string()),
         ("stored", summary.records_acked.to_string()),
         ("already imported", summary.already_imported.to_string()),

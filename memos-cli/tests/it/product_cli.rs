@@ -165,3 +165,49 @@ fn a_checkpoint_of_the_v1_api_is_refused_by_a_product_import() {
         "only the check was sent: {requests:?}"
     );
 }
+
+#[test]
+fn a_product_dry_run_counts_messages_not_memories() {
+    // On /product a record (a session) is one add that stores about one memory per 4,000
+    // characters, so the summary counts the messages in the records, not memories.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chat.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            r#"{"role": "user", "content": "hi", "session_id": 1}"#,
+            "\n",
+            r#"{"role": "assistant", "content": "hello", "session_id": 1}"#,
+            "\n",
+            r#"{"role": "user", "content": "bye", "session_id": 2}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let args = [
+        "load",
+        "messages",
+        file,
+        "--user",
+        "u",
+        "--cube",
+        "c",
+        "--dry-run",
+    ];
+    let product: Vec<&str> = args.iter().copied().chain(["--api", "product"]).collect();
+    let output = run(&dead_url(), &product, None);
+    expect_code(&output, 0);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with("Dry run: 2 valid records (3 messages) would be imported"),
+        "{stdout}"
+    );
+    let output = run(&dead_url(), &args, None);
+    expect_code(&output, 0);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with("Dry run: 2 valid records (3 memories) would be imported"),
+        "{stdout}"
+    );
+}
