@@ -297,6 +297,8 @@ impl ValidatedImport {
             None => None,
         };
         let mut plan = Plan::default();
+        // When the cube was read to reconcile records in doubt.
+        let mut reconciled_at = None;
         if let Some(ck) = checkpoint.as_mut() {
             if !ck.resumed {
                 match &server {
@@ -317,6 +319,7 @@ impl ValidatedImport {
             } else if ck.acked.gaps_below(ck.data.sent_below.min(records)).len() > 0 {
                 let (report, new_plan) =
                     reconcile::reconcile(&server, target, &prepared, ck).await?;
+                reconciled_at = Some(Instant::now());
                 options.emit(&Event::Reconciled(&report));
                 for &index in &new_plan.present {
                     ck.acked.insert(index);
@@ -368,9 +371,15 @@ impl ValidatedImport {
         }
         if let (Server::Product(client), Some(report)) = (&server, summary.reconciliation.as_mut())
         {
-            // Adds the killed run had in flight have landed by now (see
-            // `reconcile::product`): remove the copies this run's sends made of them.
+            // Adds the killed run had in flight land while this run sends (see
+            // `reconcile::product`): remove the copies this run's sends made of them. The
+            // server takes one add in well under a second; a short run gives such adds
+            // [`LATE_ADD_GRACE`] after the reconciliation before the cube is read again.
+            // One that lands later still is not seen.
             if report.in_doubt > 0 {
+                if let Some(at) = reconciled_at.filter(|_| report.missing > 0) {
+                    tokio::time::sleep(LATE_ADD_GRACE.saturating_sub(at.elapsed())).await;
+                }
                 let nodes = reconcile::product::read_nodes(client, target).await?;
                 report.duplicates_removed +=
                     reconcile::product::remove_duplicates(client, target, &nodes, &marker.import)
@@ -386,6 +395,10 @@ impl ValidatedImport {
         Ok(summary)
     }
 }
+
+/// How long after a `/product` reconciliation that found records missing the cube is read
+/// again for copies made by adds the killed run had in flight (see `reconcile::product`).
+const LATE_ADD_GRACE: Duration = Duration::from_secs(3);
 
 /// Imports `source` into `target`: [`validate_source`], then [`ValidatedImport::send`].
 ///

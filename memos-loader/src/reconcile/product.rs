@@ -19,8 +19,10 @@
 //! also names the run that sent the add (`memos_load_run`, random per run), and a record
 //! whose nodes come from two runs has a second copy: [`remove_duplicates`] deletes the
 //! nodes of all runs but one. It runs on every resume, and again at the end of a run that
-//! resumed records in doubt (by then the killed run's late adds have landed: they were
-//! sent before this run's own adds of the same records).
+//! resumed records in doubt, at least 3 s after the reconciliation (the engine's
+//! `LATE_ADD_GRACE`): the killed run's adds were sent before this run started, and the
+//! server takes one in well under a second. An add the server holds back longer than this
+//! whole run is not seen; its record then has two copies.
 
 use std::collections::{BTreeMap, HashSet};
 
