@@ -21,6 +21,7 @@ use memos_api::AuthScheme;
   memos load docs ./handbook --user alice --cube notes --resume handbook.ckpt
   memos load messages chats.jsonl --api product --user alice --cube notes --resume chats.ckpt
   memos search 'where do I live' --user alice
+  memos --api product memories list --cube notes --user alice
 
 Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --token, --api).",
     after_long_help = "Examples:
@@ -30,6 +31,7 @@ Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --to
   memos load docs ./handbook --user alice --cube notes --resume handbook.ckpt
   memos load messages chats.jsonl --api product --user alice --cube notes --resume chats.ckpt
   memos search 'where do I live' --user alice
+  memos --api product memories list --cube notes --user alice
 
 Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --token, --api).
 
@@ -37,7 +39,8 @@ Exit codes:
   0    success (every record stored)
   1    the import finished, but some records failed or were not sent
        (run it again with the same --resume FILE to send just those)
-  2    usage error (unknown option, bad value)
+  2    usage error (unknown option, bad value; with --api product, a missing --cube or
+       --user it needs, or users/cubes, which it has no routes for)
   3    invalid input; nothing was sent (fix it, or pass --skip-invalid)
   4    an input file or folder cannot be read
   5    the server answered with an error (unknown user or cube, bad request, ...)
