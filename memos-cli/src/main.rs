@@ -85,7 +85,34 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
     if global.api == ApiArg::Product {
         return run_product(cli.command, global).await;
     }
-    match cli.command {
+    // The loader checks the API itself and says what to pass.
+    let is_load = matches!(cli.command, Command::Load(_));
+    let result = run_v1(cli.command, global).await;
+    if is_load {
+        result
+    } else {
+        result.map_err(hint_product_api)
+    }
+}
+
+/// A v1 route the server does not have (Starlette's bare 404 `Not Found`) is most likely a
+/// server of the /product API, where the v1 routes are gone.
+fn hint_product_api(mut failure: Failure) -> Failure {
+    if failure
+        .message
+        .contains("failed with HTTP 404 Not Found: Not Found")
+    {
+        failure.message.push_str(
+            "\n  hint: MemoryOS 2.0.33 and later speak only the /product API: pass --api product \
+             (or set MEMOS_API=product)",
+        );
+    }
+    failure
+}
+
+/// The commands with `--api v1` (the default).
+async fn run_v1(command: Command, global: &Global) -> Result<i32, Failure> {
+    match command {
         Command::Load(command) => load::run(command, Server::V1(client(global)?), global).await,
         Command::Users(command) => commands::users(command, &client(global)?, global).await,
         Command::Cubes(command) => commands::cubes(command, &client(global)?, global).await,
@@ -110,8 +137,8 @@ async fn run(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-/// The commands with `--api product`. What cannot be done there is refused before the
-/// client is built, so nothing is sent.
+/// The commands with `--api product`. What cannot be done there (users, cubes, a missing
+/// --cube or --user) is refused before anything is sent.
 async fn run_product(command: Command, global: &Global) -> Result<i32, Failure> {
     match command {
         Command::Load(command) => {

@@ -392,3 +392,28 @@ fn users_and_cubes_are_refused_on_product() {
     let output = run(&url, &["users", "list"], None);
     expect_code(&output, 6);
 }
+
+#[test]
+fn a_v1_command_meeting_a_missing_route_hints_api_product() {
+    // What a /product server answers for the v1 routes: Starlette's bare 404.
+    let stub = Scripted::start(json_answer("404 Not Found", br#"{"detail":"Not Found"}"#));
+    let output = run(&stub.url, &["memories", "list", "--cube", "c"], None);
+    expect_code(&output, 5);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("404") && stderr.contains("pass --api product"),
+        "{stderr}"
+    );
+    // An error of the API itself is left as it is.
+    let stub = Scripted::start(json_answer(
+        "404 Not Found",
+        br#"{"code":404,"message":"cube c not found","data":null}"#,
+    ));
+    let output = run(&stub.url, &["memories", "list", "--cube", "c"], None);
+    expect_code(&output, 5);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cube c not found") && !stderr.contains("--api product"),
+        "{stderr}"
+    );
+}
