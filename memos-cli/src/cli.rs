@@ -21,6 +21,7 @@ use memos_api::AuthScheme;
   memos load docs ./handbook --user alice --cube notes --resume handbook.ckpt
   memos load messages chats.jsonl --api product --user alice --cube notes --resume chats.ckpt
   memos search 'where do I live' --user alice
+  memos --api product memories list --cube notes --user alice
 
 Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --token, --api).",
     after_long_help = "Examples:
@@ -30,6 +31,7 @@ Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --to
   memos load docs ./handbook --user alice --cube notes --resume handbook.ckpt
   memos load messages chats.jsonl --api product --user alice --cube notes --resume chats.ckpt
   memos search 'where do I live' --user alice
+  memos --api product memories list --cube notes --user alice
 
 Environment: MEMOS_BASE_URL, MEMOS_TOKEN, MEMOS_API (instead of --base-url, --token, --api).
 
@@ -37,7 +39,8 @@ Exit codes:
   0    success (every record stored)
   1    the import finished, but some records failed or were not sent
        (run it again with the same --resume FILE to send just those)
-  2    usage error (unknown option, bad value)
+  2    usage error (unknown option, bad value; with --api product, a missing --cube or
+       --user it needs, or users/cubes, which it has no routes for)
   3    invalid input; nothing was sent (fix it, or pass --skip-invalid)
   4    an input file or folder cannot be read
   5    the server answered with an error (unknown user or cube, bad request, ...)
@@ -89,6 +92,18 @@ pub struct Global {
         value_parser = parse_size,
     )]
     pub max_response_size: u64,
+    /// The server's API: v1, or product for the /product routes of MemoryOS 2.x servers
+    /// (2.0.33 and later). On /product, `users` and `cubes` have no routes and are refused,
+    /// and `memories`, `search` and `chat` need a cube and a user as each command's help
+    /// says. A checkpoint of `memos load` belongs to the API it was written through.
+    #[arg(
+        long,
+        global = true,
+        env = "MEMOS_API",
+        value_enum,
+        default_value_t = ApiArg::V1
+    )]
+    pub api: ApiArg,
     /// Print JSON on stdout instead of tables and sentences.
     #[arg(long, global = true)]
     pub json: bool,
@@ -125,38 +140,64 @@ pub enum Command {
     /// Import chat sessions, text or documents into a cube.
     #[command(subcommand)]
     Load(LoadCommand),
-    /// List and create users.
-    #[command(subcommand)]
+    /// List and create users (v1 only: the /product API has no user routes).
+    #[command(
+        subcommand,
+        after_help = "With --api product this command is refused: the /product API has no user routes.
+Users are implicit there: any --user id is taken as it is by load, memories, search and chat."
+    )]
     Users(UsersCommand),
-    /// Register, unregister and share cubes.
-    #[command(subcommand)]
+    /// Register, unregister and share cubes (v1 only: the /product API has no such routes).
+    #[command(
+        subcommand,
+        after_help = "With --api product this command is refused: the /product API has no routes to register,
+unregister or share cubes. A cube is created by the first memory added to it
+(memos load ... --api product --cube CUBE); memos memories list --cube CUBE shows it."
+    )]
     Cubes(CubesCommand),
     /// List, show and delete memories.
     #[command(subcommand)]
     Memories(MemoriesCommand),
     /// Search the memories of a user's cubes.
-    #[command(after_help = "Examples:
+    #[command(
+        after_help = "With --api product, --user and at least one --cube are required (the API searches only
+the cubes named). MemoryOS 2.0.33 on PostgreSQL finds nothing (a known server defect):
+the search answers with no memories.
+
+Examples:
   memos search 'Lisbon' --user alice
-  memos search 'build failed' --user alice --cube ci-logs --json")]
+  memos search 'build failed' --user alice --cube ci-logs --json
+  memos --api product search 'Lisbon' --user alice --cube notes"
+    )]
     Search {
         /// The query.
         query: String,
-        /// The acting user (default: the server's current user).
+        /// The acting user (default: the server's current user; required with --api product).
         #[arg(long)]
         user: Option<String>,
-        /// Search only these cubes (repeatable).
+        /// Search only these cubes (repeatable; at least one with --api product).
         #[arg(long = "cube", value_name = "CUBE")]
         cubes: Vec<String>,
     },
     /// Ask the server's chat model, with the user's memories as context.
-    #[command(after_help = "Example:
-  memos chat 'Where do I live?' --user alice")]
+    #[command(
+        after_help = "With --api product, --user is required, and --cube names the cube searched for context
+and the cube the exchange is then added to (default: the user's own cube). The server
+answers 503 when it runs without ENABLE_CHAT_API=true.
+
+Examples:
+  memos chat 'Where do I live?' --user alice
+  memos --api product chat 'Where do I live?' --user alice --cube notes"
+    )]
     Chat {
         /// The message.
         message: String,
-        /// The acting user (default: the server's current user).
+        /// The acting user (default: the server's current user; required with --api product).
         #[arg(long)]
         user: Option<String>,
+        /// --api product only: the cube to search and to add the exchange to.
+        #[arg(long)]
+        cube: Option<String>,
     },
 }
 
@@ -250,13 +291,13 @@ Examples:
     },
 }
 
-/// The API `memos load` imports through.
+/// The API every command speaks (`--api`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ApiArg {
     /// The v1 API (/users, /mem_cubes, /memories; MemoryOS up to 2.0.10).
     V1,
     /// The /product API (MemoryOS 2.0.33 and later, `memos.api.server_api:app`): each
-    /// record is one synchronous /product/add.
+    /// record of `memos load` is one synchronous /product/add.
     Product,
 }
 
@@ -268,10 +309,6 @@ pub struct LoadArgs {
     /// The cube the memories go to.
     #[arg(long)]
     pub cube: String,
-    /// The server's API: v1, or product for the /product routes of MemoryOS 2.x servers.
-    /// A checkpoint belongs to the API it was written through.
-    #[arg(long, env = "MEMOS_API", value_enum, default_value_t = ApiArg::V1)]
-    pub api: ApiArg,
     /// Create the user if missing, and register the cube if the user cannot reach it
     /// (needs --cube-path). With --api product there is nothing to create: the server takes
     /// any user id, and the first memory creates the cube.
@@ -297,17 +334,6 @@ pub struct LoadArgs {
     /// Stop after this many records in a row failed (0: never).
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub max_failures: u32,
-}
-
-impl LoadCommand {
-    /// The options every load command shares.
-    pub fn load_args(&self) -> &LoadArgs {
-        match self {
-            LoadCommand::Messages { load, .. }
-            | LoadCommand::Content { load, .. }
-            | LoadCommand::Docs { load, .. } => load,
-        }
-    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -380,10 +406,16 @@ cube id for the other user instead: memos cubes register CUBE --path DIR --user 
 #[derive(Debug, Subcommand)]
 pub enum MemoriesCommand {
     /// List the memories of a cube, in the server's order.
-    #[command(after_help = "Example:
-  memos memories list --cube notes --user alice --json")]
+    #[command(
+        after_help = "With --api product, --cube is required; --user is sent but MemoryOS 2.0.33 ignores it
+(every memory of the cube is listed). Only the text memories are listed.
+
+Examples:
+  memos memories list --cube notes --user alice --json
+  memos --api product memories list --cube notes --user alice"
+    )]
     List {
-        /// The cube (default: the user's newest cube).
+        /// The cube (default: the user's newest cube; required with --api product).
         #[arg(long)]
         cube: Option<String>,
         /// The acting user.
@@ -391,6 +423,12 @@ pub enum MemoriesCommand {
         user: Option<String>,
     },
     /// Show one memory.
+    #[command(
+        after_help = "With --api product the memory is looked up by id alone (--user is not sent). MemoryOS
+2.0.33 finds by id only the memories of its internal cube memos_default (a known server
+defect): for any other cube it answers \"not found\"; memos memories list --cube CUBE
+shows the memory."
+    )]
     Get {
         /// The cube.
         cube_id: String,
@@ -401,9 +439,16 @@ pub enum MemoriesCommand {
         user: Option<String>,
     },
     /// Delete one memory, or every memory of the cube with --all.
-    #[command(after_help = "Examples:
+    #[command(
+        after_help = "With --api product, --all lists the cube and deletes exactly the memories listed, by id,
+in batches (never by filter: MemoryOS 2.0.33 deletes by filter and then reports a failure),
+and says how many. --user is not sent. MemoryOS 2.0.33 deletes an id whatever its cube
+(a known server defect), so check the id with memos memories list --cube CUBE first.
+
+Examples:
   memos memories delete notes 5f0c2a52-0d2e-4f57-9d8c-2b9f0e6f1a11 --user alice
-  memos memories delete notes --all --user alice")]
+  memos memories delete notes --all --user alice"
+    )]
     Delete {
         /// The cube.
         cube_id: String,

@@ -11,7 +11,7 @@ use crate::exit::{self, Failure};
 use crate::output::{print_json, row, say, table, warn};
 
 /// Prints a sentence for people, or `{"ok": true, ...}` for scripts.
-fn done(global: &Global, sentence: String, value: serde_json::Value) {
+pub(crate) fn done(global: &Global, sentence: String, value: serde_json::Value) {
     if global.json {
         print_json(&value);
     } else if !global.quiet {
@@ -179,16 +179,36 @@ fn items(list: MemoryList) -> Result<Vec<(String, MemoryItem)>, Failure> {
 }
 
 fn memory_table(rows: &[(String, MemoryItem)]) -> String {
+    memory_table_of(rows.iter().map(|(cube, m)| MemoryRow {
+        cube,
+        id: &m.id,
+        memory: &m.memory,
+        source: m.metadata.source.as_deref(),
+        updated_at: m.metadata.updated_at.as_deref(),
+    }))
+}
+
+/// The cells of one memory in the table of `memories list` and `search`, whatever the API.
+pub(crate) struct MemoryRow<'a> {
+    pub cube: &'a str,
+    pub id: &'a str,
+    pub memory: &'a str,
+    pub source: Option<&'a str>,
+    pub updated_at: Option<&'a str>,
+}
+
+/// The table of `memories list` and `search`.
+pub(crate) fn memory_table_of<'a>(rows: impl IntoIterator<Item = MemoryRow<'a>>) -> String {
     let mut t = table(&["CUBE", "ID", "MEMORY", "SOURCE", "UPDATED"]);
-    for (cube, m) in rows {
+    for m in rows {
         row(
             &mut t,
             [
-                cube.clone(),
-                m.id.clone(),
-                one_line(&m.memory, 80),
-                m.metadata.source.clone().unwrap_or_default(),
-                m.metadata.updated_at.clone().unwrap_or_default(),
+                m.cube.to_owned(),
+                m.id.to_owned(),
+                one_line(m.memory, 80),
+                m.source.unwrap_or_default().to_owned(),
+                m.updated_at.unwrap_or_default().to_owned(),
             ],
         );
     }

@@ -6,6 +6,7 @@ mod commands;
 mod exit;
 mod load;
 mod output;
+mod product;
 mod progress;
 
 use std::time::Duration;
@@ -14,7 +15,7 @@ use clap::Parser;
 use memos_api::{AuthScheme, Client, ClientBuilder, ProductClient};
 use memos_loader::Server;
 
-use cli::{ApiArg, Cli, Command, Global};
+use cli::{ApiArg, Cli, Command, Global, MemoriesCommand};
 use exit::Failure;
 
 fn main() {
@@ -81,22 +82,92 @@ fn product_client(global: &Global) -> Result<ProductClient, Failure> {
 
 async fn run(cli: Cli) -> Result<i32, Failure> {
     let global = &cli.global;
-    match cli.command {
-        Command::Load(command) => {
-            let server = match command.load_args().api {
-                ApiArg::V1 => Server::V1(client(global)?),
-                ApiArg::Product => Server::Product(product_client(global)?),
-            };
-            load::run(command, server, global).await
-        }
+    if global.api == ApiArg::Product {
+        return run_product(cli.command, global).await;
+    }
+    // The loader checks the API itself and says what to pass.
+    let is_load = matches!(cli.command, Command::Load(_));
+    let result = run_v1(cli.command, global).await;
+    if is_load {
+        result
+    } else {
+        result.map_err(hint_product_api)
+    }
+}
+
+/// A v1 route the server does not have (Starlette's bare 404 `Not Found`) is most likely a
+/// server of the /product API, where the v1 routes are gone.
+fn hint_product_api(mut failure: Failure) -> Failure {
+    if failure
+        .message
+        .contains("failed with HTTP 404 Not Found: Not Found")
+    {
+        failure.message.push_str(
+            "\n  hint: MemoryOS 2.0.33 and later speak only the /product API: pass --api product \
+             (or set MEMOS_API=product)",
+        );
+    }
+    failure
+}
+
+/// The commands with `--api v1` (the default).
+async fn run_v1(command: Command, global: &Global) -> Result<i32, Failure> {
+    match command {
+        Command::Load(command) => load::run(command, Server::V1(client(global)?), global).await,
         Command::Users(command) => commands::users(command, &client(global)?, global).await,
         Command::Cubes(command) => commands::cubes(command, &client(global)?, global).await,
         Command::Memories(command) => commands::memories(command, &client(global)?, global).await,
         Command::Search { query, user, cubes } => {
             commands::search(query, user, cubes, &client(global)?, global).await
         }
-        Command::Chat { message, user } => {
+        Command::Chat {
+            message,
+            user,
+            cube,
+        } => {
+            if cube.is_some() {
+                return Err(Failure::new(
+                    exit::USAGE,
+                    "--cube of `memos chat` needs --api product: the v1 chat answers from \
+                     the user's cubes",
+                ));
+            }
             commands::chat(message, user, &client(global)?, global).await
         }
+    }
+}
+
+/// The commands with `--api product`. What cannot be done there (users, cubes, a missing
+/// --cube or --user) is refused before anything is sent.
+async fn run_product(command: Command, global: &Global) -> Result<i32, Failure> {
+    match command {
+        Command::Load(command) => {
+            load::run(command, Server::Product(product_client(global)?), global).await
+        }
+        Command::Users(_) => Err(product::users_refused()),
+        Command::Cubes(_) => Err(product::cubes_refused()),
+        Command::Memories(MemoriesCommand::List { cube, user }) => {
+            product::memories_list(cube, user, &product_client(global)?, global).await
+        }
+        Command::Memories(MemoriesCommand::Get {
+            cube_id, memory_id, ..
+        }) => product::memories_get(cube_id, memory_id, &product_client(global)?, global).await,
+        Command::Memories(MemoriesCommand::Delete {
+            cube_id,
+            memory_id,
+            all,
+            ..
+        }) => {
+            product::memories_delete(cube_id, memory_id, all, &product_client(global)?, global)
+                .await
+        }
+        Command::Search { query, user, cubes } => {
+            product::search(query, user, cubes, &product_client(global)?, global).await
+        }
+        Command::Chat {
+            message,
+            user,
+            cube,
+        } => product::chat(message, user, cube, &product_client(global)?, global).await,
     }
 }

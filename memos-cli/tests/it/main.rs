@@ -9,4 +9,5 @@ mod kill_resume;
 mod kill_resume_product;
 mod load_hardening;
 mod product_cli;
+mod product_commands;
 mod scripted;
