@@ -797,6 +797,10 @@ impl ProductClient {
     }
 
     /// `GET /product/scheduler/task_queue_status`: the backlog of a user's task queue.
+    ///
+    /// A user with no task stream fails with [`Error`](crate::Error) status 404 ("No
+    /// scheduler streams found for user ..."), not zero counts; a server whose queue is not
+    /// Redis fails with 503, after 2.0.33 has tried to start `redis-server` (see the spec).
     pub async fn scheduler_task_queue_status(&self, user_id: &str) -> Result<types::TaskQueue> {
         self.send("scheduler_task_queue_status", |raw| {
             raw.json

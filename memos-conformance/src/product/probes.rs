@@ -41,7 +41,7 @@ pub(super) fn cases() -> Vec<Case> {
         case!(
             "scheduler_task_queue_status",
             reports_backlog_or_no_queue,
-            "GET /product/scheduler/task_queue_status of the case's own user answers its backlog, or 503 when the queue is not Redis (--destructive)"
+            "GET /product/scheduler/task_queue_status of the case's own user answers its backlog (404: none), or 503 when the queue is not Redis (--destructive)"
         ),
     ]
 }
@@ -139,13 +139,14 @@ async fn reports_backlog_or_no_queue(ctx: &mut Ctx) -> CaseResult {
                 .label("the queue backlog of a user of the case"),
         )
         .await;
-    // 503 is the contract of a queue that is not Redis: an error envelope that says so.
-    if ex.status() == Some(503) {
+    // 503 is the contract of a queue that is not Redis; 404 that of a user with no task
+    // stream, as the case's new user is on a Redis queue. Each is an error envelope.
+    if let Some(status @ (503 | 404)) = ex.status() {
         let body = ex.json().unwrap_or(Value::Null);
         return match body.get("code").and_then(Value::as_u64) {
-            Some(503) => Ok(Verdict::Pass),
+            Some(code) if code == u64::from(status) => Ok(Verdict::Pass),
             _ => fail(format!(
-                "{} answered 503 without the error envelope (code 503)",
+                "{} answered {status} without the error envelope (code {status})",
                 ex.name()
             )),
         };

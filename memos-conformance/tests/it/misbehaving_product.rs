@@ -254,3 +254,62 @@ async fn a_patched_server_is_named_in_every_report() {
     assert!(mock.target.server_patches.is_empty());
     assert!(!mock.render(Format::Text).contains("server patches"));
 }
+
+/// On a Redis queue the case's new user has no task stream: 2.0.33 answers 404 in the
+/// envelope, which the case takes as "no backlog". A bare 404 (no route) still fails.
+#[tokio::test]
+async fn the_queue_status_of_a_user_without_streams_is_a_404_envelope() {
+    async fn run_against(body: serde_json::Value) -> Report {
+        let server = MockServer::start_async().await;
+        server
+            .mock_async(|when, then| {
+                when.method(Method::GET).path("/openapi.json");
+                then.status(200).json_body(json!({
+                    "openapi": "3.1.0",
+                    "info": {"title": "MemOS Server REST APIs", "version": "1.0.1"},
+                    "paths": {}
+                }));
+            })
+            .await;
+        server
+            .mock_async(|when, then| {
+                when.method(Method::GET)
+                    .path("/product/scheduler/task_queue_status");
+                then.status(404)
+                    .header("content-type", "application/json")
+                    .json_body(body);
+            })
+            .await;
+        let mut options = RunOptions::live(server.base_url());
+        options.patterns = vec!["scheduler_task_queue_status.*".into()];
+        options.run_prefix = Some("conf-test".into());
+        options.destructive = true;
+        memos_conformance::run(options).await.report
+    }
+    let outcome = |report: &Report| {
+        report
+            .cases
+            .iter()
+            .find(|c| c.group == "scheduler_task_queue_status")
+            .map(|c| c.outcome)
+    };
+    let report = run_against(json!({
+        "code": 404,
+        "message": "No scheduler streams found for user conf-test-u",
+        "data": null
+    }))
+    .await;
+    assert_eq!(
+        outcome(&report),
+        Some(Outcome::Pass),
+        "{}",
+        report.render(Format::Text)
+    );
+    let report = run_against(json!({"detail": "Not Found"})).await;
+    assert_eq!(
+        outcome(&report),
+        Some(Outcome::Fail),
+        "{}",
+        report.render(Format::Text)
+    );
+}
