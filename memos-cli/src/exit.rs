@@ -18,6 +18,9 @@ pub const INTERRUPTED: i32 = 130;
 pub struct Failure {
     pub code: i32,
     pub message: String,
+    /// The server has no route for the request (see [`is_missing_route`]): most likely it
+    /// speaks the other API, which the command's hint can say.
+    pub missing_route: bool,
 }
 
 impl Failure {
@@ -25,8 +28,25 @@ impl Failure {
         Self {
             code,
             message: message.into(),
+            missing_route: false,
         }
     }
+
+    /// Adds `hint` as the message's last line when the server had no route for the request.
+    pub fn hint_if_missing_route(mut self, hint: &str) -> Self {
+        if self.missing_route {
+            self.message.push_str("\n  hint: ");
+            self.message.push_str(hint);
+        }
+        self
+    }
+}
+
+/// A 404 whose message is Starlette's "Not Found": no route serves the path (the APIs' own
+/// 404s name what is missing).
+pub fn is_missing_route(err: &memos_api::Error) -> bool {
+    err.status().map(|status| status.as_u16()) == Some(404)
+        && err.message().is_some_and(|m| m == "Not Found")
 }
 
 /// The exit code for an error of the client.
@@ -53,7 +73,10 @@ pub fn api_code(err: &memos_api::Error) -> i32 {
 
 impl From<memos_api::Error> for Failure {
     fn from(err: memos_api::Error) -> Self {
-        Failure::new(api_code(&err), api_message(&err))
+        Failure {
+            missing_route: is_missing_route(&err),
+            ..Failure::new(api_code(&err), api_message(&err))
+        }
     }
 }
 

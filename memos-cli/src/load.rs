@@ -144,7 +144,7 @@ async fn setup(server: &Server, args: &LoadArgs, global: &Global) -> Result<(), 
             // One cheap request that a v1 server does not serve: a wrong --api fails here,
             // not with a 404 for every record.
             if let Err(source) = client.health_check().await {
-                let hint = is_missing_route(&source).then(|| {
+                let hint = exit::is_missing_route(&source).then(|| {
                     Hint::Text(
                         "the server has no /product routes; if it speaks the v1 API (MemoryOS \
                          2.0.10 and older), pass --api v1"
@@ -176,7 +176,7 @@ async fn setup(server: &Server, args: &LoadArgs, global: &Global) -> Result<(), 
             what,
             source,
             hint: _,
-        } if is_missing_route(&source) => Failure::from(LoadError::Setup {
+        } if exit::is_missing_route(&source) => Failure::from(LoadError::Setup {
             what,
             source,
             hint: Some(Hint::Text(
@@ -187,13 +187,6 @@ async fn setup(server: &Server, args: &LoadArgs, global: &Global) -> Result<(), 
         }),
         other => Failure::from(other),
     })
-}
-
-/// A 404 whose message is Starlette's "Not Found": no route serves the path (the v1 API's
-/// own 404s name what is missing).
-fn is_missing_route(err: &memos_api::Error) -> bool {
-    err.status().map(|status| status.as_u16()) == Some(404)
-        && err.message().is_some_and(|m| m == "Not Found")
 }
 
 /// [`setup`] on the v1 API.

@@ -82,32 +82,26 @@ fn product_client(global: &Global) -> Result<ProductClient, Failure> {
 
 async fn run(cli: Cli) -> Result<i32, Failure> {
     let global = &cli.global;
-    if global.api == ApiArg::Product {
-        return run_product(cli.command, global).await;
-    }
-    // The loader checks the API itself and says what to pass.
+    // A route the server does not have most likely means it speaks the other API. The
+    // loader checks the API itself and says what to pass.
     let is_load = matches!(cli.command, Command::Load(_));
-    let result = run_v1(cli.command, global).await;
+    let (result, hint) = match global.api {
+        ApiArg::V1 => (
+            run_v1(cli.command, global).await,
+            "MemoryOS 2.0.33 and later speak only the /product API: pass --api product (or \
+             set MEMOS_API=product)",
+        ),
+        ApiArg::Product => (
+            run_product(cli.command, global).await,
+            "the server has no /product routes; if it speaks the v1 API (MemoryOS 2.0.10 and \
+             older), drop --api product",
+        ),
+    };
     if is_load {
         result
     } else {
-        result.map_err(hint_product_api)
+        result.map_err(|failure| failure.hint_if_missing_route(hint))
     }
-}
-
-/// A v1 route the server does not have (Starlette's bare 404 `Not Found`) is most likely a
-/// server of the /product API, where the v1 routes are gone.
-fn hint_product_api(mut failure: Failure) -> Failure {
-    if failure
-        .message
-        .contains("failed with HTTP 404 Not Found: Not Found")
-    {
-        failure.message.push_str(
-            "\n  hint: MemoryOS 2.0.33 and later speak only the /product API: pass --api product \
-             (or set MEMOS_API=product)",
-        );
-    }
-    failure
 }
 
 /// The commands with `--api v1` (the default).

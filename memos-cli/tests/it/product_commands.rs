@@ -417,3 +417,17 @@ fn a_v1_command_meeting_a_missing_route_hints_api_product() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_product_command_meeting_a_missing_route_hints_the_v1_api() {
+    // What a v1 server answers for the /product routes: Starlette's bare 404.
+    let stub = Scripted::start(json_answer("404 Not Found", br#"{"detail":"Not Found"}"#));
+    let args = ["--api", "product", "memories", "list", "--cube", "c"];
+    let output = run(&stub.url, &args, None);
+    expect_code(&output, 5);
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("404") && stderr.contains("drop --api product"),
+        "{stderr}"
+    );
+}
