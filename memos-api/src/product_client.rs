@@ -416,6 +416,33 @@ impl ProductClient {
         .map(|envelope| envelope.data)
     }
 
+    /// `POST /product/get_memory` for the text memories of one cube: the other buckets are
+    /// not asked for (on 2.0.33 they repeat the text memories), and entries of other cubes
+    /// are left out. `user_id` is sent for the intended contract; 2.0.33 ignores it.
+    pub async fn get_text_memories(
+        &self,
+        cube_id: &str,
+        user_id: Option<&str>,
+    ) -> Result<Vec<types::CubeMemories>> {
+        let buckets = self
+            .get_memories(types::GetMemoryRequest {
+                filter: None,
+                include_preference: false,
+                include_skill_memory: false,
+                include_tool_memory: false,
+                mem_cube_id: cube_id.to_owned(),
+                page: None,
+                page_size: None,
+                user_id: user_id.map(str::to_owned),
+            })
+            .await?;
+        Ok(buckets
+            .text_mem
+            .into_iter()
+            .filter(|entry| entry.cube_id == cube_id)
+            .collect())
+    }
+
     /// `GET /product/get_memory/{memory_id}`: one memory, or `None` when the server says
     /// no memory has the id (a 200 with `data: null`). See the type's docs for the
     /// 2.0.33 defect that makes most memories `None`.

@@ -5,7 +5,7 @@
 //! `users` and `cubes` have no routes there and are refused before anything is sent.
 
 use memos_api::product::types::{
-    ChatRequest, CubeMemories, DeleteMemoryRequest, GetMemoryRequest, MemoryItem, SearchRequest,
+    ChatRequest, CubeMemories, DeleteMemoryRequest, MemoryItem, SearchRequest,
 };
 use memos_api::text::one_line;
 use memos_api::ProductClient;
@@ -56,20 +56,7 @@ async fn list(
     cube: &str,
     user: Option<&str>,
 ) -> Result<Vec<CubeMemories>, Failure> {
-    let buckets = client
-        .get_memories(GetMemoryRequest {
-            mem_cube_id: cube.to_owned(),
-            // Sent for the intended contract; 2.0.33 ignores it.
-            user_id: user.map(str::to_owned),
-            include_preference: false,
-            include_tool_memory: false,
-            include_skill_memory: false,
-            filter: None,
-            page: None,
-            page_size: None,
-        })
-        .await?;
-    Ok(buckets.text_mem)
+    Ok(client.get_text_memories(cube, user).await?)
 }
 
 fn rows(buckets: &[CubeMemories]) -> impl Iterator<Item = MemoryRow<'_>> {

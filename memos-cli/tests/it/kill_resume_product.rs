@@ -20,7 +20,6 @@ use std::time::Instant;
 
 use crate::kill_resume::{kill_repeatedly, KillPlan, KILLS};
 use common::{expect_code, json, run};
-use memos_api::product::types::GetMemoryRequest;
 use memos_api::ProductClient;
 use memos_refserver::{Api, StartOptions};
 
@@ -29,21 +28,9 @@ const SESSIONS: usize = 1000;
 /// The nodes of the cube, counted by the record their marker names (`None`: no marker).
 async fn nodes_by_record(base_url: &str, user: &str, cube: &str) -> BTreeMap<Option<u64>, usize> {
     let client = ProductClient::new(base_url).unwrap();
-    let buckets = client
-        .get_memories(GetMemoryRequest {
-            filter: None,
-            include_preference: false,
-            include_skill_memory: false,
-            include_tool_memory: false,
-            mem_cube_id: cube.to_owned(),
-            page: None,
-            page_size: None,
-            user_id: Some(user.to_owned()),
-        })
-        .await
-        .unwrap();
+    let entries = client.get_text_memories(cube, Some(user)).await.unwrap();
     let mut counts = BTreeMap::new();
-    for entry in buckets.text_mem.into_iter().filter(|e| e.cube_id == cube) {
+    for entry in entries {
         for node in entry.memories {
             let record = node
                 .metadata

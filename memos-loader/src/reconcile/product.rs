@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use memos_api::product::types::{DeleteMemoryRequest, GetMemoryRequest, MemoryItem};
+use memos_api::product::types::{DeleteMemoryRequest, MemoryItem};
 use memos_api::ProductClient;
 use serde_json::Value;
 
@@ -125,23 +125,13 @@ pub(crate) async fn remove_duplicates(
     Ok(records)
 }
 
-/// Every node of `cube_id` (`POST /product/get_memory`; only `text_mem` is read, the other
-/// buckets repeat it on 2.0.33).
+/// Every node of the target's cube ([`ProductClient::get_text_memories`]).
 pub(crate) async fn read_nodes(
     client: &ProductClient,
     target: &Target,
 ) -> Result<Vec<MemoryItem>, LoadError> {
-    let buckets = client
-        .get_memories(GetMemoryRequest {
-            filter: None,
-            include_preference: false,
-            include_skill_memory: false,
-            include_tool_memory: false,
-            mem_cube_id: target.cube_id.clone(),
-            page: None,
-            page_size: None,
-            user_id: Some(target.user_id.clone()),
-        })
+    let entries = client
+        .get_text_memories(&target.cube_id, Some(&target.user_id))
         .await
         .map_err(|source| {
             setup_error(
@@ -150,10 +140,8 @@ pub(crate) async fn read_nodes(
                 None,
             )
         })?;
-    Ok(buckets
-        .text_mem
+    Ok(entries
         .into_iter()
-        .filter(|entry| entry.cube_id == target.cube_id)
         .flat_map(|entry| entry.memories)
         .collect())
 }

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use memos_api::product::types::{AddRequest, DeleteMemoryRequest, GetMemoryRequest};
+use memos_api::product::types::{AddRequest, DeleteMemoryRequest};
 use memos_api::ProductClient;
 use memos_loader as loader;
 use memos_loader::{Ensured, Input, LoadError, LoadOptions, MessageOptions, Source, Target};
@@ -24,24 +24,12 @@ async fn nodes_by_record(
     client: &ProductClient,
     target: &Target,
 ) -> BTreeMap<Option<u64>, Vec<String>> {
-    let buckets = client
-        .get_memories(GetMemoryRequest {
-            filter: None,
-            include_preference: false,
-            include_skill_memory: false,
-            include_tool_memory: false,
-            mem_cube_id: target.cube_id.clone(),
-            page: None,
-            page_size: None,
-            user_id: Some(target.user_id.clone()),
-        })
+    let entries = client
+        .get_text_memories(&target.cube_id, Some(&target.user_id))
         .await
         .unwrap();
     let mut out: BTreeMap<Option<u64>, Vec<String>> = BTreeMap::new();
-    for entry in buckets.text_mem {
-        if entry.cube_id != target.cube_id {
-            continue;
-        }
+    for entry in entries {
         for node in entry.memories {
             let record = node
                 .metadata
