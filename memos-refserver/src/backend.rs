@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cubes::llm_config;
 use crate::fake_llm::{EMBEDDING_DIM, EMBEDDING_MODEL};
+use crate::postgres::Login;
 
 /// A cube's textual memory backend (`text_mem.backend` in its `config.json`).
 ///
@@ -74,11 +75,11 @@ pub(crate) struct Storage {
     pub backend: Backend,
     /// The fake LLM's OpenAI-style base URL (`http://127.0.0.1:PORT/v1`).
     pub fake_llm_url: String,
-    /// The private PostgreSQL's port (tree_text only).
-    pub postgres_port: Option<u16>,
+    /// The private PostgreSQL's port and password (tree_text only).
+    pub postgres: Option<Login>,
 }
 
-/// PostgreSQL account and database of the private server (trust auth on loopback only).
+/// PostgreSQL account and database of the private server (password auth, loopback only).
 pub(crate) const PG_USER: &str = "memos";
 pub(crate) const PG_DATABASE: &str = "memos";
 
@@ -88,7 +89,7 @@ impl Storage {
         Storage {
             backend: Backend::NaiveText,
             fake_llm_url: fake_llm_url.to_string(),
-            postgres_port: None,
+            postgres: None,
         }
     }
 
@@ -108,6 +109,7 @@ impl Storage {
 
     /// The cube's `text_mem` value. Storage names derive from the directory, so each
     /// directory has its own storage and every cube registered from it shares that.
+    /// For `tree_text` it holds the database's password: write it to private files only.
     pub fn text_mem(&self, dir: &Path) -> Value {
         let llm = llm_config(&self.fake_llm_url);
         let config = match self.backend {
@@ -122,22 +124,29 @@ impl Storage {
                     "path": dir.join("qdrant"),
                 }}
             }),
-            Backend::TreeText => json!({
+            Backend::TreeText => {
+                let (port, password) = self
+                    .postgres
+                    .as_ref()
+                    .map(|login| (login.port, login.password.expose()))
+                    .unwrap_or_default();
+                json!({
                 "extractor_llm": llm,
                 "dispatcher_llm": llm,
                 "embedder": self.embedder(),
                 "reorganize": false,
                 "graph_db": {"backend": "postgres", "config": {
                     "host": "127.0.0.1",
-                    "port": self.postgres_port.unwrap_or_default(),
+                    "port": port,
                     "user": PG_USER,
-                    "password": PG_USER,
+                    "password": password,
                     "db_name": PG_DATABASE,
                     "schema_name": storage_name(dir),
                     "user_name": storage_name(dir),
                     "embedding_dimension": EMBEDDING_DIM,
                 }}
-            }),
+                })
+            }
         };
         json!({"backend": self.backend.as_str(), "config": config})
     }
@@ -155,6 +164,7 @@ fn storage_name(dir: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::postgres::Password;
 
     #[test]
     fn names_round_trip() {
@@ -182,14 +192,26 @@ mod tests {
 
     #[test]
     fn tree_text_points_at_the_private_postgres() {
+        let password = Password::generate().expect("a password");
         let storage = Storage {
             backend: Backend::TreeText,
             fake_llm_url: "http://127.0.0.1:7/v1".into(),
-            postgres_port: Some(5555),
+            postgres: Some(Login {
+                port: 5555,
+                password: password.clone(),
+            }),
         };
         let v = storage.text_mem(Path::new("/d"));
         assert_eq!(v["backend"], "tree_text");
         assert_eq!(v["config"]["graph_db"]["config"]["port"], 5555);
+        assert_eq!(
+            v["config"]["graph_db"]["config"]["password"],
+            password.expose()
+        );
+        assert!(
+            !format!("{storage:?}").contains(password.expose()),
+            "Debug shows no password"
+        );
         assert_eq!(
             v["config"]["embedder"]["config"]["api_base"],
             "http://127.0.0.1:7"

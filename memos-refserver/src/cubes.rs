@@ -1,7 +1,6 @@
 //! The JSON the reference server needs (the `/configure` body, cube `config.json`)
 //! and the directories handed to tests (cubes, documents, an empty dir).
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
@@ -9,6 +8,7 @@ use serde_json::{json, Value};
 use crate::backend::{Backend, Storage};
 use crate::error::Error;
 use crate::fake_llm::{CHAT_MODEL, EMBEDDING_MODEL};
+use crate::private;
 
 /// The user `/configure` is called with. On an empty user DB MemOS also creates
 /// `root` with role ROOT, so this user exists and is the "current user".
@@ -132,17 +132,17 @@ pub(crate) fn write_cube_dir_for(
     user_id: &str,
     cube_id: &str,
 ) -> Result<(), Error> {
-    fs::create_dir_all(dir).map_err(|e| Error::io("creating a cube directory", dir, e))?;
+    private::create_dir_all(dir).map_err(|e| Error::io("creating a cube directory", dir, e))?;
     let path = dir.join("config.json");
     let config = cube_config_for(storage, dir, user_id, cube_id);
     let text = serde_json::to_string_pretty(&config)
         .map_err(|e| Error::io("serialising a cube config", &path, std::io::Error::other(e)))?;
-    fs::write(&path, text).map_err(|e| Error::io("writing a cube config", &path, e))?;
+    private::write(&path, text).map_err(|e| Error::io("writing a cube config", &path, e))?;
     if storage.backend != Backend::NaiveText {
         return Ok(());
     }
     let memories = dir.join(MEMORY_FILE);
-    fs::write(&memories, "[]\n")
+    private::write(&memories, "[]\n")
         .map_err(|e| Error::io("writing an empty memory file", &memories, e))
 }
 
@@ -182,13 +182,13 @@ pub(crate) fn write_layout(
     for (name, text) in DOCS {
         let path = docs_dir.join(name);
         if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)
+            private::create_dir_all(parent)
                 .map_err(|e| Error::io("creating the docs directory", parent, e))?;
         }
-        fs::write(&path, text).map_err(|e| Error::io("writing a document", &path, e))?;
+        private::write(&path, text).map_err(|e| Error::io("writing a document", &path, e))?;
     }
     let empty_dir = root.join("empty-dir");
-    fs::create_dir_all(&empty_dir)
+    private::create_dir_all(&empty_dir)
         .map_err(|e| Error::io("creating the empty directory", &empty_dir, e))?;
     Ok(Layout {
         cube_dirs,
@@ -200,6 +200,7 @@ pub(crate) fn write_layout(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn layout_is_written() {

@@ -51,6 +51,7 @@ mod cubes;
 mod error;
 pub mod fake_llm;
 mod postgres;
+mod private;
 mod process;
 mod product;
 mod server;
@@ -66,6 +67,7 @@ pub use cubes::{
 };
 pub use error::Error;
 pub use fake_llm::{FakeLlm, RecordedRequest, RequestKind};
+pub use postgres::Database;
 pub use product::PATCHES_KEY;
 pub use server::{ReferenceServer, StartOptions, StartTimings, APP};
 pub use venv::{

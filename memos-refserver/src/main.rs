@@ -205,6 +205,17 @@ fn print_summary(server: &ReferenceServer, api: Api, pgvector_caster: bool) {
             println!("    {}", dir.display());
         }
     }
+    if let Some(db) = server.database() {
+        println!(
+            "  database (password authentication; the password is in the file): \
+             PGPASSFILE={} {} -h 127.0.0.1 -p {} -U {} {}",
+            db.passfile().display(),
+            db.bin_dir().join("psql").display(),
+            db.port(),
+            db.user(),
+            db.name()
+        );
+    }
     println!("  log: {}", server.server_log().display());
     println!("  press Ctrl-C to stop");
     println!("MEMOS_BASE_URL={}", server.base_url());
@@ -221,6 +232,10 @@ fn print_summary(server: &ReferenceServer, api: Api, pgvector_caster: bool) {
     println!("MEMOS_TEMP_ROOT={}", server.temp_root().display());
     println!("MEMOS_SERVER_LOG={}", server.server_log().display());
     println!("MEMOS_SERVER_PID={}", server.pid());
+    if let Some(db) = server.database() {
+        println!("MEMOS_POSTGRES_PORT={}", db.port());
+        println!("MEMOS_POSTGRES_PASSFILE={}", db.passfile().display());
+    }
     println!("MEMOS_READY=1");
 }
 

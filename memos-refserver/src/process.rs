@@ -7,7 +7,7 @@
 //! process-wide shared server. So every child is forked from one dedicated spawner
 //! thread that lives as long as the process does.
 //!
-//! Each child also gets its own process group, so that a Ctrl-C in a terminal goes
+//! Each child runs with umask 077, and gets its own process group, so that a Ctrl-C in a terminal goes
 //! only to our binary (which then stops the child cleanly) and so that stopping
 //! kills anything the child started too.
 
@@ -71,6 +71,15 @@ where
 fn harden(cmd: &mut Command) {
     use std::os::unix::process::CommandExt;
     cmd.process_group(0);
+    // What the child writes (MemOS's state and uploaded files in the temp dir) is its
+    // account's only, whatever umask this process runs with.
+    // SAFETY: umask is async-signal-safe and cannot fail.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0o077);
+            Ok(())
+        });
+    }
     #[cfg(target_os = "linux")]
     {
         let parent = std::process::id();

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::backend::{PG_DATABASE, PG_USER};
 use crate::fake_llm::{CHAT_MODEL, EMBEDDING_DIM, EMBEDDING_MODEL};
+use crate::postgres::Login;
 
 /// The launcher, written into the server's temp dir and run as
 /// `python LAUNCHER PORT [--pgvector-caster]`.
@@ -93,12 +94,17 @@ pub(crate) const FILES_DIR: &str = "files";
 /// The file name of [`LAUNCHER`] in the temp dir.
 pub(crate) const LAUNCHER_FILE: &str = "memos_product_launcher.py";
 
-/// The server's configuration: the fake LLM for chat, the reader and embeddings, the
-/// private PostgreSQL as graph store, chat on, the internet, Redis and the reranker
-/// model off, and state under `temp_root`.
+/// The variable that gives the server the database's password; it is set apart from
+/// [`environment`], whose values may be shown.
+pub(crate) const PASSWORD_VAR: &str = "POSTGRES_PASSWORD";
+
+/// The server's configuration but the password ([`PASSWORD_VAR`], from
+/// `postgres.password`): the fake LLM for chat, the reader and embeddings, the private
+/// PostgreSQL as graph store, chat on, the internet, Redis and the reranker model off, and
+/// state under `temp_root`.
 pub(crate) fn environment(
     fake_llm_url: &str,
-    postgres_port: u16,
+    postgres: &Login,
     temp_root: &Path,
 ) -> Vec<(&'static str, String)> {
     let key = "sk-fake".to_string();
@@ -112,9 +118,8 @@ pub(crate) fn environment(
     vec![
         ("GRAPH_DB_BACKEND", "postgres".into()),
         ("POSTGRES_HOST", "127.0.0.1".into()),
-        ("POSTGRES_PORT", postgres_port.to_string()),
+        ("POSTGRES_PORT", postgres.port.to_string()),
         ("POSTGRES_USER", PG_USER.into()),
-        ("POSTGRES_PASSWORD", PG_USER.into()),
         ("POSTGRES_DB", PG_DATABASE.into()),
         ("OPENAI_API_BASE", fake_llm_url.into()),
         ("OPENAI_API_KEY", key.clone()),

@@ -1,6 +1,5 @@
 //! Starting, sharing and stopping the reference server.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Mutex, OnceLock};
@@ -14,7 +13,8 @@ use crate::backend::{Backend, Storage};
 use crate::cubes::{self, Layout, CONFIGURE_USER};
 use crate::error::{tail_of_file, Error};
 use crate::fake_llm::FakeLlm;
-use crate::postgres::Postgres;
+use crate::postgres::{Database, Password, Postgres};
+use crate::private;
 use crate::process::{spawn_guarded, GuardedChild};
 use crate::product;
 use crate::stale;
@@ -200,7 +200,7 @@ impl ReferenceServer {
         let storage = Storage {
             backend,
             fake_llm_url: fake_llm.url(),
-            postgres_port: postgres.as_ref().map(Postgres::port),
+            postgres: postgres.as_ref().map(|pg| pg.login().clone()),
         };
         // The product server has no cube directories to register (its register_cube is
         // a placeholder) and no /configure.
@@ -212,18 +212,19 @@ impl ReferenceServer {
             Api::Product => (0, Value::Null),
         };
         let layout = cubes::write_layout(&temp_root, &storage, cube_count)?;
-        let launch = match (options.api, storage.postgres_port) {
-            (Api::Product, Some(pg_port)) => {
+        let launch = match (options.api, &storage.postgres) {
+            (Api::Product, Some(login)) => {
                 // It serves this directory at /download and refuses to start without it.
                 let files = temp_root.join(product::FILES_DIR);
-                std::fs::create_dir_all(&files)
+                private::create_dir_all(&files)
                     .map_err(|e| Error::io("creating the server's file directory", &files, e))?;
                 let path = temp_root.join(product::LAUNCHER_FILE);
-                std::fs::write(&path, product::LAUNCHER)
+                private::write(&path, product::LAUNCHER)
                     .map_err(|e| Error::io("writing the server's launcher", &path, e))?;
                 Launch::Product {
                     launcher: path,
-                    env: product::environment(&storage.fake_llm_url, pg_port, &temp_root),
+                    env: product::environment(&storage.fake_llm_url, login, &temp_root),
+                    password: login.password.clone(),
                     pgvector_caster: options.pgvector_caster,
                 }
             }
@@ -418,6 +419,13 @@ impl ReferenceServer {
         &self.layout.empty_dir
     }
 
+    /// The private PostgreSQL of a `tree_text` or `/product` server (`None` for the other
+    /// backends): how to connect to it, for inspection. It accepts only the password in
+    /// [`Database::passfile`].
+    pub fn database(&self) -> Option<&Database> {
+        self.postgres.as_ref().map(Postgres::database)
+    }
+
     /// The fake LLM, e.g. for [`FakeLlm::requests`].
     pub fn fake_llm(&self) -> &FakeLlm {
         &self.fake_llm
@@ -505,10 +513,12 @@ fn free_port() -> std::io::Result<u16> {
 enum Launch {
     /// `python -m uvicorn memos.api.start_api:app`.
     V1,
-    /// `python <launcher> PORT`, configured by `env` (see [`product`]).
+    /// `python <launcher> PORT`, configured by `env` and the database's `password`
+    /// (see [`product`]).
     Product {
         launcher: PathBuf,
         env: Vec<(&'static str, String)>,
+        password: Password,
         pgvector_caster: bool,
     },
 }
@@ -520,7 +530,7 @@ fn spawn_server(
     log: &Path,
     port: u16,
 ) -> Result<GuardedChild, Error> {
-    let out = File::create(log).map_err(|e| Error::io("creating the server log", log, e))?;
+    let out = private::create(log).map_err(|e| Error::io("creating the server log", log, e))?;
     let err = out
         .try_clone()
         .map_err(|e| Error::io("opening the server log", log, e))?;
@@ -582,8 +592,9 @@ fn spawn_server(
         for no_proxy in ["NO_PROXY", "no_proxy"] {
             cmd.env(no_proxy, "127.0.0.1,localhost,::1");
         }
-        if let Launch::Product { env, .. } = &launch {
-            cmd.envs(env.iter().map(|(k, v)| (k, v)));
+        if let Launch::Product { env, password, .. } = &launch {
+            cmd.envs(env.iter().map(|(k, v)| (k, v)))
+                .env(product::PASSWORD_VAR, password.expose());
             // Without Redis its scheduler routes try to spawn `redis-server` from PATH;
             // the venv's own tools are all it needs.
             cmd.env("PATH", &bin_dir);

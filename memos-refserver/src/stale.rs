@@ -21,7 +21,7 @@ pub(crate) fn create_temp_dir() -> Result<TempDir, Error> {
         .tempdir()
         .map_err(|e| Error::io("creating the server's temp dir", std::env::temp_dir(), e))?;
     let owner = dir.path().join(OWNER_FILE);
-    fs::write(&owner, owner_id(std::process::id()).unwrap_or_default())
+    crate::private::write(&owner, owner_id(std::process::id()).unwrap_or_default())
         .map_err(|e| Error::io("writing the temp dir's owner file", &owner, e))?;
     Ok(dir)
 }

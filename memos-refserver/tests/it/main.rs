@@ -8,6 +8,7 @@
 mod backends;
 mod installer;
 mod lifecycle;
+mod privacy;
 mod product;
 mod reference_server;
 
