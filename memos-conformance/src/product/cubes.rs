@@ -1,8 +1,9 @@
 //! Cubes: creating one, and asking whether an id exists.
 //!
 //! A created cube stays in the server's user database (no operation removes cubes), and
-//! only `root` can own one on a fresh server, so the cases that create a cube run only
-//! with `--destructive`, with an id of the case's namespace.
+//! only `root` can own one on a fresh server, so every case that sends `create_cube` runs
+//! only with `--destructive`, with an id of the case's namespace: even the one that
+//! expects a refusal, since a server that accepts it keeps the cube.
 
 use serde_json::{json, Value};
 
@@ -30,7 +31,7 @@ pub(super) fn cases() -> Vec<Case> {
         case!(
             "create_cube",
             rejects_unknown_owner,
-            "creating a cube for an owner that does not exist is refused with a 4xx"
+            "creating a cube for an owner that does not exist is refused with a 4xx (--destructive)"
         ),
         case!(
             "exist_mem_cube_id",
@@ -89,6 +90,8 @@ async fn rejects_duplicate_id(ctx: &mut Ctx) -> CaseResult {
 }
 
 async fn rejects_unknown_owner(ctx: &mut Ctx) -> CaseResult {
+    // A server that accepts the unknown owner keeps the cube, as for its siblings.
+    super::require_destructive(ctx, CREATES_A_CUBE)?;
     let cube = ctx.cube("orphan");
     let owner = ctx.user("nobody");
     let ex = ctx

@@ -9,4 +9,5 @@ mod live_reference;
 mod misbehaving_product;
 mod misbehaving_server;
 mod mock_suite;
+mod product_safety;
 mod storage_safety;
