@@ -365,6 +365,18 @@ fn report(summary: &Summary, target: &Target, server: &Server, global: &Global, 
              finished late); the second copies were deleted\n"
         ));
     }
+    if let Some(foreign) = summary
+        .reconciliation
+        .as_ref()
+        .map(|r| r.foreign_markers)
+        .filter(|&n| n > 0)
+    {
+        out.push_str(&format!(
+            "  note: {foreign} memories in the cube carry this import's marker with a run its \
+             checkpoint never recorded (a copy of the marker, or a run of an older memos); they \
+             were left alone and not counted as stored\n"
+        ));
+    }
     if let Some(reason) = &summary.stopped_early {
         out.push_str(&format!("  {reason}\n"));
     }

@@ -120,6 +120,13 @@ impl Reporter {
                         report.duplicates_removed
                     ));
                 }
+                if report.foreign_markers > 0 {
+                    text.push_str(&format!(
+                        ", {} memories carry this import's marker with a run it never recorded \
+                         (a copy of the marker, or a run of an older memos): left alone and not trusted",
+                        report.foreign_markers
+                    ));
+                }
                 if report.cannot_tell > 0 {
                     text.push_str(&format!(
                         ", {} cannot be checked and are sent again (they may be duplicated)",

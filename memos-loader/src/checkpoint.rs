@@ -11,6 +11,10 @@
 //!   `sent_below` is raised (by a window of records, so the file is written once per window,
 //!   not once per record) and saved. On resume, every record below `sent_below` that is not
 //!   in `acked` is *in doubt* and is reconciled against the server.
+//! * **Every run is known**: each run of a `/product` import adds its id to `runs` and
+//!   saves it before it sends a record, with the records it acknowledges; a resume counts
+//!   a marker as the import's own only if it names one of these runs (see
+//!   `reconcile::product`).
 //! * **Small**: `acked` is stored as ranges, so it stays a few bytes for an import that runs
 //!   in order, however long.
 
@@ -49,6 +53,15 @@ pub(crate) struct CheckpointData {
     /// (with the record's index), by which a resume finds the records in doubt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub import_id: Option<String>,
+    /// `/product` imports: every run that went through this checkpoint, in order, with the
+    /// records each acknowledged. Absent in the files of older loaders.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<RunRecord>,
+    /// The runs before the first one in `runs` were not recorded (the file was written by
+    /// an older loader): their nodes cannot be told from copies of the marker made by
+    /// others.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub earlier_runs_unknown: bool,
     pub target: TargetRecord,
     /// The input files, for people reading the file.
     pub inputs: Vec<String>,
@@ -69,6 +82,16 @@ pub(crate) struct CheckpointData {
     pub acked: Vec<[u64; 2]>,
     /// Every record is acknowledged.
     pub complete: bool,
+}
+
+/// One run of an import (`/product`): the id its records' markers carry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RunRecord {
+    pub id: String,
+    /// The records whose copy of this run is the one kept: the server answered 200 to this
+    /// run's add, or a resume found the record stored by this run and kept its copy.
+    #[serde(default)]
+    pub acked: RangeSet,
 }
 
 fn v1() -> String {
@@ -121,6 +144,8 @@ impl Checkpoint {
                     kind: expected.kind.to_owned(),
                     api: expected.api.to_owned(),
                     import_id: None,
+                    runs: Vec::new(),
+                    earlier_runs_unknown: false,
                     target: expected.target.clone(),
                     inputs: expected.inputs,
                     input_digest: expected.input_digest.to_owned(),
@@ -189,6 +214,13 @@ impl Checkpoint {
                 data.records_total, expected.records_total
             )));
         }
+        let mut data = data;
+        // A `/product` checkpoint with an import id but no runs was written by a loader
+        // that did not record them (or rewritten by one): whatever its runs sent is not
+        // known to be the import's.
+        if data.import_id.is_some() && data.runs.is_empty() {
+            data.earlier_runs_unknown = true;
+        }
         let acked = RangeSet::from_pairs(&data.acked);
         Ok(Checkpoint {
             path: path.to_path_buf(),
@@ -197,6 +229,23 @@ impl Checkpoint {
             resumed: true,
             _lock: lock,
         })
+    }
+
+    /// Records `id` as the run now going through this checkpoint (saved with the next
+    /// save, which must come before the run sends anything).
+    pub(crate) fn start_run(&mut self, id: &str) {
+        self.data.runs.push(RunRecord {
+            id: id.to_owned(),
+            acked: RangeSet::new(),
+        });
+    }
+
+    /// Records `index` as acknowledged, the copy of run `run` (if recorded) as its kept one.
+    pub(crate) fn ack(&mut self, index: u64, run: &str) {
+        self.acked.insert(index);
+        if let Some(record) = self.data.runs.iter_mut().rev().find(|r| r.id == run) {
+            record.acked.insert(index);
+        }
     }
 
     /// The bytes of the file as it would be saved now.
@@ -536,5 +585,59 @@ mod tests {
             (old.data.api.as_str(), old.data.import_id.as_deref()),
             ("v1", None)
         );
+    }
+
+    #[test]
+    fn runs_are_saved_and_an_older_loaders_file_knows_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ck.json");
+        let target = TargetRecord {
+            base_url: "http://127.0.0.1:1".into(),
+            user_id: "u".into(),
+            cube_id: "c".into(),
+        };
+        let mut product = expected(&target);
+        product.api = "product";
+        let mut ck = Checkpoint::open(&path, product).unwrap();
+        ck.data.import_id = Some("imp".into());
+        ck.start_run("run-a");
+        ck.ack(0, "run-a");
+        ck.ack(1, "run-a");
+        ck.start_run("run-b");
+        ck.ack(3, "run-b");
+        ck.ack(4, "not-a-run");
+        Checkpoint::save_blocking(&path, &ck.snapshot().unwrap()).unwrap();
+        drop(ck);
+        let mut product = expected(&target);
+        product.api = "product";
+        let again = Checkpoint::open(&path, product).unwrap();
+        assert_eq!(again.acked.to_pairs(), vec![[0, 2], [3, 5]]);
+        let runs: Vec<_> = again
+            .data
+            .runs
+            .iter()
+            .map(|r| (r.id.as_str(), r.acked.to_pairs()))
+            .collect();
+        assert_eq!(runs, [("run-a", vec![[0, 2]]), ("run-b", vec![[3, 4]])]);
+        assert!(!again.data.earlier_runs_unknown);
+        drop(again);
+
+        // An older loader wrote no runs: the runs before this one are unknown, and stay so.
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        value.as_object_mut().unwrap().remove("runs");
+        fs::write(&path, serde_json::to_vec(&value).unwrap()).unwrap();
+        let mut product = expected(&target);
+        product.api = "product";
+        let mut old = Checkpoint::open(&path, product).unwrap();
+        assert!(old.data.earlier_runs_unknown && old.data.runs.is_empty());
+        old.start_run("run-c");
+        Checkpoint::save_blocking(&path, &old.snapshot().unwrap()).unwrap();
+        drop(old);
+        let mut product = expected(&target);
+        product.api = "product";
+        let again = Checkpoint::open(&path, product).unwrap();
+        assert!(again.data.earlier_runs_unknown);
+        assert_eq!(again.data.runs.len(), 1);
     }
 }

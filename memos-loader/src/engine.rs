@@ -299,7 +299,13 @@ impl ValidatedImport {
         let mut plan = Plan::default();
         // When the cube was read to reconcile records in doubt.
         let mut reconciled_at = None;
+        // This run's id, in the marker of every record it sends (`/product`).
+        let run_id = random_id();
         if let Some(ck) = checkpoint.as_mut() {
+            if let Server::Product(_) = &server {
+                // Known to the checkpoint before any add carries it (saved below).
+                ck.start_run(&run_id);
+            }
             if !ck.resumed {
                 match &server {
                     Server::V1(client) => {
@@ -315,7 +321,6 @@ impl ValidatedImport {
                     // The records' marker: on disk before the first record is sent.
                     Server::Product(_) => ck.data.import_id = Some(random_id()),
                 }
-                ck.save().await?;
             } else if ck.acked.gaps_below(ck.data.sent_below.min(records)).len() > 0 {
                 let (report, new_plan) =
                     reconcile::reconcile(&server, target, &prepared, ck).await?;
@@ -324,11 +329,14 @@ impl ValidatedImport {
                 for &index in &new_plan.present {
                     ck.acked.insert(index);
                 }
-                ck.save().await?;
+                for (index, run) in &new_plan.kept {
+                    ck.ack(*index, run);
+                }
                 summary.possibly_duplicated = report.cannot_tell;
                 summary.reconciliation = Some(report);
                 plan = new_plan;
             }
+            ck.save().await?;
         }
 
         summary.already_imported = checkpoint
@@ -345,7 +353,7 @@ impl ValidatedImport {
                 .as_ref()
                 .and_then(|ck| ck.data.import_id.clone())
                 .unwrap_or_else(random_id),
-            run: random_id(),
+            run: run_id,
         });
         let result = send_all(
             (&server, marker.clone()),
@@ -369,8 +377,11 @@ impl ValidatedImport {
                 .saturating_sub(summary.already_imported)
                 .saturating_sub(summary.records_acked);
         }
-        if let (Server::Product(client), Some(report)) = (&server, summary.reconciliation.as_mut())
-        {
+        if let (Server::Product(client), Some(report), Some(ck)) = (
+            &server,
+            summary.reconciliation.as_mut(),
+            checkpoint.as_ref(),
+        ) {
             // Adds the killed run had in flight land while this run sends (see
             // `reconcile::product`): remove the copies this run's sends made of them. The
             // server takes one add in well under a second; a short run gives such adds
@@ -381,9 +392,10 @@ impl ValidatedImport {
                     tokio::time::sleep(LATE_ADD_GRACE.saturating_sub(at.elapsed())).await;
                 }
                 let nodes = reconcile::product::read_nodes(client, target).await?;
+                let runs = &ck.data.runs;
+                let copies = reconcile::product::Copies::new(&nodes, &marker.import, runs);
                 report.duplicates_removed +=
-                    reconcile::product::remove_duplicates(client, target, &nodes, &marker.import)
-                        .await?;
+                    reconcile::product::remove_duplicates(client, target, &copies, runs).await?;
             }
         }
         summary.elapsed_secs = started.elapsed().as_secs_f64();
@@ -792,7 +804,7 @@ impl<'a> Sending<'a> {
                 self.consecutive_failures = 0;
                 self.summary.records_acked += 1;
                 if let Some(ck) = self.checkpoint.as_mut() {
-                    ck.acked.insert(index);
+                    ck.ack(index, &self.marker.run);
                     self.dirty = true;
                 }
                 self.options.emit(&Event::Acked { index });

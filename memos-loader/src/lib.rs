@@ -122,9 +122,13 @@
 //! The server finishes an add even when the client that sent it is gone, and runs adds in
 //! parallel, so an add a killed run had in flight can land after the next run found its
 //! record missing and sent it again. The marker also names the run
-//! (`"memos_load_run"`): a resume, and the end of a run that resumed records in doubt,
-//! delete the nodes of all runs but one of such a record
-//! ([`Reconciliation::duplicates_removed`]).
+//! (`"memos_load_run"`), and the checkpoint records every run's id before the run sends
+//! anything: a resume, and the end of a run that resumed records in doubt, delete the
+//! nodes of all runs but one of such a record ([`Reconciliation::duplicates_removed`]),
+//! keeping the copy whose add was acknowledged. A node whose marker names a run the
+//! checkpoint never recorded (or none) is not the import's: it is never deleted, a record
+//! in doubt with only such nodes is sent again, and they are counted
+//! ([`Reconciliation::foreign_markers`]).
 //!
 //! That read is one answer holding every node of the cube (MemoryOS 2.0.33 ignores `page`
 //! and `page_size`; the loader turns off the three other buckets with the `include_*`

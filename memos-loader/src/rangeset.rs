@@ -3,8 +3,10 @@
 
 use std::collections::BTreeMap;
 
-/// Record indices as disjoint, non-adjacent half-open ranges `[start, end)`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Record indices as disjoint, non-adjacent half-open ranges `[start, end)`; saved as
+/// `[start, end)` pairs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(from = "Vec<[u64; 2]>", into = "Vec<[u64; 2]>")]
 pub(crate) struct RangeSet {
     /// start -> end; ranges never overlap or touch.
     ranges: BTreeMap<u64, u64>,
@@ -100,6 +102,18 @@ impl RangeSet {
     /// Whether every index in `[0, limit)` is in the set.
     pub(crate) fn covers(&self, limit: u64) -> bool {
         limit == 0 || self.ranges.get(&0).is_some_and(|&e| e >= limit)
+    }
+}
+
+impl From<Vec<[u64; 2]>> for RangeSet {
+    fn from(pairs: Vec<[u64; 2]>) -> Self {
+        Self::from_pairs(&pairs)
+    }
+}
+
+impl From<RangeSet> for Vec<[u64; 2]> {
+    fn from(set: RangeSet) -> Self {
+        set.to_pairs()
     }
 }
 

@@ -87,6 +87,12 @@ pub struct Reconciliation {
     /// sent it again); the nodes of all copies but one were deleted.
     #[serde(skip_serializing_if = "is_zero")]
     pub duplicates_removed: u64,
+    /// `/product` only: memories carrying this import's marker with a run the checkpoint
+    /// never recorded (or no run): copies anyone who can read and write the cube may have
+    /// made. They are never deleted and never make a record count as stored: a record in
+    /// doubt with only such memories is sent again.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub foreign_markers: u64,
     /// Graph nodes (`tree_text`) whose `metadata.sources` could not be read: left out of
     /// the check.
     #[serde(skip_serializing_if = "is_zero")]

@@ -19,7 +19,8 @@
 //! doubt are sent again and counted as possibly duplicated.
 //!
 //! The `/product` API needs none of this: every record carries a marker the server keeps
-//! with its nodes, so records in doubt are looked up by it ([`product`]).
+//! with its nodes, so records in doubt are looked up by it, as far as the runs the checkpoint
+//! recorded make a node the import's own ([`product`]).
 
 mod baseline;
 mod graph;
@@ -49,6 +50,8 @@ pub(crate) struct Plan {
     pub present: Vec<u64>,
     /// Sessions to send with only these messages (by position).
     pub partial: HashMap<u64, Vec<usize>>,
+    /// `/product`: of the records found, which run's copy is the one kept.
+    pub kept: Vec<(u64, String)>,
 }
 
 /// A text's hash: stable across runs and builds (baselines are saved in the checkpoint).
@@ -148,9 +151,12 @@ pub(crate) async fn reconcile(
                     Plan::default(),
                 ));
             };
+            let runs = &ck.data.runs;
             let nodes = product::read_nodes(client, target).await?;
-            let removed = product::remove_duplicates(client, target, &nodes, import_id).await?;
-            let (mut report, plan) = product::decide(&in_doubt, &nodes, import_id);
+            let copies = product::Copies::new(&nodes, import_id, runs);
+            let removed = product::remove_duplicates(client, target, &copies, runs).await?;
+            let (mut report, plan) =
+                product::decide(&in_doubt, &copies, runs, ck.data.earlier_runs_unknown);
             report.duplicates_removed = removed;
             return Ok((report, plan));
         }

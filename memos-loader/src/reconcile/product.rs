@@ -23,14 +23,32 @@
 //! `LATE_ADD_GRACE`): the killed run's adds were sent before this run started, and the
 //! server takes one in well under a second. An add the server holds back longer than this
 //! whole run is not seen; its record then has two copies.
+//!
+//! Anyone who can read the cube sees the markers and can add nodes carrying a copy of
+//! one. So a node is the import's own only if its run is one the checkpoint recorded
+//! (each run records its id before it sends anything, [`Copies`]); any other node with
+//! the import's marker (another run id, or none) is *foreign*: it is never deleted, never
+//! makes a record count as stored, and is counted in the report (`foreign_markers`). Of a
+//! record's own copies, the one kept is the acknowledged one: the checkpoint records which
+//! run's add got the 200 (or whose copy a resume kept), and a sync add's 200 means all of
+//! the record's chunks are stored. A record no run acknowledged keeps the copy with the
+//! most nodes (a partial copy has fewer), the earliest run's of equals. A checkpoint of an
+//! older loader recorded no runs: a record in doubt with only nodes of unknown runs is
+//! then sent again and counted as possibly duplicated.
+//!
+//! The run ids are visible to every reader of the cube: a writer of the cube who copies
+//! the marker of a recorded run is trusted like that run. That writer could delete the
+//! import's memories anyway; what the check keeps out is markers of runs that were never
+//! the import's.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use memos_api::product::types::{DeleteMemoryRequest, MemoryItem};
 use memos_api::ProductClient;
 use serde_json::Value;
 
 use super::Plan;
+use crate::checkpoint::RunRecord;
 use crate::error::LoadError;
 use crate::setup::{setup_error, Target};
 use crate::summary::Reconciliation;
@@ -61,51 +79,105 @@ pub(crate) fn marker(ids: &MarkerIds, index: u64) -> serde_json::Map<String, Val
 }
 
 /// The record index and run a node of import `import_id` carries, if it is one.
-fn marked_record<'a>(item: &'a MemoryItem, import_id: &str) -> Option<(u64, &'a str)> {
+fn marked_record<'a>(item: &'a MemoryItem, import_id: &str) -> Option<(u64, Option<&'a str>)> {
     let info = item.metadata.info.as_ref()?;
     if info.get(IMPORT_KEY)?.as_str()? != import_id {
         return None;
     }
     let record = info.get(RECORD_KEY)?.as_str()?.parse().ok()?;
-    // Loaders before the run id: one run per node is all that can be said.
-    let run = info.get(RUN_KEY).and_then(Value::as_str).unwrap_or("");
-    Some((record, run))
+    Some((record, info.get(RUN_KEY).and_then(Value::as_str)))
 }
 
-/// The nodes to delete so that each record of import `import_id` keeps the nodes of one
-/// run only (the run whose id sorts first), and how many records had more.
-fn duplicate_nodes(nodes: &[MemoryItem], import_id: &str) -> (u64, Vec<String>) {
-    let mut by_record: BTreeMap<u64, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
-    for node in nodes {
-        if let Some((record, run)) = marked_record(node, import_id) {
-            by_record
-                .entry(record)
-                .or_default()
-                .entry(run)
-                .or_default()
-                .push(&node.id);
+/// The nodes of import `import_id` in a cube, by record and by run, as far as the runs the
+/// checkpoint recorded (`runs`) make them the import's own.
+#[derive(Debug, Default)]
+pub(crate) struct Copies<'a> {
+    /// Record -> position of the run in `runs` -> the ids of its nodes.
+    own: BTreeMap<u64, BTreeMap<usize, Vec<&'a str>>>,
+    /// Records with nodes whose marker names no run the checkpoint knows (or none).
+    foreign: BTreeSet<u64>,
+    /// How many such nodes.
+    foreign_nodes: u64,
+}
+
+impl<'a> Copies<'a> {
+    pub(crate) fn new(nodes: &'a [MemoryItem], import_id: &str, runs: &[RunRecord]) -> Self {
+        let position: HashMap<&str, usize> = runs
+            .iter()
+            .enumerate()
+            .map(|(at, run)| (run.id.as_str(), at))
+            .collect();
+        let mut copies = Copies::default();
+        for node in nodes {
+            let Some((record, run)) = marked_record(node, import_id) else {
+                continue;
+            };
+            match run.and_then(|run| position.get(run)) {
+                Some(&at) => copies
+                    .own
+                    .entry(record)
+                    .or_default()
+                    .entry(at)
+                    .or_default()
+                    .push(&node.id),
+                None => {
+                    copies.foreign.insert(record);
+                    copies.foreign_nodes += 1;
+                }
+            }
         }
+        copies
     }
-    let mut records = 0;
-    let mut ids = Vec::new();
-    for runs in by_record.values() {
-        if runs.len() > 1 {
+
+    /// The run (position in `runs`) whose copy of `record` is kept: the run recorded as
+    /// having acknowledged it, if its copy is there; otherwise the copy with the most nodes
+    /// (a run's add stores all of a record's chunks, so fewer means partial), the earliest
+    /// run's of equals.
+    fn keeper(&self, record: u64, runs: &[RunRecord]) -> Option<usize> {
+        let copies = self.own.get(&record)?;
+        let acked = copies
+            .keys()
+            .rev()
+            .find(|&&at| runs[at].acked.contains(record));
+        acked.copied().or_else(|| {
+            copies
+                .iter()
+                .max_by(|(a, a_ids), (b, b_ids)| a_ids.len().cmp(&b_ids.len()).then(b.cmp(a)))
+                .map(|(&at, _)| at)
+        })
+    }
+
+    /// The nodes to delete so that each record keeps the copy of one run (see
+    /// [`Copies::keeper`]), and how many records had more. Only nodes of recorded runs
+    /// are ever named.
+    fn duplicates(&self, runs: &[RunRecord]) -> (u64, Vec<String>) {
+        let mut records = 0;
+        let mut ids = Vec::new();
+        for (&record, copies) in &self.own {
+            if copies.len() < 2 {
+                continue;
+            }
+            let keep = self.keeper(record, runs);
             records += 1;
-            ids.extend(runs.values().skip(1).flatten().map(|id| (*id).to_owned()));
+            for (at, nodes) in copies {
+                if Some(*at) != keep {
+                    ids.extend(nodes.iter().map(|id| (*id).to_owned()));
+                }
+            }
         }
+        (records, ids)
     }
-    (records, ids)
 }
 
-/// Deletes the second copies of records among `nodes` (see the module docs); returns how
-/// many records had one.
+/// Deletes the second copies of records among `nodes` that runs of the checkpoint made
+/// (see the module docs); returns how many records had one.
 pub(crate) async fn remove_duplicates(
     client: &ProductClient,
     target: &Target,
-    nodes: &[MemoryItem],
-    import_id: &str,
+    copies: &Copies<'_>,
+    runs: &[RunRecord],
 ) -> Result<u64, LoadError> {
-    let (records, ids) = duplicate_nodes(nodes, import_id);
+    let (records, ids) = copies.duplicates(runs);
     // A few hundred ids per request keep each body small.
     for chunk in ids.chunks(200) {
         let request = DeleteMemoryRequest::builder()
@@ -146,28 +218,39 @@ pub(crate) async fn read_nodes(
         .collect())
 }
 
-/// Which of the records `in_doubt` (indices) the nodes of import `import_id` hold.
+/// Which of the records `in_doubt` (indices) the import's own nodes hold, and which run's
+/// copy of each is kept. `earlier_runs_unknown`: the checkpoint did not record the runs of
+/// an older loader, so a record with only nodes of unknown runs may be stored.
 pub(crate) fn decide(
     in_doubt: &[u64],
-    nodes: &[MemoryItem],
-    import_id: &str,
+    copies: &Copies<'_>,
+    runs: &[RunRecord],
+    earlier_runs_unknown: bool,
 ) -> (Reconciliation, Plan) {
-    let stored: HashSet<u64> = nodes
-        .iter()
-        .filter_map(|node| marked_record(node, import_id).map(|(record, _)| record))
-        .collect();
     let mut report = Reconciliation {
         in_doubt: in_doubt.len() as u64,
+        foreign_markers: copies.foreign_nodes,
         ..Reconciliation::default()
     };
     let mut plan = Plan::default();
     for &index in in_doubt {
-        if stored.contains(&index) {
+        if let Some(at) = copies.keeper(index, runs) {
             report.present += 1;
             plan.present.push(index);
+            plan.kept.push((index, runs[at].id.clone()));
+        } else if earlier_runs_unknown && copies.foreign.contains(&index) {
+            report.cannot_tell += 1;
         } else {
             report.missing += 1;
         }
+    }
+    if report.cannot_tell > 0 {
+        report.reason = Some(format!(
+            "the checkpoint was written by an older loader that did not record its runs, so \
+             the memories its runs stored cannot be told from copies of their marker; the {} \
+             records in doubt with only such memories are sent again and may be duplicated",
+            report.cannot_tell
+        ));
     }
     (report, plan)
 }
@@ -175,69 +258,107 @@ pub(crate) fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rangeset::RangeSet;
 
-    fn node(info: Option<Value>) -> MemoryItem {
-        let mut value = serde_json::json!({"id": "n", "memory": "text", "metadata": {}});
+    fn node(id: &str, info: Option<Value>) -> MemoryItem {
+        let mut value = serde_json::json!({"id": id, "memory": "text", "metadata": {}});
         if let Some(info) = info {
             value["metadata"]["info"] = info;
         }
         serde_json::from_value(value).unwrap()
     }
 
-    #[test]
-    fn only_this_imports_markers_count_and_copies_are_told_apart() {
-        let ids = |import: &str| MarkerIds {
+    fn node_of(id: &str, import: &str, run: &str, index: u64) -> MemoryItem {
+        let ids = MarkerIds {
             import: import.into(),
-            run: "r1".into(),
+            run: run.into(),
         };
-        let ours = |index: u64| node(Some(Value::Object(marker(&ids("imp"), index))));
+        node(id, Some(Value::Object(marker(&ids, index))))
+    }
+
+    fn run(id: &str, acked: &[[u64; 2]]) -> RunRecord {
+        RunRecord {
+            id: id.into(),
+            acked: RangeSet::from_pairs(acked),
+        }
+    }
+
+    #[test]
+    fn only_this_imports_markers_of_known_runs_count_and_copies_are_told_apart() {
+        let runs = [run("r1", &[])];
         let nodes = vec![
-            ours(0),
-            ours(0), // a record the server made two nodes of
-            ours(2),
-            node(Some(Value::Object(marker(&ids("other"), 3)))),
-            node(Some(serde_json::json!({IMPORT_KEY: "imp", RECORD_KEY: 4}))), // not a string
-            node(Some(
-                serde_json::json!({IMPORT_KEY: "imp", RECORD_KEY: "x"}),
-            )),
-            node(None),
+            node_of("a", "imp", "r1", 0),
+            node_of("b", "imp", "r1", 0), // a record the server made two nodes of
+            node_of("c", "imp", "r1", 2),
+            node_of("d", "other", "r1", 3),
+            node(
+                "e",
+                Some(serde_json::json!({IMPORT_KEY: "imp", RECORD_KEY: 4})),
+            ), // not a string
+            node(
+                "f",
+                Some(serde_json::json!({IMPORT_KEY: "imp", RECORD_KEY: "x"})),
+            ),
+            node("g", None),
+            node(
+                "h",
+                Some(serde_json::json!({IMPORT_KEY: "imp", RECORD_KEY: "1"})),
+            ), // no run
+            node_of("i", "imp", "stranger", 3),
         ];
+        let copies = Copies::new(&nodes, "imp", &runs);
         // Records 0, 1 and 2 may be identical sessions: the markers still tell them apart.
-        let (report, plan) = decide(&[0, 1, 2, 3, 4], &nodes, "imp");
+        let (report, plan) = decide(&[0, 1, 2, 3, 4], &copies, &runs, false);
         assert_eq!(plan.present, vec![0, 2]);
+        assert_eq!(plan.kept, vec![(0, "r1".to_owned()), (2, "r1".to_owned())]);
         assert_eq!(
             (
                 report.in_doubt,
                 report.present,
                 report.missing,
-                report.cannot_tell
+                report.cannot_tell,
+                report.foreign_markers
             ),
-            (5, 2, 3, 0)
+            (5, 2, 3, 0, 2)
         );
-        assert!(plan.partial.is_empty());
+        assert!(plan.partial.is_empty() && report.reason.is_none());
+
+        // An older loader's checkpoint: a record with only nodes of unknown runs may be ours.
+        let (report, plan) = decide(&[1, 3, 4], &copies, &runs, true);
+        assert!(plan.present.is_empty());
+        assert_eq!((report.missing, report.cannot_tell), (1, 2));
+        assert!(report.reason.unwrap().contains("older loader"));
     }
 
     #[test]
-    fn a_record_with_nodes_of_two_runs_keeps_one_runs() {
-        let node_of = |id: &str, import: &str, run: &str, index: u64| {
-            let ids = MarkerIds {
-                import: import.into(),
-                run: run.into(),
-            };
-            let mut item = node(Some(Value::Object(marker(&ids, index))));
-            item.id = id.into();
-            item
-        };
-        let nodes = vec![
-            node_of("a1", "imp", "run-b", 0),
-            node_of("a2", "imp", "run-b", 0),
-            node_of("b1", "imp", "run-a", 0),
-            node_of("c1", "imp", "run-a", 1),
-            node_of("d1", "imp", "run-b", 2),
-            node_of("e1", "other", "run-a", 2),
+    fn a_record_keeps_the_acknowledged_copy_or_else_the_fullest() {
+        let runs = [
+            run("run-a", &[]),
+            run("run-b", &[[0, 1]]),
+            run("run-c", &[]),
         ];
-        let (records, mut ids) = duplicate_nodes(&nodes, "imp");
+        let nodes = vec![
+            // Record 0: acknowledged by run-b; run-a's copy has more nodes, still deleted.
+            node_of("a0-1", "imp", "run-a", 0),
+            node_of("a0-2", "imp", "run-a", 0),
+            node_of("a0-3", "imp", "run-a", 0),
+            node_of("b0-1", "imp", "run-b", 0),
+            node_of("x0", "imp", "stranger", 0),
+            // Record 1: acknowledged by none; run-c's copy is whole, run-a's partial.
+            node_of("a1-1", "imp", "run-a", 1),
+            node_of("c1-1", "imp", "run-c", 1),
+            node_of("c1-2", "imp", "run-c", 1),
+            // Record 2: two whole copies: the earlier run's is kept.
+            node_of("b2", "imp", "run-b", 2),
+            node_of("c2", "imp", "run-c", 2),
+            // Record 3: one copy.
+            node_of("c3", "imp", "run-c", 3),
+            node_of("o3", "other", "run-a", 3),
+        ];
+        let copies = Copies::new(&nodes, "imp", &runs);
+        let (records, mut ids) = copies.duplicates(&runs);
         ids.sort();
-        assert_eq!((records, ids), (1, vec!["a1".to_owned(), "a2".to_owned()]));
+        assert_eq!(records, 3);
+        assert_eq!(ids, ["a0-1", "a0-2", "a0-3", "a1-1", "c2"]);
     }
 }

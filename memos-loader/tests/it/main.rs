@@ -5,6 +5,7 @@ mod formats;
 mod graph;
 mod hardening;
 mod hostile;
+mod markers;
 mod mock;
 mod product;
 mod refserver;

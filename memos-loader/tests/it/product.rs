@@ -140,9 +140,11 @@ async fn import_then_rerun_sends_nothing(client: &ProductClient) {
 /// The state a run leaves when it dies with records in flight: the checkpoint knows of
 /// records 0-4 and says all 10 may have been sent, while the server lacks records 7 and
 /// 9. Records 6 and 7 are the same session: only the marker tells that 6 is stored and 7
-/// is not. And record 2 was stored twice (a killed run's add that landed late). The
-/// resume sends exactly 7 and 9, deletes the second copy of 2, none may be duplicated,
-/// and the cube ends with the nodes of the import that was never interrupted.
+/// is not. Record 2 was stored twice (a killed run's add that landed late; the run is one
+/// the checkpoint recorded), and someone copied record 7's marker without a run. The
+/// resume sends exactly 7 and 9, deletes the second copy of 2, leaves the copied marker
+/// alone and reports it, none may be duplicated, and the cube ends with the nodes of the
+/// import that was never interrupted (and the copy).
 async fn resume_tells_identical_records_in_doubt_apart(client: &ProductClient) {
     let target = target("resume");
     let dir = tempfile::tempdir().unwrap();
@@ -199,7 +201,26 @@ async fn resume_tells_identical_records_in_doubt_apart(client: &ProductClient) {
     }))
     .unwrap();
     client.delete_memories(request).await.unwrap();
+    let forged: AddRequest = serde_json::from_value(serde_json::json!({
+        "user_id": target.user_id,
+        "writable_cube_ids": [target.cube_id],
+        "memory_content": "not a record of the import",
+        "async_mode": "sync",
+        "mode": "fast",
+        "info": {"memos_load_import": import_id, "memos_load_record": "7"},
+    }))
+    .unwrap();
+    client.add_memories(forged).await.unwrap();
+    let forged_nodes = nodes_by_record(client, &target).await[&Some(7)].len();
     as_if_killed(&checkpoint, &[[0, 5]], Some(10));
+    // The killed run had recorded itself before it sent anything.
+    let mut ck: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&checkpoint).unwrap()).unwrap();
+    ck["runs"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"id": "a-killed-run", "acked": []}));
+    std::fs::write(&checkpoint, serde_json::to_vec(&ck).unwrap()).unwrap();
 
     let second = loader::import(client, &target, &source, &options)
         .await
@@ -208,11 +229,14 @@ async fn resume_tells_identical_records_in_doubt_apart(client: &ProductClient) {
     let report = second.reconciliation.clone().unwrap();
     assert_eq!(counts(&report), [5, 3, 2, 0, 0], "{report:?}");
     assert_eq!(report.duplicates_removed, 1, "{report:?}");
+    assert_eq!(report.foreign_markers, forged_nodes as u64, "{report:?}");
     assert_eq!(second.records_sent, 2);
     assert_eq!(second.possibly_duplicated, 0);
+    let mut expected = node_counts(&whole);
+    *expected.get_mut(&Some(7)).unwrap() += forged_nodes;
     assert_eq!(
         node_counts(&nodes_by_record(client, &target).await),
-        node_counts(&whole)
+        expected
     );
 
     let third = loader::import(client, &target, &source, &options)
