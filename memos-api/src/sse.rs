@@ -134,7 +134,11 @@ impl Decoder {
                 rest = &rest[1..];
             }
         }
-        while let Some(end) = memchr2(b'\r', b'\n', rest) {
+        loop {
+            rest = self.skip_blank_lines(rest)?;
+            let Some(end) = memchr2(b'\r', b'\n', rest) else {
+                break;
+            };
             let part = &rest[..end];
             let mut next = end + 1;
             if rest[end] == b'\r' {
@@ -159,6 +163,21 @@ impl Decoder {
         self.accept(rest.len(), rest)?;
         self.line.extend_from_slice(rest);
         Ok(())
+    }
+
+    /// Skips the `\n`s at the start of `rest` when nothing is pending: blank lines that
+    /// dispatch nothing, counted in one step rather than line by line (the body of blank
+    /// lines a hostile server sends).
+    fn skip_blank_lines<'a>(&mut self, rest: &'a [u8]) -> Result<&'a [u8], Overflow> {
+        if !self.line.is_empty() || !self.data.is_empty() || !self.event.is_empty() {
+            return Ok(rest);
+        }
+        let run = rest
+            .iter()
+            .position(|&byte| byte != b'\n')
+            .unwrap_or(rest.len());
+        self.accept(run, &[])?;
+        Ok(&rest[run..])
     }
 
     /// Counts `count` more bytes since the last event; `part` is the part of the current
