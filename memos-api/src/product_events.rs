@@ -4,7 +4,7 @@
 //! each stream operation's builder gets an `events()` method here that sends the request and
 //! reads the body as an [`EventStream`] of the spec's event types: [`ChatStreamEvent`] for
 //! the three chat streams, [`SchedulerProgressEvent`] for `scheduler_wait_stream`. Each
-//! event is capped at [`DEFAULT_MAX_EVENT_BYTES`](crate::DEFAULT_MAX_EVENT_BYTES);
+//! event is capped at [`DEFAULT_MAX_EVENT_BYTES`];
 //! [`ProductClient`](crate::ProductClient) reads the same streams with its own caps.
 //!
 //! ```no_run
