@@ -33,6 +33,8 @@ pub struct ClientBuilder<C = Client> {
     follow_redirects: bool,
     /// The longest wait for the next bytes of an event stream (`None`: `timeout`).
     idle_timeout: Option<Duration>,
+    /// The cap on one event of an event stream (and on the bytes between two events).
+    max_event_bytes: u64,
 }
 
 impl<C> ClientBuilder<C> {
@@ -49,6 +51,7 @@ impl<C> ClientBuilder<C> {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             follow_redirects: false,
             idle_timeout: None,
+            max_event_bytes: crate::DEFAULT_MAX_EVENT_BYTES,
         }
     }
 
@@ -123,6 +126,13 @@ impl<C> ClientBuilder<C> {
         self
     }
 
+    /// Sets the cap on one event of an event stream; only
+    /// [`ProductClient`](crate::ProductClient) has streams.
+    pub(crate) fn set_max_event_bytes(mut self, bytes: u64) -> Self {
+        self.max_event_bytes = bytes;
+        self
+    }
+
     /// The shared layer of a client over the generated client `R`. Fails on a base URL
     /// that is not an absolute http(s) URL or on a credential that cannot be sent in a
     /// header.
@@ -149,6 +159,7 @@ impl<C> ClientBuilder<C> {
             auth: self.auth,
             retry: self.retry,
             max_response_bytes: self.max_response_bytes,
+            max_event_bytes: self.max_event_bytes.min(self.max_response_bytes),
             cleartext,
         })
     }

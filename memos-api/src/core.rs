@@ -53,7 +53,7 @@ tokio::task_local! {
 }
 /// The `exec` hook of both generated clients: sends `request` (with the try's own timeout,
 /// if it has one) and caps the answer's body. `streaming`: a success answer is a stream of
-/// events, each capped on its own (see [`crate::product_events`]), so its body as a whole is
+/// events, each capped on its own (see [`crate::EventStream`]), so its body as a whole is
 /// not.
 pub(crate) async fn exec_capped(
     http: &reqwest::Client,
@@ -102,6 +102,9 @@ pub(crate) struct Core<R> {
     pub(crate) auth: Option<Auth>,
     pub(crate) retry: RetryPolicy,
     pub(crate) max_response_bytes: u64,
+    /// The cap on one event of a stream: the smaller of the per-event cap and
+    /// `max_response_bytes`.
+    pub(crate) max_event_bytes: u64,
     /// Whether the credential goes over plain http to a remote host.
     pub(crate) cleartext: bool,
 }
@@ -133,9 +136,9 @@ impl<R: Generated> Core<R> {
         self.http.timeout
     }
 
-    /// The cap on a success answer's body.
-    pub(crate) fn max_response_bytes(&self) -> u64 {
-        self.max_response_bytes
+    /// The cap on one event of a stream.
+    pub(crate) fn max_event_bytes(&self) -> u64 {
+        self.max_event_bytes
     }
 
     /// The configured credential, to redact from what the server sent.

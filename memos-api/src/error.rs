@@ -108,9 +108,32 @@ pub enum Error {
         /// What is wrong with the input.
         reason: String,
     },
+    /// An event stream passed a limit its caller set on it
+    /// ([`EventStream::deadline`](crate::EventStream::deadline),
+    /// [`EventStream::max_events`](crate::EventStream::max_events)); the client stopped
+    /// reading it.
+    #[error("{operation}: the event stream {limit}; the client stopped reading it")]
+    StreamLimit {
+        /// The operation whose stream was stopped.
+        operation: &'static str,
+        /// Which limit was reached.
+        limit: StreamLimit,
+    },
     /// The client could not be built (bad base URL, bad header value...).
     #[error("invalid client configuration: {0}")]
     Config(String),
+}
+
+/// A limit a caller set on an [`EventStream`](crate::EventStream).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum StreamLimit {
+    /// The stream had not ended by its deadline.
+    #[error("had not ended by its deadline")]
+    Deadline,
+    /// The server sent more events than this many.
+    #[error("sent more than {0} events")]
+    Events(u64),
 }
 
 impl Error {
@@ -163,7 +186,8 @@ impl Error {
             | Error::ResponseTooLarge { operation, .. }
             | Error::Redirect { operation, .. }
             | Error::ReportedFailure { operation, .. }
-            | Error::InvalidRequest { operation, .. } => Some(operation),
+            | Error::InvalidRequest { operation, .. }
+            | Error::StreamLimit { operation, .. } => Some(operation),
             Error::Config(_) => None,
         }
     }
@@ -180,7 +204,8 @@ impl Error {
     /// from a gateway, a 503 without `Retry-After` (a proxy's answer after the upstream
     /// reset, possibly after storing), a success answer the client could not read, and a
     /// failure reported in a success answer ([`Error::ReportedFailure`]: MemoryOS 2.0.33
-    /// reports one after a filter-mode delete that deleted).
+    /// reports one after a filter-mode delete that deleted), and a stream its caller's limit
+    /// stopped ([`Error::StreamLimit`]).
     pub fn may_have_been_applied(&self) -> bool {
         match self {
             Error::InvalidRequest { .. } | Error::Config(_) => false,
@@ -200,7 +225,7 @@ impl Error {
             Error::InvalidResponse { status, .. } | Error::ResponseTooLarge { status, .. } => {
                 !status.is_some_and(|s| s.is_client_error())
             }
-            Error::ReportedFailure { .. } => true,
+            Error::ReportedFailure { .. } | Error::StreamLimit { .. } => true,
         }
     }
 

@@ -7,24 +7,20 @@
 //! exceptions surface (see [`ProductClient`]), and the event streams.
 
 use std::fmt;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::FutureExt as _;
-use futures::{Stream, StreamExt as _};
 use progenitor_client::{ByteStream, ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
-use serde::de::DeserializeOwned;
 
 use crate::builder::{Generated, HttpSettings};
 use crate::core::{
     body, envelope, exec_capped, path_param, record_status, Answer, Core, RawResult,
 };
 use crate::product::{self, types};
-use crate::product_events::EventError;
 use crate::retry::Idempotency::{self, Idempotent, NonIdempotent};
-use crate::{ClientBuilder, Error, Result, Secret};
+use crate::{ClientBuilder, Error, EventStream, Result, Secret};
 
 /// Every operation of the `/product` API and whether the client may send it again after
 /// the server may have seen it (a 502, 503 or 504 without `Retry-After`, a broken
@@ -89,12 +85,6 @@ fn idempotency(operation: &str) -> Idempotency {
 
 /// The server's own wait in `scheduler_wait` when the caller gives none (its default).
 const SCHEDULER_WAIT_DEFAULT: Duration = Duration::from_secs(120);
-
-/// A `Stream` of a `/product` stream operation's typed events. It ends after the last
-/// event, or after its first error: a broken or stalled connection ([`Error::Transport`]),
-/// an event larger than the client's cap ([`Error::ResponseTooLarge`]), or a body or event
-/// that is not what the spec describes ([`Error::InvalidResponse`]).
-pub type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send>>;
 
 /// The generated client twice over one set of settings: one for JSON answers, whose
 /// timeout covers the whole exchange, and one for event streams, which may run as long as
@@ -289,8 +279,10 @@ impl From<types::ValidationIssue> for crate::types::ValidationIssue {
 /// The chat streams and `scheduler_wait_stream` return an [`EventStream`] of typed events.
 /// They run without the total timeout: a stream fails only when no bytes arrive for the
 /// idle timeout ([`ClientBuilder::stream_idle_timeout`], by default the client's
-/// timeout). Each event is capped at [`ClientBuilder::max_response_bytes`]; the stream as
-/// a whole is not.
+/// timeout). Each event is capped at [`ClientBuilder::max_event_bytes`] (4 MiB by default, never
+/// more than [`ClientBuilder::max_response_bytes`]), and so are the bytes between two
+/// events; the stream as a whole is bounded only by the limits set on it
+/// ([`EventStream::deadline`], [`EventStream::max_events`]).
 #[derive(Clone)]
 pub struct ProductClient {
     inner: Arc<Core<ProductRaw>>,
@@ -308,6 +300,15 @@ impl ClientBuilder<ProductClient> {
     /// have no total timeout.
     pub fn stream_idle_timeout(self, timeout: Duration) -> Self {
         self.set_idle_timeout(Some(timeout))
+    }
+
+    /// The largest event a stream accepts, in bytes, and the most bytes it accepts between
+    /// two events (blank lines, comments, events without data): default
+    /// [`DEFAULT_MAX_EVENT_BYTES`](crate::DEFAULT_MAX_EVENT_BYTES), 4 MiB, and never more than
+    /// [`max_response_bytes`](Self::max_response_bytes). Past it the stream ends with an
+    /// error.
+    pub fn max_event_bytes(self, bytes: u64) -> Self {
+        self.set_max_event_bytes(bytes)
     }
 
     /// Builds the client. Fails on a base URL that is not an absolute http(s) URL or on a
@@ -367,24 +368,14 @@ impl ProductClient {
     }
 
     /// Turns the body of a stream operation's answer into typed events, each capped at the
-    /// client's `max_response_bytes`, with errors as [`Error`].
-    fn events<T>(&self, operation: &'static str, body: ByteStream) -> EventStream<T>
-    where
-        T: DeserializeOwned + Send + 'static,
-    {
-        let limit = usize::try_from(self.inner.max_response_bytes()).unwrap_or(usize::MAX);
+    /// client's event cap.
+    fn events<T: serde::de::DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        body: ByteStream,
+    ) -> EventStream<T> {
         let secret = self.inner.secret().map(Secret::new);
-        Box::pin(
-            crate::product_events::parse::<T>(body, limit).map(move |item| {
-                item.map_err(|err| {
-                    let mut error = event_error(operation, err);
-                    if let Some(secret) = &secret {
-                        error.redact(secret.expose());
-                    }
-                    error
-                })
-            }),
-        )
+        EventStream::new(operation, body, self.inner.max_event_bytes(), secret)
     }
 
     /// `POST /product/add`: stores memories; the items stored, with their ids. Never
@@ -898,31 +889,6 @@ impl ProductClient {
     pub async fn health_check(&self) -> Result<types::Health> {
         self.send("health_check", |raw| raw.json.health_check().send().boxed())
             .await
-    }
-}
-
-/// What stopped a stream, as the crate's one error type.
-fn event_error(operation: &'static str, err: EventError) -> Error {
-    let status = Some(StatusCode::OK);
-    match err {
-        EventError::Transport(source) => Error::Transport { operation, source },
-        EventError::TooLarge { limit } => Error::ResponseTooLarge {
-            operation,
-            status,
-            limit: u64::try_from(limit).unwrap_or(u64::MAX),
-        },
-        EventError::Format(reason) => Error::InvalidResponse {
-            operation,
-            status,
-            reason: format!("the answer is not a valid server-sent event stream: {reason}"),
-            body_start: String::new(),
-        },
-        EventError::Json { error, data } => Error::InvalidResponse {
-            operation,
-            status,
-            reason: format!("an event's data is not the expected JSON ({error})"),
-            body_start: data,
-        },
     }
 }
 

@@ -5,6 +5,7 @@ mod defects;
 mod e2e_product_server;
 mod e2e_reference_server;
 mod hostile_server;
+mod hostile_streams;
 mod mock_errors;
 mod mock_operations;
 mod mock_retries;

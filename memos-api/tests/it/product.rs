@@ -1,12 +1,14 @@
 //! The `/product` client (`memos_api::product`) against httpmock: a generated JSON operation,
-//! and the hand-written `events()` of the stream operations (`memos_api::product_events`).
+//! and the hand-written `events()` of the stream operations (`memos_api::product_events`),
+//! which answer a `memos_api::EventStream`.
 //! The bodies are shaped as the 2.0.33 notes and `openapi/memos-product.yaml` describe them.
 
 use futures::StreamExt as _;
 use httpmock::prelude::*;
 use memos_api::product::types::{self, ChatStreamEvent};
 use memos_api::product::Client;
-use memos_api::product_events::{self, EventError};
+use memos_api::{Error, EventStream, DEFAULT_MAX_EVENT_BYTES};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 fn chat_request() -> types::builder::ChatRequest {
@@ -16,7 +18,7 @@ fn chat_request() -> types::builder::ChatRequest {
 }
 
 /// Every item of a stream, in order.
-async fn collect<T>(events: product_events::Events<T>) -> Vec<Result<T, EventError>> {
+async fn collect<T: DeserializeOwned>(events: EventStream<T>) -> Vec<memos_api::Result<T>> {
     events.collect().await
 }
 
@@ -206,17 +208,18 @@ async fn scheduler_progress_is_parsed_and_bad_json_ends_the_stream() {
     assert_eq!(first.active_tasks, Some(1));
     let err = events[1].as_ref().unwrap_err();
     assert!(
-        matches!(err, EventError::Json { data, .. } if data == "{not json"),
+        matches!(err, Error::InvalidResponse { body_start, operation: "scheduler_wait_stream", .. } if body_start == "{not json"),
         "{err}"
     );
 }
 
 #[tokio::test]
-async fn an_event_past_the_size_limit_stops_the_stream() {
+async fn an_event_past_the_default_cap_stops_the_stream() {
     let server = MockServer::start_async().await;
+    let cap = usize::try_from(DEFAULT_MAX_EVENT_BYTES).unwrap();
     let long = format!(
         "data: {{\"type\": \"text\", \"data\": \"{}\"}}\n\n",
-        "x".repeat(200)
+        "x".repeat(cap)
     );
     server
         .mock_async(|when, then| {
@@ -227,18 +230,17 @@ async fn an_event_past_the_size_limit_stops_the_stream() {
         })
         .await;
     let client = Client::new(&server.base_url());
-    let body = client
+    let events = client
         .chat_stream()
         .body(chat_request())
-        .send()
+        .events()
         .await
-        .unwrap()
-        .into_inner();
-    let events = collect(product_events::parse::<ChatStreamEvent>(body, 100)).await;
+        .unwrap();
+    let events = collect(events).await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert!(matches!(events[0], Ok(ChatStreamEvent::EndEvent(_))));
     assert!(
-        matches!(events[1], Err(EventError::TooLarge { limit: 100 })),
+        matches!(&events[1], Err(Error::ResponseTooLarge { limit, operation: "chat_stream", .. }) if *limit == DEFAULT_MAX_EVENT_BYTES),
         "{:?}",
         events[1]
     );

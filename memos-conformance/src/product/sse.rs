@@ -1,9 +1,8 @@
 //! The event grammar of the product API's streams: a body of frames, each one line
 //! `data: <JSON>` followed by an empty line, with no other fields.
 //!
-//! Not `eventsource-stream` (which `memos_api::product_events` uses): a client's parser
-//! rightly skips comments and unknown fields and takes an unterminated last event, which
-//! is exactly what a conformance check has to report.
+//! Not the client's reader (`memos_api::EventStream`): a client's parser rightly skips
+//! comments and unknown fields, which is exactly what a conformance check has to report.
 
 use serde_json::Value;
 
