@@ -4,14 +4,14 @@
 //! as `memos-reference-server --api product`.
 
 use futures::StreamExt as _;
-use memos_api::{product::types, ProductClient};
+use memos_api::{product, product::types};
 
 #[tokio::main]
 async fn main() -> memos_api::Result<()> {
     let base_url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:8000".into());
-    let client = ProductClient::builder(&base_url).build()?;
+    let client = product::Client::builder(&base_url).build()?;
     let added = client
         .add_memories(
             types::AddRequest::builder()

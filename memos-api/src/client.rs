@@ -1,5 +1,5 @@
 //! The v1 client users reach first: one method per operation of `openapi/memos.yaml` around
-//! the generated [`crate::raw::Client`], on the shared layer of `core.rs` (retries, caps,
+//! the generated [`crate::v1::raw::Client`], on the shared layer of `core.rs` (retries, caps,
 //! one error type) as `builder.rs` configures it.
 
 use std::fmt;
@@ -15,11 +15,11 @@ use crate::core::{
 };
 use crate::error::Result;
 use crate::retry::Idempotency::{self, Idempotent, NonIdempotent};
-use crate::types;
+use crate::v1::types;
 
 /// Overrides the generated client's no-op hooks (progenitor implements them for
 /// `&raw::Client`; an impl for `raw::Client` takes precedence).
-impl ClientHooks<()> for crate::raw::Client {
+impl ClientHooks<()> for crate::v1::raw::Client {
     /// Sends the request and puts a cap on the answer's body, so that whatever the generated
     /// code reads it through (`bytes()`, for every answer) stops at the cap. Calls through
     /// [`Client::raw`] get the default cap.
@@ -51,9 +51,9 @@ impl ClientBuilder<Client> {
     }
 }
 
-impl Generated for crate::raw::Client {
+impl Generated for crate::v1::raw::Client {
     fn connect(http: &HttpSettings, base_url: &str) -> Result<Self> {
-        Ok(crate::raw::Client::new_with_client(
+        Ok(crate::v1::raw::Client::new_with_client(
             base_url,
             http.http_client()?,
         ))
@@ -66,7 +66,7 @@ impl Generated for crate::raw::Client {
 /// Cloning is cheap and shares the connection pool.
 #[derive(Clone)]
 pub struct Client {
-    inner: Arc<Core<crate::raw::Client>>,
+    inner: Arc<Core<crate::v1::raw::Client>>,
 }
 
 impl fmt::Debug for Client {
@@ -106,7 +106,7 @@ impl Client {
 
     /// The generated client, for direct access to every response detail. Its calls are not
     /// retried and fail with progenitor's error type.
-    pub fn raw(&self) -> Arc<crate::raw::Client> {
+    pub fn raw(&self) -> Arc<crate::v1::raw::Client> {
         self.inner.raw()
     }
 
@@ -118,7 +118,7 @@ impl Client {
         make: F,
     ) -> Result<T>
     where
-        F: for<'a> FnMut(&'a crate::raw::Client) -> RawResult<'a, T, types::ErrorBody>,
+        F: for<'a> FnMut(&'a crate::v1::raw::Client) -> RawResult<'a, T, types::ErrorBody>,
         T: Answer,
     {
         self.inner.send(operation, idempotency, None, make).await

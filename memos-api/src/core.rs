@@ -16,7 +16,7 @@ use crate::auth::Auth;
 use crate::builder::{Generated, HttpSettings};
 use crate::error::{body_start, Error, Result};
 use crate::retry::{self, Idempotency, RetryPolicy};
-use crate::types;
+use crate::v1::types;
 
 type RawError<E = types::ErrorBody> = progenitor_client::Error<E>;
 /// What a generated operation's `send()` returns, boxed.

@@ -1,5 +1,6 @@
-//! [`ProductClient`]: the hand-written layer of [`Client`](crate::Client) around the
-//! generated client of the `/product` API ([`crate::product`]).
+//! [`ProductClient`] (public as `memos_api::product::Client`): the hand-written layer of
+//! [`Client`](crate::v1::Client) around the
+//! generated client of the `/product` API ([`crate::product::raw`]).
 //!
 //! It shares everything with the v1 client ([`ClientBuilder`] options, credentials,
 //! timeouts, the body cap, retries, [`Error`] with redaction); what is its own is the table
@@ -21,7 +22,7 @@ use crate::builder::{Generated, HttpSettings};
 use crate::core::{
     body, envelope, exec_capped, path_param, record_status, Answer, Core, RawResult,
 };
-use crate::product::{self, types};
+use crate::product::raw::{self as generated, types};
 use crate::product_events::EventError;
 use crate::retry::Idempotency::{self, Idempotent, NonIdempotent};
 use crate::{ClientBuilder, Error, Result, Secret};
@@ -100,22 +101,22 @@ pub type EventStream<T> = Pin<Box<dyn Stream<Item = Result<T>> + Send>>;
 /// timeout covers the whole exchange, and one for event streams, which may run as long as
 /// events keep coming.
 pub(crate) struct ProductRaw {
-    json: product::Client,
-    streaming: product::Client,
+    json: generated::Client,
+    streaming: generated::Client,
 }
 
 impl Generated for ProductRaw {
     fn connect(http: &HttpSettings, base_url: &str) -> Result<Self> {
         Ok(ProductRaw {
-            json: product::Client::new_with_client(base_url, http.http_client()?),
-            streaming: product::Client::new_with_client(base_url, http.streaming_client()?),
+            json: generated::Client::new_with_client(base_url, http.http_client()?),
+            streaming: generated::Client::new_with_client(base_url, http.streaming_client()?),
         })
     }
 }
 
-/// The same hooks as [`crate::raw::Client`]'s: the body cap (per event for streams) and the
+/// The same hooks as [`crate::v1::raw::Client`]'s: the body cap (per event for streams) and the
 /// status record of `Core::send`.
-impl ClientHooks<()> for product::Client {
+impl ClientHooks<()> for generated::Client {
     async fn exec(
         &self,
         request: reqwest::Request,
@@ -175,16 +176,16 @@ no_code!(
 
 /// The `/product` error body is the v1 one (`{code, message, detail}`), generated a second
 /// time from the other spec; [`Error`] keeps the v1 types.
-impl From<types::ErrorBody> for crate::types::ErrorBody {
+impl From<types::ErrorBody> for crate::v1::types::ErrorBody {
     fn from(body: types::ErrorBody) -> Self {
-        crate::types::ErrorBody {
+        crate::v1::types::ErrorBody {
             code: body.code,
             data: body.data,
             detail: body.detail.map(|detail| match detail {
-                types::ErrorDetail::Array(issues) => {
-                    crate::types::ErrorDetail::Array(issues.into_iter().map(Into::into).collect())
-                }
-                types::ErrorDetail::String(text) => crate::types::ErrorDetail::String(text),
+                types::ErrorDetail::Array(issues) => crate::v1::types::ErrorDetail::Array(
+                    issues.into_iter().map(Into::into).collect(),
+                ),
+                types::ErrorDetail::String(text) => crate::v1::types::ErrorDetail::String(text),
             }),
             message: body.message,
         }
@@ -193,9 +194,9 @@ impl From<types::ErrorBody> for crate::types::ErrorBody {
 
 /// The error body of an operation the spec gives no error answer (`health_check`): never
 /// built, since such answers are all unexpected ones.
-impl From<()> for crate::types::ErrorBody {
+impl From<()> for crate::v1::types::ErrorBody {
     fn from((): ()) -> Self {
-        crate::types::ErrorBody {
+        crate::v1::types::ErrorBody {
             code: None,
             data: None,
             detail: None,
@@ -204,17 +205,19 @@ impl From<()> for crate::types::ErrorBody {
     }
 }
 
-impl From<types::ValidationIssue> for crate::types::ValidationIssue {
+impl From<types::ValidationIssue> for crate::v1::types::ValidationIssue {
     fn from(issue: types::ValidationIssue) -> Self {
-        crate::types::ValidationIssue {
+        crate::v1::types::ValidationIssue {
             ctx: issue.ctx,
             input: issue.input,
             loc: issue
                 .loc
                 .into_iter()
                 .map(|part| match part {
-                    types::LocationPart::String(text) => crate::types::LocationPart::String(text),
-                    types::LocationPart::Integer(n) => crate::types::LocationPart::Integer(n),
+                    types::LocationPart::String(text) => {
+                        crate::v1::types::LocationPart::String(text)
+                    }
+                    types::LocationPart::Integer(n) => crate::v1::types::LocationPart::Integer(n),
                 })
                 .collect(),
             msg: issue.msg,
@@ -225,16 +228,16 @@ impl From<types::ValidationIssue> for crate::types::ValidationIssue {
 
 /// A client of the `/product` API (MemoryOS 2.0.33, `openapi/memos-product.yaml`): one
 /// method per operation, each returning the envelope's typed `data` and failing with
-/// [`Error`], built and behaving like [`Client`](crate::Client) (credentials, timeouts,
+/// [`Error`], built and behaving like [`Client`](crate::v1::Client) (credentials, timeouts,
 /// body cap, retries, redaction).
 ///
 /// ```no_run
 /// use futures::StreamExt as _;
 /// use memos_api::product::types::{self, ChatStreamEvent};
-/// use memos_api::ProductClient;
+/// use memos_api::product::Client;
 ///
 /// # async fn demo() -> memos_api::Result<()> {
-/// let client = ProductClient::builder("http://127.0.0.1:8000").build()?;
+/// let client = Client::builder("http://127.0.0.1:8000").build()?;
 /// let added = client
 ///     .add_memories(
 ///         types::AddRequest::builder()
@@ -279,7 +282,7 @@ impl From<types::ValidationIssue> for crate::types::ValidationIssue {
 ///
 /// # Retries
 ///
-/// As for [`Client`](crate::Client), but most reads here are POSTs: whether an operation
+/// As for [`Client`](crate::v1::Client), but most reads here are POSTs: whether an operation
 /// is retried after the server may have seen it is decided per operation, by a table
 /// (reads, searches, scheduler status and health are; adds, deletes, feedback, chat and
 /// cube creation are not). A stream is retried only until its answer's head arrives.
@@ -337,7 +340,7 @@ impl ProductClient {
     }
 
     /// Whether the client sends a credential over plain `http://` to a host that is not
-    /// loopback (see [`Client::credential_in_cleartext`](crate::Client::credential_in_cleartext)).
+    /// loopback (see [`Client::credential_in_cleartext`](crate::v1::Client::credential_in_cleartext)).
     pub fn credential_in_cleartext(&self) -> bool {
         self.inner.credential_in_cleartext()
     }
@@ -350,7 +353,7 @@ impl ProductClient {
     /// The generated client (the one whose timeout covers each whole exchange), for direct
     /// access to every response detail. Its calls are not retried and fail with
     /// progenitor's error type.
-    pub fn raw(&self) -> product::Client {
+    pub fn raw(&self) -> generated::Client {
         self.inner.raw().json.clone()
     }
 
@@ -359,7 +362,7 @@ impl ProductClient {
     where
         F: for<'a> FnMut(&'a ProductRaw) -> RawResult<'a, T, E>,
         T: Answer,
-        E: Into<crate::types::ErrorBody>,
+        E: Into<crate::v1::types::ErrorBody>,
     {
         self.inner
             .send(operation, idempotency(operation), None, make)
@@ -978,7 +981,7 @@ mod tests {
             "data": null
         }))
         .unwrap();
-        let converted: crate::types::ErrorBody = body.into();
+        let converted: crate::v1::types::ErrorBody = body.into();
         let err = Error::from_error_body(
             "search_memories",
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -991,9 +994,9 @@ mod tests {
         assert_eq!(
             issue.loc,
             [
-                crate::types::LocationPart::String("body".into()),
-                crate::types::LocationPart::String("query".into()),
-                crate::types::LocationPart::Integer(0),
+                crate::v1::types::LocationPart::String("body".into()),
+                crate::v1::types::LocationPart::String("query".into()),
+                crate::v1::types::LocationPart::Integer(0),
             ]
         );
     }

@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use futures::StreamExt as _;
-//! use memos_api::product::{types::{ChatRequest, ChatStreamEvent}, Client};
+//! use memos_api::product::{raw::Client, types::{ChatRequest, ChatStreamEvent}};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::new("http://127.0.0.1:8000");
@@ -32,8 +32,8 @@ use eventsource_stream::{EventStreamError, Eventsource as _};
 use futures::{Stream, StreamExt as _};
 use serde::de::DeserializeOwned;
 
+use crate::product::raw::{builder, ByteStream, Error};
 use crate::product::types::{ChatStreamEvent, ErrorBody, SchedulerProgressEvent};
-use crate::product::{builder, ByteStream, Error};
 use crate::text::one_line;
 
 /// The largest event (the bytes between two blank lines) a stream accepts: a server that

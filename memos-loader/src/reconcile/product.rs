@@ -26,8 +26,8 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use memos_api::product;
 use memos_api::product::types::{DeleteMemoryRequest, MemoryItem};
-use memos_api::ProductClient;
 use serde_json::Value;
 
 use super::Plan;
@@ -100,7 +100,7 @@ fn duplicate_nodes(nodes: &[MemoryItem], import_id: &str) -> (u64, Vec<String>) 
 /// Deletes the second copies of records among `nodes` (see the module docs); returns how
 /// many records had one.
 pub(crate) async fn remove_duplicates(
-    client: &ProductClient,
+    client: &product::Client,
     target: &Target,
     nodes: &[MemoryItem],
     import_id: &str,
@@ -125,9 +125,9 @@ pub(crate) async fn remove_duplicates(
     Ok(records)
 }
 
-/// Every node of the target's cube ([`ProductClient::get_text_memories`]).
+/// Every node of the target's cube ([`product::Client::get_text_memories`]).
 pub(crate) async fn read_nodes(
-    client: &ProductClient,
+    client: &product::Client,
     target: &Target,
 ) -> Result<Vec<MemoryItem>, LoadError> {
     let entries = client
