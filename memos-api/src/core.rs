@@ -246,18 +246,6 @@ pub(crate) trait Answer {
     fn envelope(&self) -> Option<(i64, &str)>;
 }
 
-/// Implements [`Answer`] for envelope types with a `code` and a `message`.
-macro_rules! envelope {
-    ($($response:ty),* $(,)?) => {$(
-        impl $crate::core::Answer for $response {
-            fn envelope(&self) -> Option<(i64, &str)> {
-                Some((self.code, &self.message))
-            }
-        }
-    )*};
-}
-pub(crate) use envelope;
-
 /// A 2xx answer whose envelope says the request failed (`{"code": 500, "message": ...}`):
 /// an error, not a success. For an add it means the record may or may not be stored, so it
 /// is an [`Error::InvalidResponse`], which [`Error::may_have_been_applied`] counts as in
