@@ -18,7 +18,7 @@ async fn main() -> memos_api::Result<()> {
                 .user_id("alice")
                 .session_id("s1".to_owned())
                 .writable_cube_ids(vec!["notes".to_owned()])
-                .messages(types::MessagesInput::Variant0(
+                .messages(types::MessagesInput::Text(
                     "I moved to Lisbon in March.".into(),
                 ))
                 // Sync: the answer means stored (async answers before the extraction).

@@ -149,7 +149,7 @@ impl From<types::ValidationIssue> for crate::v1::types::ValidationIssue {
 ///         types::AddRequest::builder()
 ///             .user_id("alice")
 ///             .writable_cube_ids(vec!["alice-notes".to_owned()])
-///             .messages(types::MessagesInput::Variant0("I moved to Lisbon in March.".into()))
+///             .messages(types::MessagesInput::Text("I moved to Lisbon in March.".into()))
 ///             .async_mode(types::AddRequestAsyncMode::Sync),
 ///     )
 ///     .await?;

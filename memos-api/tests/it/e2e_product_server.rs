@@ -47,7 +47,7 @@ async fn add_list_delete_and_chat_through_the_product_client() {
                 .user_id(USER)
                 .session_id("s-e2e".to_owned())
                 .writable_cube_ids(vec![CUBE.to_owned()])
-                .messages(types::MessagesInput::Variant0(
+                .messages(types::MessagesInput::Text(
                     "Mina keeps bees on the roof.".into(),
                 ))
                 .async_mode(types::AddRequestAsyncMode::Sync)

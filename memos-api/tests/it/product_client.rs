@@ -50,7 +50,7 @@ fn add() -> types::builder::AddRequest {
     types::AddRequest::builder()
         .user_id("alice")
         .writable_cube_ids(vec!["alice-notes".to_owned()])
-        .messages(types::MessagesInput::Variant0(
+        .messages(types::MessagesInput::Text(
             "I moved to Lisbon in March.".into(),
         ))
 }
