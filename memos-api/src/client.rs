@@ -72,6 +72,24 @@ impl fmt::Debug for Client {
 impl Client {
     /// Starts building a client for the server at `base_url`, e.g. `http://127.0.0.1:8000`
     /// (include the path prefix, such as `/api`, if the deployment has one).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use memos_api::{v1::Client, RetryPolicy};
+    ///
+    /// # async fn demo() -> memos_api::Result<()> {
+    /// let client = Client::builder("https://memos.example.org/api")
+    ///     .bearer_token(std::env::var("MEMOS_TOKEN").unwrap_or_default())
+    ///     .timeout(Duration::from_secs(30))
+    ///     .retry_policy(RetryPolicy::none())
+    ///     .build()?;
+    /// for user in client.list_users().await? {
+    ///     println!("{}", user.user_id);
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder {
         ClientBuilder::new(base_url.into())
     }

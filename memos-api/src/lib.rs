@@ -47,8 +47,9 @@
 //! * [`product`]: the `/product` API that replaced v1 upstream (MemoryOS 2.0.33,
 //!   `openapi/memos-product.yaml`).
 //!
-//! In each, `Client` is the hand-written layer: one method per operation, named after the
-//! spec's `operationId` and returning the envelope's `data`; `types` holds the request and
+//! In each, `Client` is the layer users call: one method per operation, named after the
+//! spec's `operationId` and returning the envelope's `data` (generated from the spec with
+//! the operation's retry rule, `x-memos-retry`; only the exceptions are written by hand); `types` holds the request and
 //! response types generated from the spec, every struct with a `builder()`; `raw` is the
 //! whole generated client, for callers that need response headers or want no retries.
 //!

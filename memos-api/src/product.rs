@@ -9,6 +9,57 @@
 //!   `builder()`, which the methods of [`Client`] accept directly.
 //! * [`raw`]: the whole generated client, for callers that need response headers or want no
 //!   retries.
+//!
+//! ```no_run
+//! use futures::StreamExt as _;
+//! use memos_api::product::{types, Client};
+//!
+//! # async fn demo() -> memos_api::Result<()> {
+//! let client = Client::builder("http://127.0.0.1:8000").build()?;
+//!
+//! // Store a memory in the cube `alice-notes`, and wait until it is stored.
+//! let added = client
+//!     .add_memories(
+//!         types::AddRequest::builder()
+//!             .user_id("alice")
+//!             .writable_cube_ids(vec!["alice-notes".to_owned()])
+//!             .messages(types::MessagesInput::Text("I moved to Lisbon in March.".into()))
+//!             .async_mode(types::AddRequestAsyncMode::Sync),
+//!     )
+//!     .await?;
+//! println!("stored {} memories", added.len());
+//!
+//! // The cube's text memories, and a search.
+//! for cube in client.get_text_memories("alice-notes", Some("alice")).await? {
+//!     println!("{}: {} memories", cube.cube_id, cube.memories.len());
+//! }
+//! let found = client
+//!     .search_memories(
+//!         types::SearchRequest::builder()
+//!             .user_id("alice")
+//!             .query("Where do I live?")
+//!             .readable_cube_ids(vec!["alice-notes".to_owned()]),
+//!     )
+//!     .await?;
+//! println!("{} cube(s) matched", found.text_mem.len());
+//!
+//! // A chat answered as server-sent events.
+//! let mut events = client
+//!     .chat_stream(types::ChatRequest::builder().user_id("alice").query("Where do I live?"))
+//!     .await?;
+//! while let Some(event) = events.next().await {
+//!     if let types::ChatStreamEvent::TextEvent(text) = event? {
+//!         print!("{}", text.data);
+//!     }
+//! }
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Most reads of this API are POSTs, so which failures are retried is decided per operation
+//! by the spec (`x-memos-retry`): reads, searches, scheduler status and health after any
+//! failure the [`RetryPolicy`](crate::RetryPolicy) allows; adds, deletes, feedback, chat
+//! and cube creation only when the failure proves the server did not take them.
 
 pub use crate::product_client::Client;
 pub use raw::types;

@@ -231,6 +231,22 @@ impl ClientBuilder<Client> {
 impl Client {
     /// Starts building a client for the server at `base_url`, e.g. `http://127.0.0.1:8000`
     /// (without `/product`: the operations' paths carry it).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use memos_api::product::Client;
+    ///
+    /// # async fn demo() -> memos_api::Result<()> {
+    /// let client = Client::builder("http://127.0.0.1:8000")
+    ///     .api_key(std::env::var("MEMOS_API_KEY").unwrap_or_default())
+    ///     .timeout(Duration::from_secs(30))
+    ///     .stream_idle_timeout(Duration::from_secs(120))
+    ///     .build()?;
+    /// println!("{:?}", client.health_check().await?);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn builder(base_url: impl Into<String>) -> ClientBuilder<Client> {
         ClientBuilder::new(base_url.into())
     }

@@ -7,6 +7,45 @@
 //!   `builder()`, which the methods of [`Client`] accept directly.
 //! * [`raw`]: the whole generated client, for callers that need response headers or want no
 //!   retries.
+//!
+//! ```no_run
+//! use memos_api::v1::{types, Client};
+//!
+//! # async fn demo() -> memos_api::Result<()> {
+//! let client = Client::builder("http://127.0.0.1:8000").bearer_token("my-token").build()?;
+//!
+//! // Store a chat session in the cube `notes` of `alice`.
+//! client
+//!     .add_memories(
+//!         types::MemoryCreate::builder()
+//!             .user_id("alice".to_owned())
+//!             .mem_cube_id("notes".to_owned())
+//!             .messages(vec![types::Message {
+//!                 role: "user".to_owned(),
+//!                 content: "I moved to Lisbon in March.".to_owned(),
+//!             }]),
+//!     )
+//!     .await?;
+//!
+//! // Read the cube back, search it, and ask with its memories as context.
+//! let listed = client.list_memories(Some("notes"), Some("alice")).await?;
+//! println!("{} cube(s) listed", listed.text_mem.len());
+//! let found = client
+//!     .search_memories(types::SearchRequest::builder().user_id("alice".to_owned()).query("Lisbon"))
+//!     .await?;
+//! println!("{} cube(s) matched", found.text_mem.len());
+//! let answer = client
+//!     .chat(types::ChatRequest::builder().user_id("alice".to_owned()).query("Where do I live?"))
+//!     .await?;
+//! println!("{answer}");
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Which failures are retried is decided per operation by the spec (`x-memos-retry`): reads,
+//! PUTs and DELETEs after any failure the [`RetryPolicy`](crate::RetryPolicy) allows; `add_memories`,
+//! `chat` and the other state-changing POSTs only when the failure proves the server did not
+//! take them.
 
 pub use crate::client::Client;
 pub use raw::types;
