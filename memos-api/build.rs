@@ -1,5 +1,6 @@
 //! Generates the clients from `openapi/memos.yaml` (v1) and `openapi/memos-product.yaml`
-//! (the `/product` API) with progenitor into `OUT_DIR`.
+//! (the `/product` API) with progenitor into `OUT_DIR`, and the methods and retry rules of
+//! the hand-written clients around them.
 //!
 //! The generated code is never edited by hand; `cargo xtask codegen` writes the same output
 //! (from the same `memos-codegen` function) to checked-in copies for review.
@@ -9,27 +10,48 @@ use std::path::Path;
 fn main() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out_dir = std::env::var("OUT_DIR").expect("cargo sets OUT_DIR");
-    for (spec, output) in [
-        (memos_codegen::SPEC_PATH, "generated.rs"),
-        (memos_codegen::PRODUCT_SPEC_PATH, "generated_product.rs"),
+    let out_dir = Path::new(&out_dir);
+    for (spec, client, methods) in [
+        (
+            memos_codegen::SPEC_PATH,
+            "generated.rs",
+            "generated_methods.rs",
+        ),
+        (
+            memos_codegen::PRODUCT_SPEC_PATH,
+            "generated_product.rs",
+            "generated_product_methods.rs",
+        ),
     ] {
         let spec_path = memos_codegen::path_from(crate_dir, spec);
         println!("cargo:rerun-if-changed={}", spec_path.display());
-        generate(&spec_path, &Path::new(&out_dir).join(output));
+        generate(
+            &spec_path,
+            &out_dir.join(client),
+            memos_codegen::generate_client,
+        );
+        generate(
+            &spec_path,
+            &out_dir.join(methods),
+            memos_codegen::generate_methods,
+        );
     }
 }
 
-/// Writes the client of the spec at `spec_path` to `out`, or ends the build with the reason.
-fn generate(spec_path: &Path, out: &Path) {
+type Generate = fn(&str) -> Result<String, Box<dyn std::error::Error + Send + Sync>>;
+
+/// Writes what `generate` makes of the spec at `spec_path` to `out`, or ends the build with
+/// the reason.
+fn generate(spec_path: &Path, out: &Path, generate: Generate) {
     let code = std::fs::read_to_string(spec_path)
         .map_err(|err| err.to_string())
-        .and_then(|text| memos_codegen::generate_client(&text).map_err(|err| err.to_string()));
+        .and_then(|text| generate(&text).map_err(|err| err.to_string()));
     let code = match code {
         Ok(code) => code,
         Err(err) => {
             // A build script reports errors by failing; say which file and why.
             eprintln!(
-                "error: cannot generate the client from {}: {err}",
+                "error: cannot generate code from {}: {err}",
                 spec_path.display()
             );
             std::process::exit(1);

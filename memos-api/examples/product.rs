@@ -4,21 +4,21 @@
 //! as `memos-reference-server --api product`.
 
 use futures::StreamExt as _;
-use memos_api::{product::types, ProductClient};
+use memos_api::{product, product::types};
 
 #[tokio::main]
 async fn main() -> memos_api::Result<()> {
     let base_url = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "http://127.0.0.1:8000".into());
-    let client = ProductClient::builder(&base_url).build()?;
+    let client = product::Client::builder(&base_url).build()?;
     let added = client
         .add_memories(
             types::AddRequest::builder()
                 .user_id("alice")
                 .session_id("s1".to_owned())
                 .writable_cube_ids(vec!["notes".to_owned()])
-                .messages(types::MessagesInput::Variant0(
+                .messages(types::MessagesInput::Text(
                     "I moved to Lisbon in March.".into(),
                 ))
                 // Sync: the answer means stored (async answers before the extraction).

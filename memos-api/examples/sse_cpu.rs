@@ -18,8 +18,8 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use futures::StreamExt as _;
+use memos_api::product;
 use memos_api::product::types::ChatRequest;
-use memos_api::ProductClient;
 
 const MIB: usize = 1024 * 1024;
 const CHUNK: usize = 16 * 1024;
@@ -76,7 +76,7 @@ fn thread_cpu() -> Duration {
 
 async fn measure(case: &str, body: Bytes, raise_caps: bool) {
     let base_url = serve(body);
-    let mut builder = ProductClient::builder(&base_url).timeout(Duration::from_secs(3600));
+    let mut builder = product::Client::builder(&base_url).timeout(Duration::from_secs(3600));
     if raise_caps {
         builder = builder.max_response_bytes(1 << 30);
         builder = builder.max_event_bytes(1 << 30);

@@ -148,7 +148,7 @@ impl fmt::Debug for Secret {
 
 #[cfg(test)]
 mod tests {
-    use crate::Client;
+    use crate::v1::Client;
 
     #[test]
     fn a_credential_with_a_newline_is_refused_without_echoing_it() {

@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 
 /// Builds a client; start with [`Client::builder`] (the v1 API) or
-/// [`ProductClient::builder`](crate::ProductClient::builder) (the `/product` API). Both
+/// [`ProductClient::builder`](crate::product::Client::builder) (the `/product` API). Both
 /// clients take the same options; `C` is the client that [`build`](Self::build) returns.
 #[derive(Debug, Clone)]
 pub struct ClientBuilder<C = Client> {
@@ -120,7 +120,7 @@ impl<C> ClientBuilder<C> {
     }
 
     /// Sets the longest wait for the next bytes of an event stream (`None`: the
-    /// [`timeout`](Self::timeout)); only [`ProductClient`](crate::ProductClient) has streams.
+    /// [`timeout`](Self::timeout)); only [`ProductClient`](crate::product::Client) has streams.
     pub(crate) fn set_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
         self

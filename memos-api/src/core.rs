@@ -16,7 +16,7 @@ use crate::auth::Auth;
 use crate::builder::{Generated, HttpSettings};
 use crate::error::{body_start, Error, Result};
 use crate::retry::{self, Idempotency, RetryPolicy};
-use crate::types;
+use crate::v1::types;
 
 type RawError<E = types::ErrorBody> = progenitor_client::Error<E>;
 /// What a generated operation's `send()` returns, boxed.
@@ -248,18 +248,6 @@ pub(crate) trait Answer {
     /// (`/product/chat/complete`, `/product/scheduler/wait`, `/health`, event streams).
     fn envelope(&self) -> Option<(i64, &str)>;
 }
-
-/// Implements [`Answer`] for envelope types with a `code` and a `message`.
-macro_rules! envelope {
-    ($($response:ty),* $(,)?) => {$(
-        impl $crate::core::Answer for $response {
-            fn envelope(&self) -> Option<(i64, &str)> {
-                Some((self.code, &self.message))
-            }
-        }
-    )*};
-}
-pub(crate) use envelope;
 
 /// A 2xx answer whose envelope says the request failed (`{"code": 500, "message": ...}`):
 /// an error, not a success. For an add it means the record may or may not be stored, so it

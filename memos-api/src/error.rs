@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::text::one_line;
-use crate::types::{ErrorBody, ErrorDetail, ValidationIssue};
+use crate::v1::types::{ErrorBody, ErrorDetail, ValidationIssue};
 
 /// The longest server message an error keeps, in characters: enough for any real message,
 /// and a hostile server cannot fill a terminal or a log with one error.
@@ -317,7 +317,7 @@ impl Error {
                     }
                     redact_map(&mut issue.ctx, secret);
                     for part in &mut issue.loc {
-                        if let crate::types::LocationPart::String(text) = part {
+                        if let crate::v1::types::LocationPart::String(text) = part {
                             redact_text(text, secret);
                         }
                     }
@@ -429,7 +429,7 @@ fn bounded_issue(mut issue: ValidationIssue) -> ValidationIssue {
     issue.type_ = one_line(&issue.type_, 100);
     issue.loc.truncate(10);
     for part in &mut issue.loc {
-        if let crate::types::LocationPart::String(text) = part {
+        if let crate::v1::types::LocationPart::String(text) = part {
             *text = one_line(text, 60);
         }
     }

@@ -2,7 +2,7 @@
 //! (`naive_text`, `general_text`) or a graph (`tree_text`), whose nodes are memory items
 //! with more metadata.
 
-use crate::types::{MemoryCollection, MemoryItem};
+use crate::v1::types::{MemoryCollection, MemoryItem};
 
 /// A node of a `tree_text` graph that does not read as a memory item.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

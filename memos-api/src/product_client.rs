@@ -1,10 +1,11 @@
-//! [`ProductClient`]: the hand-written layer of [`Client`](crate::Client) around the
-//! generated client of the `/product` API ([`crate::product`]).
+//! [`Client`] (public as `memos_api::product::Client`): the hand-written layer of
+//! [`Client`](crate::v1::Client) around the
+//! generated client of the `/product` API ([`crate::product::raw`]).
 //!
 //! It shares everything with the v1 client ([`ClientBuilder`] options, credentials,
 //! timeouts, the body cap, retries, [`Error`] with redaction); what is its own is the table
-//! of which operations are retried ([`RETRY_TABLE`]), how the `/product` envelope's
-//! exceptions surface (see [`ProductClient`]), and the event streams.
+//! of which operations are retried (`RETRY_RULES`, generated from the spec), how the `/product` envelope's
+//! exceptions surface (see [`Client`]), and the event streams.
 
 use std::fmt;
 use std::sync::Arc;
@@ -15,73 +16,10 @@ use progenitor_client::{ByteStream, ClientHooks, ClientInfo, OperationInfo};
 use reqwest::StatusCode;
 
 use crate::builder::{Generated, HttpSettings};
-use crate::core::{
-    body, envelope, exec_capped, path_param, record_status, Answer, Core, RawResult,
-};
-use crate::product::{self, types};
-use crate::retry::Idempotency::{self, Idempotent, NonIdempotent};
+use crate::core::{body, exec_capped, path_param, record_status, Answer, Core, RawResult};
+use crate::product::raw::{self as generated, types};
+use crate::retry::idempotency;
 use crate::{ClientBuilder, Error, EventStream, Result, Secret};
-
-/// Every operation of the `/product` API and whether the client may send it again after
-/// the server may have seen it (a 502, 503 or 504 without `Retry-After`, a broken
-/// connection, a timeout before the answer's head).
-///
-/// `NonIdempotent` operations are sent again only when the answer proves that the server
-/// did not take them (a refused connection, a 429 or 503 with `Retry-After`). Most reads of
-/// this API are POSTs, so the method alone cannot tell; this table does.
-pub(crate) const RETRY_TABLE: [(&str, Idempotency); 26] = [
-    // Memories.
-    ("add_memories", NonIdempotent), // stores memories: twice would store twice
-    ("get_memories", Idempotent),    // POST, reads a cube
-    ("get_memory", Idempotent),
-    ("get_memories_by_ids", Idempotent),  // POST, reads
-    ("get_all_memories", Idempotent),     // POST, reads
-    ("delete_memories", NonIdempotent),   // a filter or session delete may reach new memories
-    ("get_memory_dashboard", Idempotent), // POST, reads
-    ("search_memories", Idempotent),      // POST, reads
-    // Cubes.
-    ("create_cube", NonIdempotent), // a second create of the same id answers 500
-    ("register_cube", NonIdempotent),
-    ("exist_mem_cube_id", Idempotent), // POST, reads
-    // Internal operations.
-    ("get_user_names_by_memory_ids", Idempotent), // POST, reads
-    ("delete_memory_by_record_id", NonIdempotent),
-    ("recover_memory_by_record_id", NonIdempotent),
-    // Chat: each adds the exchange to memory (`add_message_on_answer`).
-    ("chat_complete", NonIdempotent),
-    ("chat_stream", NonIdempotent),
-    ("chat_stream_playground", NonIdempotent),
-    ("chat_stream_business_user", NonIdempotent),
-    // Feedback.
-    ("get_suggestions", Idempotent), // POST, asks the LLM, stores nothing
-    ("feedback_memories", NonIdempotent), // corrects, adds or archives memories
-    // Scheduler: reads of the task queue.
-    ("scheduler_all_status", Idempotent),
-    ("scheduler_status", Idempotent),
-    ("scheduler_task_queue_status", Idempotent),
-    ("scheduler_wait", Idempotent), // POST, waits and reads
-    ("scheduler_wait_stream", Idempotent),
-    // Health.
-    ("health_check", Idempotent),
-];
-
-/// The operations that answer server-sent events: their success bodies are not capped as a
-/// whole but event by event, and they run without a total timeout.
-const STREAMS: [&str; 4] = [
-    "chat_stream",
-    "chat_stream_playground",
-    "chat_stream_business_user",
-    "scheduler_wait_stream",
-];
-
-/// How `operation` is retried; an operation missing from [`RETRY_TABLE`] is never sent
-/// twice (a unit test keeps the table complete).
-fn idempotency(operation: &str) -> Idempotency {
-    RETRY_TABLE
-        .iter()
-        .find(|(name, _)| *name == operation)
-        .map_or(NonIdempotent, |(_, idempotency)| *idempotency)
-}
 
 /// The server's own wait in `scheduler_wait` when the caller gives none (its default).
 const SCHEDULER_WAIT_DEFAULT: Duration = Duration::from_secs(120);
@@ -90,22 +28,22 @@ const SCHEDULER_WAIT_DEFAULT: Duration = Duration::from_secs(120);
 /// timeout covers the whole exchange, and one for event streams, which may run as long as
 /// events keep coming.
 pub(crate) struct ProductRaw {
-    json: product::Client,
-    streaming: product::Client,
+    json: generated::Client,
+    streaming: generated::Client,
 }
 
 impl Generated for ProductRaw {
     fn connect(http: &HttpSettings, base_url: &str) -> Result<Self> {
         Ok(ProductRaw {
-            json: product::Client::new_with_client(base_url, http.http_client()?),
-            streaming: product::Client::new_with_client(base_url, http.streaming_client()?),
+            json: generated::Client::new_with_client(base_url, http.http_client()?),
+            streaming: generated::Client::new_with_client(base_url, http.streaming_client()?),
         })
     }
 }
 
-/// The same hooks as [`crate::raw::Client`]'s: the body cap (per event for streams) and the
+/// The same hooks as [`crate::v1::raw::Client`]'s: the body cap (per event for streams) and the
 /// status record of `Core::send`.
-impl ClientHooks<()> for product::Client {
+impl ClientHooks<()> for generated::Client {
     async fn exec(
         &self,
         request: reqwest::Request,
@@ -124,57 +62,26 @@ impl ClientHooks<()> for product::Client {
     }
 }
 
-envelope!(
-    types::AddResponse,
-    types::AllStatusResponse,
-    types::CreateCubeResponse,
-    types::DeleteMemoryResponse,
-    types::ExistMemCubeIdResponse,
-    types::FeedbackResponse,
-    types::MemoryBucketsResponse,
-    types::MemoryGraphListResponse,
-    types::MemoryItemListResponse,
-    types::MemoryItemResponse,
-    types::RecordResponse,
-    types::RegisterCubeResponse,
-    types::SearchResponse,
-    types::SuggestionResponse,
-    types::TaskQueueResponse,
-    types::TaskStatusResponse,
-    types::UserNamesResponse,
-);
-
-/// Answers without an envelope `code` to check: `chat_complete` and `scheduler_wait` send
-/// `{message, data}`, `/health` a status object, the streams events.
-macro_rules! no_code {
-    ($($answer:ty),* $(,)?) => {$(
-        impl Answer for $answer {
-            fn envelope(&self) -> Option<(i64, &str)> {
-                None
-            }
-        }
-    )*};
+/// The answer of a stream operation: events, without an envelope `code` to check (the JSON
+/// answers' `Answer` impls are generated).
+impl Answer for ByteStream {
+    fn envelope(&self) -> Option<(i64, &str)> {
+        None
+    }
 }
-
-no_code!(
-    types::ChatCompleteResponse,
-    types::SchedulerWaitResponse,
-    types::Health,
-    ByteStream,
-);
 
 /// The `/product` error body is the v1 one (`{code, message, detail}`), generated a second
 /// time from the other spec; [`Error`] keeps the v1 types.
-impl From<types::ErrorBody> for crate::types::ErrorBody {
+impl From<types::ErrorBody> for crate::v1::types::ErrorBody {
     fn from(body: types::ErrorBody) -> Self {
-        crate::types::ErrorBody {
+        crate::v1::types::ErrorBody {
             code: body.code,
             data: body.data,
             detail: body.detail.map(|detail| match detail {
-                types::ErrorDetail::Array(issues) => {
-                    crate::types::ErrorDetail::Array(issues.into_iter().map(Into::into).collect())
-                }
-                types::ErrorDetail::String(text) => crate::types::ErrorDetail::String(text),
+                types::ErrorDetail::Array(issues) => crate::v1::types::ErrorDetail::Array(
+                    issues.into_iter().map(Into::into).collect(),
+                ),
+                types::ErrorDetail::String(text) => crate::v1::types::ErrorDetail::String(text),
             }),
             message: body.message,
         }
@@ -183,9 +90,9 @@ impl From<types::ErrorBody> for crate::types::ErrorBody {
 
 /// The error body of an operation the spec gives no error answer (`health_check`): never
 /// built, since such answers are all unexpected ones.
-impl From<()> for crate::types::ErrorBody {
+impl From<()> for crate::v1::types::ErrorBody {
     fn from((): ()) -> Self {
-        crate::types::ErrorBody {
+        crate::v1::types::ErrorBody {
             code: None,
             data: None,
             detail: None,
@@ -194,17 +101,19 @@ impl From<()> for crate::types::ErrorBody {
     }
 }
 
-impl From<types::ValidationIssue> for crate::types::ValidationIssue {
+impl From<types::ValidationIssue> for crate::v1::types::ValidationIssue {
     fn from(issue: types::ValidationIssue) -> Self {
-        crate::types::ValidationIssue {
+        crate::v1::types::ValidationIssue {
             ctx: issue.ctx,
             input: issue.input,
             loc: issue
                 .loc
                 .into_iter()
                 .map(|part| match part {
-                    types::LocationPart::String(text) => crate::types::LocationPart::String(text),
-                    types::LocationPart::Integer(n) => crate::types::LocationPart::Integer(n),
+                    types::LocationPart::String(text) => {
+                        crate::v1::types::LocationPart::String(text)
+                    }
+                    types::LocationPart::Integer(n) => crate::v1::types::LocationPart::Integer(n),
                 })
                 .collect(),
             msg: issue.msg,
@@ -215,22 +124,22 @@ impl From<types::ValidationIssue> for crate::types::ValidationIssue {
 
 /// A client of the `/product` API (MemoryOS 2.0.33, `openapi/memos-product.yaml`): one
 /// method per operation, each returning the envelope's typed `data` and failing with
-/// [`Error`], built and behaving like [`Client`](crate::Client) (credentials, timeouts,
+/// [`Error`], built and behaving like [`Client`](crate::v1::Client) (credentials, timeouts,
 /// body cap, retries, redaction).
 ///
 /// ```no_run
 /// use futures::StreamExt as _;
 /// use memos_api::product::types::{self, ChatStreamEvent};
-/// use memos_api::ProductClient;
+/// use memos_api::product::Client;
 ///
 /// # async fn demo() -> memos_api::Result<()> {
-/// let client = ProductClient::builder("http://127.0.0.1:8000").build()?;
+/// let client = Client::builder("http://127.0.0.1:8000").build()?;
 /// let added = client
 ///     .add_memories(
 ///         types::AddRequest::builder()
 ///             .user_id("alice")
 ///             .writable_cube_ids(vec!["alice-notes".to_owned()])
-///             .messages(types::MessagesInput::Variant0("I moved to Lisbon in March.".into()))
+///             .messages(types::MessagesInput::Text("I moved to Lisbon in March.".into()))
 ///             .async_mode(types::AddRequestAsyncMode::Sync),
 ///     )
 ///     .await?;
@@ -269,7 +178,7 @@ impl From<types::ValidationIssue> for crate::types::ValidationIssue {
 ///
 /// # Retries
 ///
-/// As for [`Client`](crate::Client), but most reads here are POSTs: whether an operation
+/// As for [`Client`](crate::v1::Client), but most reads here are POSTs: whether an operation
 /// is retried after the server may have seen it is decided per operation, by a table
 /// (reads, searches, scheduler status and health are; adds, deletes, feedback, chat and
 /// cube creation are not). A stream is retried only until its answer's head arrives.
@@ -284,17 +193,17 @@ impl From<types::ValidationIssue> for crate::types::ValidationIssue {
 /// events; the stream as a whole is bounded only by the limits set on it
 /// ([`EventStream::deadline`], [`EventStream::max_events`]).
 #[derive(Clone)]
-pub struct ProductClient {
+pub struct Client {
     inner: Arc<Core<ProductRaw>>,
 }
 
-impl fmt::Debug for ProductClient {
+impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.inner.debug_as("ProductClient", f)
     }
 }
 
-impl ClientBuilder<ProductClient> {
+impl ClientBuilder<Client> {
     /// The longest a stream may go without receiving any bytes, from sending the request
     /// to its head and between events (default: the [`timeout`](Self::timeout)). Streams
     /// have no total timeout.
@@ -313,17 +222,33 @@ impl ClientBuilder<ProductClient> {
 
     /// Builds the client. Fails on a base URL that is not an absolute http(s) URL or on a
     /// credential that cannot be sent in a header.
-    pub fn build(self) -> Result<ProductClient> {
-        Ok(ProductClient {
+    pub fn build(self) -> Result<Client> {
+        Ok(Client {
             inner: Arc::new(self.core()?),
         })
     }
 }
 
-impl ProductClient {
+impl Client {
     /// Starts building a client for the server at `base_url`, e.g. `http://127.0.0.1:8000`
     /// (without `/product`: the operations' paths carry it).
-    pub fn builder(base_url: impl Into<String>) -> ClientBuilder<ProductClient> {
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use memos_api::product::Client;
+    ///
+    /// # async fn demo() -> memos_api::Result<()> {
+    /// let client = Client::builder("http://127.0.0.1:8000")
+    ///     .api_key(std::env::var("MEMOS_API_KEY").unwrap_or_default())
+    ///     .timeout(Duration::from_secs(30))
+    ///     .stream_idle_timeout(Duration::from_secs(120))
+    ///     .build()?;
+    /// println!("{:?}", client.health_check().await?);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn builder(base_url: impl Into<String>) -> ClientBuilder<Client> {
         ClientBuilder::new(base_url.into())
     }
 
@@ -338,12 +263,12 @@ impl ProductClient {
     }
 
     /// Whether the client sends a credential over plain `http://` to a host that is not
-    /// loopback (see [`Client::credential_in_cleartext`](crate::Client::credential_in_cleartext)).
+    /// loopback (see [`Client::credential_in_cleartext`](crate::v1::Client::credential_in_cleartext)).
     pub fn credential_in_cleartext(&self) -> bool {
         self.inner.credential_in_cleartext()
     }
 
-    /// A warning for people when [`ProductClient::credential_in_cleartext`] holds.
+    /// A warning for people when [`Client::credential_in_cleartext`] holds.
     pub fn cleartext_warning(&self) -> Option<String> {
         self.inner.cleartext_warning()
     }
@@ -351,19 +276,20 @@ impl ProductClient {
     /// The generated client (the one whose timeout covers each whole exchange), for direct
     /// access to every response detail. Its calls are not retried and fail with
     /// progenitor's error type.
-    pub fn raw(&self) -> product::Client {
+    pub fn raw(&self) -> generated::Client {
         self.inner.raw().json.clone()
     }
 
-    /// Sends a request built by `make`, retried as [`RETRY_TABLE`] says for `operation`.
+    /// Sends a request built by `make`, retried as [`RETRY_RULES`] (from the spec) says for
+    /// `operation`.
     async fn send<T, E, F>(&self, operation: &'static str, make: F) -> Result<T>
     where
         F: for<'a> FnMut(&'a ProductRaw) -> RawResult<'a, T, E>,
         T: Answer,
-        E: Into<crate::types::ErrorBody>,
+        E: Into<crate::v1::types::ErrorBody>,
     {
         self.inner
-            .send(operation, idempotency(operation), None, make)
+            .send(operation, idempotency(&RETRY_RULES, operation), None, make)
             .await
     }
 
@@ -376,35 +302,6 @@ impl ProductClient {
     ) -> EventStream<T> {
         let secret = self.inner.secret().map(Secret::new);
         EventStream::new(operation, body, self.inner.max_event_bytes(), secret)
-    }
-
-    /// `POST /product/add`: stores memories; the items stored, with their ids. Never
-    /// retried once the server may have received it.
-    pub async fn add_memories<B>(&self, request: B) -> Result<Vec<types::AddedMemory>>
-    where
-        B: TryInto<types::AddRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::AddRequest = body("add_memories", request)?;
-        self.send("add_memories", |raw| {
-            raw.json.add_memories().body(request.clone()).send().boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/get_memory`: every memory of a cube, in buckets by kind.
-    pub async fn get_memories<B>(&self, request: B) -> Result<types::MemoryBuckets>
-    where
-        B: TryInto<types::GetMemoryRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::GetMemoryRequest = body("get_memories", request)?;
-        self.send("get_memories", |raw| {
-            raw.json.get_memories().body(request.clone()).send().boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
     }
 
     /// `POST /product/get_memory` for the text memories of one cube: the other buckets are
@@ -468,24 +365,6 @@ impl ProductClient {
         .map(|envelope| envelope.data.memories)
     }
 
-    /// `POST /product/get_all`: the memory graph of each cube.
-    pub async fn get_all_memories<B>(&self, request: B) -> Result<Vec<types::CubeMemoryGraph>>
-    where
-        B: TryInto<types::GetAllRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::GetAllRequest = body("get_all_memories", request)?;
-        self.send("get_all_memories", |raw| {
-            raw.json
-                .get_all_memories()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
     /// `POST /product/delete_memory`: deletes the memories the request selects. A 200
     /// whose `data.status` is `failure` is [`Error::ReportedFailure`] with the server's
     /// reason. Never retried once the server may have received it.
@@ -517,75 +396,6 @@ impl ProductClient {
         }
     }
 
-    /// `POST /product/get_memory_dashboard`: the dashboard's view of a cube's memories.
-    pub async fn get_memory_dashboard<B>(&self, request: B) -> Result<types::MemoryBuckets>
-    where
-        B: TryInto<types::GetMemoryDashboardRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::GetMemoryDashboardRequest = body("get_memory_dashboard", request)?;
-        self.send("get_memory_dashboard", |raw| {
-            raw.json
-                .get_memory_dashboard()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/search`: memories relevant to the query, by kind and cube.
-    pub async fn search_memories<B>(&self, request: B) -> Result<types::SearchResult>
-    where
-        B: TryInto<types::SearchRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::SearchRequest = body("search_memories", request)?;
-        self.send("search_memories", |raw| {
-            raw.json
-                .search_memories()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/create_cube`: creates a cube. Never retried once the server may have
-    /// received it.
-    pub async fn create_cube<B>(&self, request: B) -> Result<types::CreatedCube>
-    where
-        B: TryInto<types::CreateCubeRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::CreateCubeRequest = body("create_cube", request)?;
-        self.send("create_cube", |raw| {
-            raw.json.create_cube().body(request.clone()).send().boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/register_cube`: registers a cube (a placeholder on 2.0.33).
-    pub async fn register_cube<B>(&self, request: B) -> Result<types::RegisteredCube>
-    where
-        B: TryInto<types::RegisterCubeRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::RegisterCubeRequest = body("register_cube", request)?;
-        self.send("register_cube", |raw| {
-            raw.json
-                .register_cube()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
     /// `POST /product/exist_mem_cube_id`: the cube id mapped to whether it exists.
     pub async fn exist_mem_cube_id(&self, cube_id: &str) -> Result<types::CubeExistence> {
         let request = types::ExistMemCubeIdRequest {
@@ -600,88 +410,6 @@ impl ProductClient {
         })
         .await
         .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/get_user_names_by_memory_ids`: the user holding each memory.
-    pub async fn get_user_names_by_memory_ids<B>(&self, request: B) -> Result<types::UserNames>
-    where
-        B: TryInto<types::GetUserNamesByMemoryIdsRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::GetUserNamesByMemoryIdsRequest =
-            body("get_user_names_by_memory_ids", request)?;
-        self.send("get_user_names_by_memory_ids", |raw| {
-            raw.json
-                .get_user_names_by_memory_ids()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/delete_memory_by_record_id`: deletes the memories of a record.
-    pub async fn delete_memory_by_record_id<B>(
-        &self,
-        request: B,
-    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>>
-    where
-        B: TryInto<types::DeleteMemoryByRecordIdRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::DeleteMemoryByRecordIdRequest =
-            body("delete_memory_by_record_id", request)?;
-        self.send("delete_memory_by_record_id", |raw| {
-            raw.json
-                .delete_memory_by_record_id()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/recover_memory_by_record_id`: restores soft-deleted memories.
-    pub async fn recover_memory_by_record_id<B>(
-        &self,
-        request: B,
-    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>>
-    where
-        B: TryInto<types::RecoverMemoryByRecordIdRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::RecoverMemoryByRecordIdRequest =
-            body("recover_memory_by_record_id", request)?;
-        self.send("recover_memory_by_record_id", |raw| {
-            raw.json
-                .recover_memory_by_record_id()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/chat/complete`: the model's whole answer. Never retried once the
-    /// server may have received it (the exchange is added to memory).
-    pub async fn chat_complete<B>(&self, request: B) -> Result<types::ChatAnswer>
-    where
-        B: TryInto<types::ChatRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::ChatRequest = body("chat_complete", request)?;
-        self.send("chat_complete", |raw| {
-            raw.json
-                .chat_complete()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|answer| answer.data)
     }
 
     /// `POST /product/chat/stream`: the chat's events as the model writes. Errors before
@@ -748,89 +476,6 @@ impl ProductClient {
         Ok(self.events("chat_stream_business_user", stream))
     }
 
-    /// `POST /product/suggestions`: follow-up queries the user could ask.
-    pub async fn get_suggestions<B>(&self, request: B) -> Result<types::Suggestions>
-    where
-        B: TryInto<types::SuggestionRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::SuggestionRequest = body("get_suggestions", request)?;
-        self.send("get_suggestions", |raw| {
-            raw.json
-                .get_suggestions()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `POST /product/feedback`: feedback on an answer; records of what it changed. Never
-    /// retried once the server may have received it.
-    pub async fn feedback_memories<B>(
-        &self,
-        request: B,
-    ) -> Result<Vec<types::FeedbackResponseDataItem>>
-    where
-        B: TryInto<types::FeedbackRequest>,
-        B::Error: fmt::Display,
-    {
-        let request: types::FeedbackRequest = body("feedback_memories", request)?;
-        self.send("feedback_memories", |raw| {
-            raw.json
-                .feedback_memories()
-                .body(request.clone())
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `GET /product/scheduler/allstatus`: counts of the scheduler's tasks.
-    pub async fn scheduler_all_status(&self) -> Result<types::AllStatus> {
-        self.send("scheduler_all_status", |raw| {
-            raw.json.scheduler_all_status().send().boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `GET /product/scheduler/status`: the status of a user's tasks, or of one task.
-    pub async fn scheduler_status(
-        &self,
-        user_id: &str,
-        task_id: Option<&str>,
-    ) -> Result<Vec<types::TaskStatus>> {
-        self.send("scheduler_status", |raw| {
-            let mut request = raw.json.scheduler_status().user_id(user_id);
-            if let Some(task_id) = task_id {
-                request = request.task_id(task_id);
-            }
-            request.send().boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
-    /// `GET /product/scheduler/task_queue_status`: the backlog of a user's task queue.
-    ///
-    /// A user with no task stream fails with [`Error`](crate::Error) status 404 ("No
-    /// scheduler streams found for user ..."), not zero counts; a server whose queue is not
-    /// Redis fails with 503, after 2.0.33 has tried to start `redis-server` (see the spec).
-    pub async fn scheduler_task_queue_status(&self, user_id: &str) -> Result<types::TaskQueue> {
-        self.send("scheduler_task_queue_status", |raw| {
-            raw.json
-                .scheduler_task_queue_status()
-                .user_id(user_id)
-                .send()
-                .boxed()
-        })
-        .await
-        .map(|envelope| envelope.data)
-    }
-
     /// `POST /product/scheduler/wait`: waits until the user's tasks are done or `timeout`
     /// (the server's default: 120 s) passes, polling every `poll_interval`. Each try may
     /// take the wait on top of the client's timeout.
@@ -845,7 +490,7 @@ impl ProductClient {
         self.inner
             .send(
                 "scheduler_wait",
-                idempotency("scheduler_wait"),
+                idempotency(&RETRY_RULES, "scheduler_wait"),
                 Some(try_timeout),
                 |raw: &ProductRaw| {
                     let mut request = raw.json.scheduler_wait().user_name(user_name);
@@ -884,37 +529,37 @@ impl ProductClient {
             .await?;
         Ok(self.events("scheduler_wait_stream", stream))
     }
-
-    /// `GET /health`: the server's status object.
-    pub async fn health_check(&self) -> Result<types::Health> {
-        self.send("health_check", |raw| raw.json.health_check().send().boxed())
-            .await
-    }
 }
+
+/// The generated client that answers JSON, whose timeout covers the whole exchange.
+fn json(raw: &ProductRaw) -> &generated::Client {
+    &raw.json
+}
+
+// One method per operation of `openapi/memos-product.yaml` that has no `x-memos-wrapper:
+// hand-written`, the `Answer` impls of its JSON answers, `RETRY_RULES` and `STREAMS`,
+// generated by `memos_codegen::generate_methods` (review copy:
+// `memos-api/generated/product_methods.rs`).
+include!(concat!(env!("OUT_DIR"), "/generated_product_methods.rs"));
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The operation ids of `openapi/memos-product.yaml`, in its order.
-    fn spec_operations() -> Vec<String> {
-        let spec = include_str!("../../openapi/memos-product.yaml");
-        spec.lines()
-            .filter_map(|line| line.trim().strip_prefix("operationId:"))
-            .map(|id| id.trim().to_owned())
-            .collect()
-    }
+    use crate::retry::Idempotency::{Idempotent, NonIdempotent};
 
     #[test]
-    fn the_retry_table_names_every_operation_of_the_spec_once() {
-        let mut table: Vec<&str> = RETRY_TABLE.iter().map(|(name, _)| *name).collect();
-        let mut spec = spec_operations();
-        table.sort_unstable();
-        spec.sort_unstable();
-        assert_eq!(table, spec);
-        for stream in STREAMS {
-            assert!(table.contains(&stream), "{stream}");
-        }
+    fn the_four_event_streams_are_known_as_streams() {
+        let mut streams = STREAMS;
+        streams.sort_unstable();
+        assert_eq!(
+            streams,
+            [
+                "chat_stream",
+                "chat_stream_business_user",
+                "chat_stream_playground",
+                "scheduler_wait_stream",
+            ]
+        );
     }
 
     #[test]
@@ -929,10 +574,17 @@ mod tests {
             "chat_stream_business_user",
             "create_cube",
         ] {
-            assert_eq!(idempotency(operation), NonIdempotent, "{operation}");
+            assert_eq!(
+                idempotency(&RETRY_RULES, operation),
+                NonIdempotent,
+                "{operation}"
+            );
         }
-        assert_eq!(idempotency("search_memories"), Idempotent);
-        assert_eq!(idempotency("no_such_operation"), NonIdempotent);
+        assert_eq!(idempotency(&RETRY_RULES, "search_memories"), Idempotent);
+        assert_eq!(
+            idempotency(&RETRY_RULES, "no_such_operation"),
+            NonIdempotent
+        );
     }
 
     #[test]
@@ -944,7 +596,7 @@ mod tests {
             "data": null
         }))
         .unwrap();
-        let converted: crate::types::ErrorBody = body.into();
+        let converted: crate::v1::types::ErrorBody = body.into();
         let err = Error::from_error_body(
             "search_memories",
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -957,9 +609,9 @@ mod tests {
         assert_eq!(
             issue.loc,
             [
-                crate::types::LocationPart::String("body".into()),
-                crate::types::LocationPart::String("query".into()),
-                crate::types::LocationPart::Integer(0),
+                crate::v1::types::LocationPart::String("body".into()),
+                crate::v1::types::LocationPart::String("query".into()),
+                crate::v1::types::LocationPart::Integer(0),
             ]
         );
     }

@@ -9,7 +9,7 @@
 //!
 //! ```no_run
 //! use futures::StreamExt as _;
-//! use memos_api::product::{types::{ChatRequest, ChatStreamEvent}, Client};
+//! use memos_api::product::{raw::Client, types::{ChatRequest, ChatStreamEvent}};
 //!
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
 //! let client = Client::new("http://127.0.0.1:8000");
@@ -31,8 +31,8 @@ use progenitor_client::ByteStream;
 use serde::de::DeserializeOwned;
 
 use crate::event_stream::DEFAULT_MAX_EVENT_BYTES;
+use crate::product::raw::{builder, Error};
 use crate::product::types::{ChatStreamEvent, ErrorBody, SchedulerProgressEvent};
-use crate::product::{builder, Error};
 use crate::EventStream;
 
 /// The largest event a stream of the generated client accepts.

@@ -72,6 +72,15 @@ pub(crate) enum Idempotency {
     NonIdempotent,
 }
 
+/// How `operation` is retried, by its client's table of rules (generated from the spec's
+/// `x-memos-retry`); an operation missing from the table is never sent twice.
+pub(crate) fn idempotency(rules: &[(&str, Idempotency)], operation: &str) -> Idempotency {
+    rules
+        .iter()
+        .find(|(name, _)| *name == operation)
+        .map_or(Idempotency::NonIdempotent, |(_, idempotency)| *idempotency)
+}
+
 /// The statuses worth another try: the server did not process the request.
 pub(crate) fn is_retryable_status(status: StatusCode) -> bool {
     matches!(status.as_u16(), 429 | 502 | 503 | 504)

@@ -5,7 +5,7 @@
 //!   validation pass included), without and (at 32) with a checkpoint;
 //! * the raw rate: requests per second the same stub serves to a minimal reqwest loop
 //!   posting the same bodies at the same concurrency;
-//! * the client rate: the same loop over `memos_api::Client::add_memories`, which tells
+//! * the client rate: the same loop over `memos_api::v1::Client::add_memories`, which tells
 //!   the client's share of the cost from the loader's;
 //!
 //! and their ratios. Then it runs the `memos` binary on a large generated JSONL file
@@ -27,7 +27,7 @@ use std::time::{Duration, Instant};
 
 use axum::routing::{get, post};
 use axum::Router;
-use memos_api::Client;
+use memos_api::v1::Client;
 use memos_loader as loader;
 use memos_loader::{ContentOptions, Input, LoadOptions, Source, Target};
 use serde_json::{json, Value};
@@ -182,7 +182,7 @@ async fn raw_rate(base: &str, file: &Path, records: usize, concurrency: usize) -
     records as f64 / started.elapsed().as_secs_f64()
 }
 
-/// Requests per second of a loop over `memos_api::Client::add_memories` (the client the
+/// Requests per second of a loop over `memos_api::v1::Client::add_memories` (the client the
 /// loader uses), to tell the client's cost from the loader's.
 async fn client_rate(base: &str, file: &Path, records: usize, concurrency: usize) -> f64 {
     let lines: Arc<Vec<String>> = Arc::new(
@@ -205,7 +205,7 @@ async fn client_rate(base: &str, file: &Path, records: usize, concurrency: usize
                     break;
                 }
                 client
-                    .add_memories(memos_api::types::MemoryCreate {
+                    .add_memories(memos_api::v1::types::MemoryCreate {
                         doc_path: None,
                         mem_cube_id: Some("bench-cube".into()),
                         memory_content: Some(lines[i].clone()),

@@ -2,8 +2,8 @@
 //! of the client, printed as a table or as JSON.
 
 use memos_api::text::one_line;
-use memos_api::types::{self, MemoryItem, MemoryList, UserRole};
-use memos_api::Client;
+use memos_api::v1::types::{self, MemoryItem, MemoryList, UserRole};
+use memos_api::v1::Client;
 use serde_json::json;
 
 use crate::cli::{CubesCommand, Global, MemoriesCommand, Role, UsersCommand};

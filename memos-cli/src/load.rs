@@ -190,7 +190,7 @@ async fn setup(server: &Server, args: &LoadArgs, global: &Global) -> Result<(), 
 }
 
 /// [`setup`] on the v1 API.
-async fn setup_v1(client: &memos_api::Client, args: &LoadArgs) -> Result<(), LoadError> {
+async fn setup_v1(client: &memos_api::v1::Client, args: &LoadArgs) -> Result<(), LoadError> {
     if args.create {
         loader::ensure_user(client, &args.user).await?;
         match &args.cube_path {

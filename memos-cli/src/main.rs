@@ -12,7 +12,7 @@ mod progress;
 use std::time::Duration;
 
 use clap::Parser;
-use memos_api::{AuthScheme, Client, ClientBuilder, ProductClient};
+use memos_api::{v1, AuthScheme, ClientBuilder};
 use memos_loader::Server;
 
 use cli::{ApiArg, Cli, Command, Global, MemoriesCommand};
@@ -64,18 +64,21 @@ fn warn_cleartext(warning: Option<String>) {
     }
 }
 
-fn client(global: &Global) -> Result<Client, Failure> {
-    let client = configure(Client::builder(global.base_url.clone()), global)
+fn client(global: &Global) -> Result<v1::Client, Failure> {
+    let client = configure(v1::Client::builder(global.base_url.clone()), global)
         .build()
         .map_err(|err| Failure::new(exit::USAGE, err.to_string()))?;
     warn_cleartext(client.cleartext_warning());
     Ok(client)
 }
 
-fn product_client(global: &Global) -> Result<ProductClient, Failure> {
-    let client = configure(ProductClient::builder(global.base_url.clone()), global)
-        .build()
-        .map_err(|err| Failure::new(exit::USAGE, err.to_string()))?;
+fn product_client(global: &Global) -> Result<memos_api::product::Client, Failure> {
+    let client = configure(
+        memos_api::product::Client::builder(global.base_url.clone()),
+        global,
+    )
+    .build()
+    .map_err(|err| Failure::new(exit::USAGE, err.to_string()))?;
     warn_cleartext(client.cleartext_warning());
     Ok(client)
 }

@@ -4,11 +4,11 @@
 //!
 //! `users` and `cubes` have no routes there and are refused before anything is sent.
 
+use memos_api::product;
 use memos_api::product::types::{
     ChatRequest, CubeMemories, DeleteMemoryRequest, MemoryItem, SearchRequest,
 };
 use memos_api::text::one_line;
-use memos_api::ProductClient;
 use serde_json::json;
 
 use crate::commands::{done, memory_table_of, MemoryRow};
@@ -52,7 +52,7 @@ fn needs(command: &str, flag: &str, why: &str) -> Failure {
 
 /// The text memories of `cube` (the other buckets repeat them on 2.0.33).
 async fn list(
-    client: &ProductClient,
+    client: &product::Client,
     cube: &str,
     user: Option<&str>,
 ) -> Result<Vec<CubeMemories>, Failure> {
@@ -84,7 +84,7 @@ fn list_json(text_mem: &[CubeMemories]) -> serde_json::Value {
 pub async fn memories_list(
     cube: Option<String>,
     user: Option<String>,
-    client: &ProductClient,
+    client: &product::Client,
     global: &crate::cli::Global,
 ) -> Result<i32, Failure> {
     let cube = cube.ok_or_else(|| {
@@ -139,7 +139,7 @@ fn print_memory(memory: &MemoryItem, global: &crate::cli::Global) {
 pub async fn memories_get(
     cube: String,
     id: String,
-    client: &ProductClient,
+    client: &product::Client,
     global: &crate::cli::Global,
 ) -> Result<i32, Failure> {
     match client.get_memory(&id).await? {
@@ -150,7 +150,7 @@ pub async fn memories_get(
 }
 
 /// Deletes `ids` of `cube`, by id (the one selector 2.0.33 reports truthfully).
-async fn delete_ids(client: &ProductClient, cube: &str, ids: &[String]) -> Result<(), Failure> {
+async fn delete_ids(client: &product::Client, cube: &str, ids: &[String]) -> Result<(), Failure> {
     client
         .delete_memories(DeleteMemoryRequest {
             memory_ids: Some(ids.to_vec()),
@@ -165,7 +165,7 @@ pub async fn memories_delete(
     cube: String,
     id: Option<String>,
     all: bool,
-    client: &ProductClient,
+    client: &product::Client,
     global: &crate::cli::Global,
 ) -> Result<i32, Failure> {
     if !all {
@@ -211,7 +211,7 @@ pub async fn search(
     query: String,
     user: Option<String>,
     cubes: Vec<String>,
-    client: &ProductClient,
+    client: &product::Client,
     global: &crate::cli::Global,
 ) -> Result<i32, Failure> {
     let user = user.ok_or_else(|| {
@@ -252,7 +252,7 @@ pub async fn chat(
     message: String,
     user: Option<String>,
     cube: Option<String>,
-    client: &ProductClient,
+    client: &product::Client,
     global: &crate::cli::Global,
 ) -> Result<i32, Failure> {
     let user =

@@ -650,7 +650,7 @@ impl Ctx {
 
     /// The memos-api client, sending through a local recording proxy so its exchanges
     /// are checked and snapshotted like the others. Built with the run's credential.
-    pub async fn typed_client(&mut self) -> Result<memos_api::Client, Stop> {
+    pub async fn typed_client(&mut self) -> Result<memos_api::v1::Client, Stop> {
         if self.proxy.is_none() {
             let proxy = Proxy::start(self.shared.clone())
                 .await
@@ -659,7 +659,7 @@ impl Ctx {
         }
         let url = self.proxy.as_ref().map(Proxy::base_url).unwrap_or_default();
         let credentials = self.shared.recorder.transport().credentials().cloned();
-        memos_api::Client::builder(url)
+        memos_api::v1::Client::builder(url)
             .auth(credentials)
             .timeout(self.shared.recorder.transport().timeout())
             .retry_policy(memos_api::RetryPolicy::none())

@@ -512,7 +512,7 @@ pub fn redact_authorization(value: &str) -> String {
 }
 
 /// Checks a base URL: absolute http(s), no credentials, query or fragment (the client's
-/// rule, so that the suite and `memos_api::Client` accept the same URLs).
+/// rule, so that the suite and `memos_api::v1::Client` accept the same URLs).
 pub fn parse_base_url(input: &str) -> Result<Url, String> {
     memos_api::parse_base_url(input).map_err(|err| match err {
         memos_api::Error::Config(reason) => reason,

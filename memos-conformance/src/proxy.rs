@@ -1,4 +1,4 @@
-//! A recording proxy on 127.0.0.1 for the typed `memos_api::Client`: it forwards each
+//! A recording proxy on 127.0.0.1 for the typed `memos_api::v1::Client`: it forwards each
 //! request through the case's [`Recorder`], so the client's exchanges get the same
 //! checks, snapshots and mock replay as the suite's own requests.
 

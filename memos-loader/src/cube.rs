@@ -2,8 +2,8 @@
 //! (`naive_text`, `general_text`) or a graph of nodes (`tree_text`), and what a graph node
 //! says about where it came from.
 
-use memos_api::types::{MemoryCollection, MemoryItem};
-use memos_api::Client;
+use memos_api::v1::types::{MemoryCollection, MemoryItem};
+use memos_api::v1::Client;
 use serde_json::{Map, Value};
 
 use crate::error::LoadError;

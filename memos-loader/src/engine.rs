@@ -11,7 +11,7 @@ use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use tokio::sync::mpsc;
 
-use memos_api::types;
+use memos_api::v1::types;
 use memos_api::RetryPolicy;
 
 use crate::checkpoint::{Checkpoint, Expected, Saver, TargetRecord};
@@ -265,7 +265,7 @@ impl ValidatedImport {
     }
 
     /// Sends the records (the second step of [`import`]) to `server` (a
-    /// [`memos_api::Client`] or [`memos_api::ProductClient`], see [`Server`]). With
+    /// [`memos_api::v1::Client`] or [`memos_api::product::Client`], see [`Server`]). With
     /// `dry_run` set, sends nothing and returns [`dry_run_summary`](Self::dry_run_summary).
     pub async fn send(
         self,

@@ -1,6 +1,6 @@
 //! Bulk imports into a [MemOS](https://github.com/MemTensor/MemOS) cube: chat sessions,
-//! text such as command output, and documents, sent through [`memos_api::Client`] (the v1
-//! API) or [`memos_api::ProductClient`] (the `/product` API of MemoryOS 2.x; see
+//! text such as command output, and documents, sent through [`memos_api::v1::Client`] (the v1
+//! API) or [`memos_api::product::Client`] (the `/product` API of MemoryOS 2.x; see
 //! [`Server`]) with bounded concurrency, validated before anything is sent, and resumable
 //! after a crash.
 //!
@@ -19,7 +19,7 @@
 //! ```no_run
 //! use memos_loader::{self as loader, Input, LoadOptions, MessageOptions, Source, Target};
 //!
-//! # async fn demo(client: memos_api::Client) -> Result<(), loader::LoadError> {
+//! # async fn demo(client: memos_api::v1::Client) -> Result<(), loader::LoadError> {
 //! loader::ensure_user(&client, "alice").await?;
 //! loader::ensure_cube(&client, "alice", "notes", "/srv/memos/cubes/notes").await?;
 //! let source = Source::Messages {
@@ -56,9 +56,9 @@
 //! # The two APIs
 //!
 //! [`import`] and the set-up functions take a [`Server`]: `&Client` (v1) and
-//! `&ProductClient` (`/product`) both convert into it.
+//! `&product::Client` (`/product`) both convert into it.
 //!
-//! | | v1 ([`memos_api::Client`]) | `/product` ([`memos_api::ProductClient`]) |
+//! | | v1 ([`memos_api::v1::Client`]) | `/product` ([`memos_api::product::Client`]) |
 //! |---|---|---|
 //! | one record | `POST /memories` (`messages` or `memory_content`) | `POST /product/add` with `async_mode: sync`, `mode: fast`, `writable_cube_ids: [cube]` and the record's marker in `info` |
 //! | acknowledged by | a 200 | a 200 envelope (`code` 200): sync mode answers once every node is stored |

@@ -1,7 +1,7 @@
 //! The request that carries one record, on each API, and what the `/product` API refuses
 //! before anything is sent.
 
-use memos_api::{product, types};
+use memos_api::{product, v1::types};
 
 use crate::item::{InvalidRecord, Payload, Record};
 use crate::reconcile::{self, product::MarkerIds};
@@ -71,8 +71,8 @@ pub(crate) fn v1(target: &Target, payload: Payload) -> types::MemoryCreate {
 
 /// A request for one record, with the client of its API.
 pub(crate) enum Request {
-    V1(memos_api::Client, types::MemoryCreate),
-    Product(memos_api::ProductClient, Box<product::types::AddRequest>),
+    V1(memos_api::v1::Client, types::MemoryCreate),
+    Product(memos_api::product::Client, Box<product::types::AddRequest>),
 }
 
 /// The `/product` add for one record: synchronous (the answer means stored), `fast` (the

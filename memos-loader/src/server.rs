@@ -1,10 +1,10 @@
-//! The server an import talks to: the v1 API ([`memos_api::Client`]) or the `/product`
-//! API ([`memos_api::ProductClient`]). One engine serves both; what differs is how a record
+//! The server an import talks to: the v1 API ([`memos_api::v1::Client`]) or the `/product`
+//! API ([`memos_api::product::Client`]). One engine serves both; what differs is how a record
 //! is sent, what acknowledges it, and how records in doubt are found on resume.
 
 use std::fmt;
 
-use memos_api::{Client, ProductClient};
+use memos_api::{product, v1::Client};
 
 /// Which MemOS API an import goes through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -34,7 +34,7 @@ impl fmt::Display for Api {
 
 /// A client of either API, as [`import`](crate::import) and the set-up functions take it.
 ///
-/// `&Client`, `Client`, `&ProductClient` and `ProductClient` all convert into it (clients
+/// `&Client`, `Client`, `&product::Client` and `product::Client` all convert into it (clients
 /// are cheap to clone: they share one connection pool), so `import(&client, ...)` works
 /// with either.
 #[derive(Debug, Clone)]
@@ -42,7 +42,7 @@ pub enum Server {
     /// The v1 API.
     V1(Client),
     /// The `/product` API.
-    Product(ProductClient),
+    Product(product::Client),
 }
 
 impl Server {
@@ -75,14 +75,14 @@ impl From<&Client> for Server {
     }
 }
 
-impl From<ProductClient> for Server {
-    fn from(client: ProductClient) -> Self {
+impl From<product::Client> for Server {
+    fn from(client: product::Client) -> Self {
         Server::Product(client)
     }
 }
 
-impl From<&ProductClient> for Server {
-    fn from(client: &ProductClient) -> Self {
+impl From<&product::Client> for Server {
+    fn from(client: &product::Client) -> Self {
         Server::Product(client.clone())
     }
 }

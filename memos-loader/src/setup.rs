@@ -7,8 +7,8 @@
 //! needed). On it these functions check the ids and change nothing
 //! ([`Ensured::NotNeeded`]).
 
-use memos_api::types::{self, UserRole};
-use memos_api::Client;
+use memos_api::v1::types::{self, UserRole};
+use memos_api::v1::Client;
 
 use crate::error::{Hint, LoadError};
 use crate::server::Server;

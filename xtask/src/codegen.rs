@@ -28,6 +28,10 @@ pub const CLIENT_PATH: &str = "memos-api/generated/client.rs";
 /// The review copy of the product client (`memos_api::product`).
 pub const PRODUCT_CLIENT_PATH: &str = "memos-api/generated/product.rs";
 
+/// The review copies of the methods and retry rules of the hand-written clients.
+pub const CLIENT_METHODS_PATH: &str = "memos-api/generated/client_methods.rs";
+pub const PRODUCT_METHODS_PATH: &str = "memos-api/generated/product_methods.rs";
+
 /// The README and the markers around its table of operations.
 pub const README_PATH: &str = "README.md";
 pub const OPERATIONS_START: &str = "<!-- operations:start -->";
@@ -82,6 +86,18 @@ pub fn artefacts() -> Vec<Artefact> {
             generate: Box::new(client_copy),
         },
         Artefact {
+            path: CLIENT_METHODS_PATH.to_owned(),
+            api: Api::V1,
+            target: Target::File,
+            generate: Box::new(methods_copy),
+        },
+        Artefact {
+            path: PRODUCT_METHODS_PATH.to_owned(),
+            api: Api::Product,
+            target: Target::File,
+            generate: Box::new(methods_copy),
+        },
+        Artefact {
             path: README_PATH.to_owned(),
             api: Api::V1,
             target: Target::Region {
@@ -120,6 +136,20 @@ fn client_copy(spec: &Spec) -> anyhow::Result<String> {
          // A review copy of the client that memos-api's build script generates into OUT_DIR with\n\
          // the same function (`memos_codegen::generate_client`). Nothing compiles this file; it is\n\
          // checked in so that a spec change shows up as a code change in review.\n\
+         \n{code}",
+        spec.preamble()
+    ))
+}
+
+fn methods_copy(spec: &Spec) -> anyhow::Result<String> {
+    let code = memos_codegen::generate_methods(&spec.text)
+        .map_err(|err| anyhow::anyhow!("memos_codegen::generate_methods: {err}"))?;
+    Ok(format!(
+        "// {}\n\
+         //\n\
+         // A review copy of the methods and retry rules that memos-api's build script generates\n\
+         // into OUT_DIR with the same function (`memos_codegen::generate_methods`). Nothing\n\
+         // compiles this file; it is checked in so that a spec change shows up as a code change.\n\
          \n{code}",
         spec.preamble()
     ))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use httpmock::prelude::*;
-use memos_api::{Client, ClientBuilder, RetryPolicy};
+use memos_api::{v1::Client, ClientBuilder, RetryPolicy};
 
 /// A bearer token that must never show up in any output.
 pub const TOKEN: &str = "tok-9f3c1e-DO-NOT-LEAK";

@@ -9,7 +9,7 @@ use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::Router;
 use futures::StreamExt;
-use memos_api::{types, Client, Error};
+use memos_api::{v1::types, v1::Client, Error};
 
 use crate::common::body::MEMORIES_ADDED as OK;
 use crate::common::fast_retries;

@@ -1,17 +1,17 @@
-//! `memos_api::ProductClient` against the real `/product` server (MemoryOS 2.0.33, started
+//! `memos_api::product::Client` against the real `/product` server (MemoryOS 2.0.33, started
 //! by `memos-refserver` as upstream ships it). One walk, on one server: it starts in about
 //! as long as the rest of this binary's tests take, so a second server would double it.
 
 use futures::StreamExt as _;
 use memos_api::product::types::{self, ChatStreamEvent};
-use memos_api::{Error, ProductClient};
+use memos_api::{product, Error};
 use memos_refserver::{testing, Api, StartOptions};
 
 const USER: &str = "root";
 const CUBE: &str = "e2e-product-client";
 
 /// The ids of the text memories `get_memories` lists for the cube.
-async fn listed(client: &ProductClient) -> Vec<String> {
+async fn listed(client: &product::Client) -> Vec<String> {
     let buckets = client
         .get_memories(
             types::GetMemoryRequest::builder()
@@ -37,7 +37,7 @@ async fn add_list_delete_and_chat_through_the_product_client() {
     else {
         return;
     };
-    let client = ProductClient::new(server.base_url()).expect("the server's base URL is valid");
+    let client = product::Client::new(server.base_url()).expect("the server's base URL is valid");
     let health = client.health_check().await.expect("health_check");
     assert_eq!(health.status, "healthy");
 
@@ -47,7 +47,7 @@ async fn add_list_delete_and_chat_through_the_product_client() {
                 .user_id(USER)
                 .session_id("s-e2e".to_owned())
                 .writable_cube_ids(vec![CUBE.to_owned()])
-                .messages(types::MessagesInput::Variant0(
+                .messages(types::MessagesInput::Text(
                     "Mina keeps bees on the roof.".into(),
                 ))
                 .async_mode(types::AddRequestAsyncMode::Sync)

@@ -5,8 +5,8 @@
 //! naive_text) that asserts the defect exactly, so that a fixed server shows up as a
 //! failing test to revisit.
 
-use memos_api::types::{self, MemoryCollection, MemoryItem, UserRole};
-use memos_api::{Client, Error};
+use memos_api::v1::types::{self, MemoryCollection, MemoryItem, UserRole};
+use memos_api::{v1::Client, Error};
 use memos_refserver::{Backend, ReferenceServer, StartOptions};
 
 async fn shared_server() -> Option<&'static ReferenceServer> {

@@ -8,7 +8,7 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{any, get, post};
 use axum::Router;
-use memos_api::{types, Client, Error, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
+use memos_api::{v1::types, v1::Client, Error, DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 
 use crate::common::body::MEMORIES_ADDED as OK;
 use crate::common::fast_retries;

@@ -12,9 +12,9 @@ use axum::routing::post;
 use axum::Router;
 use futures::{Stream, StreamExt as _};
 use memos_api::product::types::{ChatRequest, ChatStreamEvent};
+use memos_api::product::Client;
 use memos_api::{
-    ClientBuilder, Error, EventStream, ProductClient, RetryPolicy, StreamLimit,
-    DEFAULT_MAX_EVENT_BYTES,
+    ClientBuilder, Error, EventStream, RetryPolicy, StreamLimit, DEFAULT_MAX_EVENT_BYTES,
 };
 
 use crate::defects::HANG;
@@ -56,8 +56,8 @@ fn paced(frames: Vec<&'static [u8]>, gap: Duration) -> impl Stream<Item = Bytes>
     })
 }
 
-fn builder(base_url: &str) -> ClientBuilder<ProductClient> {
-    ProductClient::builder(base_url).retry_policy(RetryPolicy::none())
+fn builder(base_url: &str) -> ClientBuilder<Client> {
+    Client::builder(base_url).retry_policy(RetryPolicy::none())
 }
 
 fn chat() -> memos_api::product::types::builder::ChatRequest {
@@ -73,7 +73,7 @@ async fn collect(events: EventStream<ChatStreamEvent>) -> Vec<memos_api::Result<
         .expect("the stream ended")
 }
 
-async fn chat_events(client: &ProductClient) -> Vec<memos_api::Result<ChatStreamEvent>> {
+async fn chat_events(client: &Client) -> Vec<memos_api::Result<ChatStreamEvent>> {
     collect(client.chat_stream(chat()).await.expect("the stream starts")).await
 }
 

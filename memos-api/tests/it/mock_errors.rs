@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use common::{body, Cred};
 use httpmock::prelude::*;
 use httpmock::Then;
-use memos_api::types::{self, LocationPart};
-use memos_api::{Client, Error, RetryPolicy};
+use memos_api::v1::types::{self, LocationPart};
+use memos_api::{v1::Client, Error, RetryPolicy};
 use reqwest::StatusCode;
 use serde_json::json;
 

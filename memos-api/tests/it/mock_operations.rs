@@ -1,4 +1,4 @@
-//! Every operation of `memos_api::Client` against httpmock: the exact request it sends
+//! Every operation of `memos_api::v1::Client` against httpmock: the exact request it sends
 //! (method, path, query, headers, body) and the typed value it makes of the reference server's
 //! success answer. Each request test runs once with a bearer token and once with an API key.
 
@@ -7,8 +7,8 @@ use crate::common;
 use common::{body, no_body, query_is, Cred};
 use httpmock::prelude::*;
 use httpmock::{Then, When};
-use memos_api::types::{self, MemoryCollection, UserRole};
-use memos_api::Client;
+use memos_api::v1::types::{self, MemoryCollection, UserRole};
+use memos_api::v1::Client;
 use serde_json::{json, Value};
 
 /// The request line and headers every call sends: method, path, exactly `query`, the

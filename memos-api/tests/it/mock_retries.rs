@@ -9,8 +9,8 @@ use std::time::{Duration, Instant, SystemTime};
 use common::{body, client_with, fast_retries, first_n_requests};
 use httpmock::prelude::*;
 use httpmock::{Mock, Then};
-use memos_api::types;
-use memos_api::{Client, Error, RetryPolicy};
+use memos_api::v1::types;
+use memos_api::{v1::Client, Error, RetryPolicy};
 use reqwest::StatusCode;
 
 fn reply(then: Then, status: u16, body: &str) -> Then {

@@ -5,8 +5,8 @@
 
 use futures::StreamExt as _;
 use httpmock::prelude::*;
+use memos_api::product::raw::Client;
 use memos_api::product::types::{self, ChatStreamEvent};
-use memos_api::product::Client;
 use memos_api::{Error, EventStream, DEFAULT_MAX_EVENT_BYTES};
 use serde::de::DeserializeOwned;
 use serde_json::json;
@@ -169,7 +169,7 @@ async fn a_503_before_the_stream_is_the_error_envelope() {
         Err(err) => err,
     };
     match err {
-        memos_api::product::Error::ErrorResponse(response) => {
+        memos_api::product::raw::Error::ErrorResponse(response) => {
             assert_eq!(response.status(), 503);
             assert_eq!(response.into_inner().code, Some(503));
         }

@@ -1,4 +1,4 @@
-//! `memos_api::ProductClient` against httpmock and tiny axum servers: the layer it shares
+//! `memos_api::product::Client` against httpmock and tiny axum servers: the layer it shares
 //! with `Client` (credentials, retries by operation, errors, redaction, the body cap) and
 //! what is its own (the `/product` envelope's exceptions, typed event streams with an idle
 //! timeout). Bodies are shaped as `openapi/memos-product.yaml` describes them.
@@ -14,7 +14,7 @@ use futures::StreamExt as _;
 use httpmock::prelude::*;
 use httpmock::Mock;
 use memos_api::product::types::{self, ChatStreamEvent};
-use memos_api::{ClientBuilder, Error, EventStream, ProductClient, RetryPolicy};
+use memos_api::{product, ClientBuilder, Error, EventStream, RetryPolicy};
 use serde_json::json;
 
 use crate::common::{fast_retries, first_n_requests, Cred, TOKEN};
@@ -29,11 +29,11 @@ const CHAT_EVENTS: &str = concat!(
     "data: {\"type\": \"end\"}\n\n",
 );
 
-fn builder(base_url: &str) -> ClientBuilder<ProductClient> {
-    ProductClient::builder(base_url).retry_policy(RetryPolicy::none())
+fn builder(base_url: &str) -> ClientBuilder<product::Client> {
+    product::Client::builder(base_url).retry_policy(RetryPolicy::none())
 }
 
-fn client(server: &MockServer) -> ProductClient {
+fn client(server: &MockServer) -> product::Client {
     builder(&server.base_url())
         .build()
         .expect("the client builds")
@@ -50,7 +50,7 @@ fn add() -> types::builder::AddRequest {
     types::AddRequest::builder()
         .user_id("alice")
         .writable_cube_ids(vec!["alice-notes".to_owned()])
-        .messages(types::MessagesInput::Variant0(
+        .messages(types::MessagesInput::Text(
             "I moved to Lisbon in March.".into(),
         ))
 }
@@ -62,8 +62,8 @@ fn chat() -> types::builder::ChatRequest {
 }
 
 /// A client for `server` that retries fast.
-fn retrying(server: &MockServer) -> ProductClient {
-    ProductClient::builder(server.base_url())
+fn retrying(server: &MockServer) -> product::Client {
+    product::Client::builder(server.base_url())
         .retry_policy(fast_retries(3))
         .build()
         .expect("the client builds")

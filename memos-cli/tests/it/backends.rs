@@ -1,6 +1,6 @@
 //! `memos memories` on a `tree_text` server, which lists a cube as a graph.
 
-use memos_api::{types, Client};
+use memos_api::{v1::types, v1::Client};
 use memos_refserver::Backend;
 
 use crate::common::{expect_code, json, run, server_for, text};

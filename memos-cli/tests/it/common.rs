@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use memos_api::types::MemoryCollection;
-use memos_api::Client;
+use memos_api::v1::types::MemoryCollection;
+use memos_api::v1::Client;
 use memos_refserver::{Backend, ReferenceServer};
 
 /// The `memos` binary with no MEMOS_* settings from the environment.

@@ -15,8 +15,8 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{expect_code, json, run, server, stored};
-use memos_api::types::MemoryCollection;
-use memos_api::Client;
+use memos_api::v1::types::MemoryCollection;
+use memos_api::v1::Client;
 use memos_refserver::{Backend, ReferenceServer};
 
 pub(crate) const KILLS: usize = 10;

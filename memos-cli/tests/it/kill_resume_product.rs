@@ -20,14 +20,14 @@ use std::time::Instant;
 
 use crate::kill_resume::{kill_repeatedly, KillPlan, KILLS};
 use common::{expect_code, json, run};
-use memos_api::ProductClient;
+use memos_api::product;
 use memos_refserver::{Api, StartOptions};
 
 const SESSIONS: usize = 1000;
 
 /// The nodes of the cube, counted by the record their marker names (`None`: no marker).
 async fn nodes_by_record(base_url: &str, user: &str, cube: &str) -> BTreeMap<Option<u64>, usize> {
-    let client = ProductClient::new(base_url).unwrap();
+    let client = product::Client::new(base_url).unwrap();
     let entries = client.get_text_memories(cube, Some(user)).await.unwrap();
     let mut counts = BTreeMap::new();
     for entry in entries {

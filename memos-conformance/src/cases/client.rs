@@ -1,9 +1,9 @@
-//! Each operation through the typed `memos_api::Client`: the client still matches the
+//! Each operation through the typed `memos_api::v1::Client`: the client still matches the
 //! real server when it sends what the server accepts and decodes what it answers into
 //! the expected typed values. Its exchanges go through a recording proxy, so they get
 //! the same checks and snapshots as the suite's own.
 
-use memos_api::types;
+use memos_api::v1::types;
 use serde_json::Value;
 
 use super::definition::{case, Case};
@@ -93,7 +93,7 @@ fn api(op: &'static str) -> impl Fn(memos_api::Error) -> Stop {
     move |e| Stop::Fail(format!("memos_api::Client::{op}: {e}"))
 }
 
-async fn typed_user(ctx: &Ctx, client: &memos_api::Client, name: &str) -> Result<String, Stop> {
+async fn typed_user(ctx: &Ctx, client: &memos_api::v1::Client, name: &str) -> Result<String, Stop> {
     let id = ctx.user(name);
     let created = client
         .create_user(
@@ -114,7 +114,7 @@ async fn typed_user(ctx: &Ctx, client: &memos_api::Client, name: &str) -> Result
 
 async fn typed_cube(
     ctx: &Ctx,
-    client: &memos_api::Client,
+    client: &memos_api::v1::Client,
     user: &str,
     name: &str,
 ) -> Result<String, Stop> {
@@ -138,7 +138,7 @@ async fn typed_cube(
 }
 
 async fn typed_add(
-    client: &memos_api::Client,
+    client: &memos_api::v1::Client,
     user: &str,
     cube: &str,
     text: &str,
@@ -156,7 +156,7 @@ async fn typed_add(
 
 /// The memories of `cube`, as `list_memories` decodes them.
 async fn typed_list(
-    client: &memos_api::Client,
+    client: &memos_api::v1::Client,
     user: &str,
     cube: &str,
 ) -> Result<Vec<Listed>, Stop> {
@@ -204,7 +204,7 @@ fn memories_of(list: &types::MemoryList, cube: &str) -> Result<Vec<Listed>, Stop
 /// A user, a cube and one memory, all through the client; returns the memory's id.
 async fn typed_setup(
     ctx: &Ctx,
-    client: &memos_api::Client,
+    client: &memos_api::v1::Client,
     text: &str,
 ) -> Result<(String, String, String), Stop> {
     let user = typed_user(ctx, client, "owner").await?;

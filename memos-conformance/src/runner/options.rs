@@ -129,14 +129,14 @@ impl RunOptions {
 
     /// A warning for people when the run would send its token over plain `http://` to a
     /// host that is not loopback, where anyone on the path can read and reuse it
-    /// (`memos_api::Client` decides, so the suite and the client agree). The binary
+    /// (`memos_api::v1::Client` decides, so the suite and the client agree). The binary
     /// prints it before the run, and the run puts it in the report's notes.
     pub fn cleartext_warning(&self) -> Option<String> {
         let Target::Live(url) = &self.target else {
             return None;
         };
         let auth = self.auth.clone()?;
-        memos_api::Client::builder(url.as_str())
+        memos_api::v1::Client::builder(url.as_str())
             .auth(Some(auth))
             .build()
             .ok()?

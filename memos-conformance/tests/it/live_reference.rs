@@ -158,7 +158,7 @@ async fn the_whole_suite_against_the_tree_text_reference_server() {
 }
 
 /// With a token (Bearer, then Token), the auth cases run: the scheme is sent by the
-/// suite and by memos_api::Client, and the token appears in no report or snapshot.
+/// suite and by memos_api::v1::Client, and the token appears in no report or snapshot.
 async fn a_configured_token_is_sent_and_never_shown(server: &ReferenceServer) {
     let secret = "s3cr3t-reference-token-value";
     for scheme in [AuthScheme::Bearer, AuthScheme::Token] {

@@ -448,7 +448,7 @@ async fn the_mock_refuses_a_request_that_differs_from_the_recording() {
 }
 
 /// A server that requires a Bearer token: the configured scheme reaches it from the
-/// suite and from memos_api::Client, a missing or wrong token is refused, and the token
+/// suite and from memos_api::v1::Client, a missing or wrong token is refused, and the token
 /// is in no report and no snapshot.
 #[tokio::test]
 async fn a_server_that_requires_auth_gets_the_configured_scheme() {
@@ -541,7 +541,7 @@ async fn reports_render_in_every_format() {
 /// A server that echoes the credential: in its error `message` (as JSON escapes it and
 /// percent-encoded) and in the `www-authenticate` and `location` headers. The token is
 /// in no output format, no snapshot and no `Debug`, from the suite's own requests and
-/// from memos_api::Client's.
+/// from memos_api::v1::Client's.
 #[tokio::test]
 async fn a_server_that_echoes_the_token_does_not_put_it_into_any_output() {
     // `"` and `/` have JSON escapes, `/`, `+` and `"` percent-encodings; `s3cr3t` is what

@@ -76,7 +76,7 @@ pub(crate) fn capture(memories: &Memories, prepared: &Prepared) -> Result<Baseli
 mod tests {
     use super::*;
     use crate::{ContentOptions, Input, Source};
-    use memos_api::types::{MemoryItem, MemoryMetadata};
+    use memos_api::v1::types::{MemoryItem, MemoryMetadata};
     use serde_json::{json, Value};
 
     fn prepared(dir: &std::path::Path, lines: &str) -> Prepared {

@@ -15,7 +15,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use memos_api::types::MemoryItem;
+use memos_api::v1::types::MemoryItem;
 
 use super::{text_hash, Acked, InDoubt, Plan};
 use crate::summary::Reconciliation;
@@ -90,7 +90,7 @@ pub(super) fn decide(in_doubt: Vec<InDoubt>, tally: Tally) -> (Reconciliation, P
 mod tests {
     use super::super::in_doubt;
     use super::*;
-    use memos_api::types::MemoryMetadata;
+    use memos_api::v1::types::MemoryMetadata;
 
     /// Items `m0`, `m1`, ... in the order given.
     fn items(texts: &[&str]) -> Vec<MemoryItem> {

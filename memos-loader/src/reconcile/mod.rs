@@ -29,7 +29,7 @@ pub(crate) mod product;
 
 use std::collections::{HashMap, HashSet};
 
-use memos_api::Client;
+use memos_api::v1::Client;
 use sha2::{Digest, Sha256};
 
 pub(crate) use baseline::{capture as capture_baseline, Baseline};

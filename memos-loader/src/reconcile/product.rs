@@ -43,8 +43,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use memos_api::product;
 use memos_api::product::types::{DeleteMemoryRequest, MemoryItem};
-use memos_api::ProductClient;
 use serde_json::Value;
 
 use super::Plan;
@@ -172,7 +172,7 @@ impl<'a> Copies<'a> {
 /// Deletes the second copies of records among `nodes` that runs of the checkpoint made
 /// (see the module docs); returns how many records had one.
 pub(crate) async fn remove_duplicates(
-    client: &ProductClient,
+    client: &product::Client,
     target: &Target,
     copies: &Copies<'_>,
     runs: &[RunRecord],
@@ -197,9 +197,9 @@ pub(crate) async fn remove_duplicates(
     Ok(records)
 }
 
-/// Every node of the target's cube ([`ProductClient::get_text_memories`]).
+/// Every node of the target's cube ([`product::Client::get_text_memories`]).
 pub(crate) async fn read_nodes(
-    client: &ProductClient,
+    client: &product::Client,
     target: &Target,
 ) -> Result<Vec<MemoryItem>, LoadError> {
     let entries = client

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use httpmock::prelude::*;
-use memos_api::{Client, RetryPolicy};
+use memos_api::{v1::Client, RetryPolicy};
 use memos_loader as loader;
 use memos_loader::{DocumentOptions, LoadError, LoadOptions, Payload, Source};
 

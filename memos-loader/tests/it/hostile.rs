@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use memos_api::{Client, RetryPolicy};
+use memos_api::{v1::Client, RetryPolicy};
 use memos_loader as loader;
 use memos_loader::{ContentOptions, Input, LoadOptions, Source, Summary, Target};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use httpmock::prelude::*;
 use httpmock::{HttpMockRequest, HttpMockResponse};
-use memos_api::ProductClient;
+use memos_api::product;
 use memos_loader as loader;
 use memos_loader::{LoadOptions, Summary};
 use serde_json::{json, Value};
@@ -113,8 +113,8 @@ impl Product {
         }
     }
 
-    fn client(&self) -> ProductClient {
-        ProductClient::new(self.server.base_url()).unwrap()
+    fn client(&self) -> product::Client {
+        product::Client::new(self.server.base_url()).unwrap()
     }
 
     /// From now on the cube holds `nodes` (and nothing sent so far is remembered).

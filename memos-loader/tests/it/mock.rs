@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use httpmock::prelude::*;
-use memos_api::{Client, RetryPolicy};
+use memos_api::{v1::Client, RetryPolicy};
 use memos_loader as loader;
 use memos_loader::{LoadOptions, Source, Summary};
 use serde_json::{json, Value};

@@ -11,8 +11,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use memos_api::product;
 use memos_api::product::types::{AddRequest, DeleteMemoryRequest};
-use memos_api::ProductClient;
 use memos_loader as loader;
 use memos_loader::{Ensured, Input, LoadError, LoadOptions, MessageOptions, Source, Target};
 use memos_refserver::{Api, StartOptions};
@@ -21,7 +21,7 @@ use crate::{as_if_killed, counts};
 
 /// The nodes of the cube, by the record index their marker names (`None`: no marker).
 async fn nodes_by_record(
-    client: &ProductClient,
+    client: &product::Client,
     target: &Target,
 ) -> BTreeMap<Option<u64>, Vec<String>> {
     let entries = client
@@ -87,7 +87,7 @@ async fn product_imports_are_exactly_once_and_resume_by_marker() {
     else {
         return;
     };
-    let client = ProductClient::new(server.base_url()).unwrap();
+    let client = product::Client::new(server.base_url()).unwrap();
     import_then_rerun_sends_nothing(&client).await;
     resume_tells_identical_records_in_doubt_apart(&client).await;
     unsupported_roles_are_refused_before_sending(&client).await;
@@ -95,7 +95,7 @@ async fn product_imports_are_exactly_once_and_resume_by_marker() {
 
 /// An import stores every record (one add each, acknowledged by its 200), and set-up has
 /// nothing to do; the same import again sends nothing.
-async fn import_then_rerun_sends_nothing(client: &ProductClient) {
+async fn import_then_rerun_sends_nothing(client: &product::Client) {
     let target = target("rerun");
     assert_eq!(
         loader::ensure_user(client, &target.user_id).await.unwrap(),
@@ -145,7 +145,7 @@ async fn import_then_rerun_sends_nothing(client: &ProductClient) {
 /// resume sends exactly 7 and 9, deletes the second copy of 2, leaves the copied marker
 /// alone and reports it, none may be duplicated, and the cube ends with the nodes of the
 /// import that was never interrupted (and the copy).
-async fn resume_tells_identical_records_in_doubt_apart(client: &ProductClient) {
+async fn resume_tells_identical_records_in_doubt_apart(client: &product::Client) {
     let target = target("resume");
     let dir = tempfile::tempdir().unwrap();
     let source = sessions(dir.path());
@@ -247,7 +247,7 @@ async fn resume_tells_identical_records_in_doubt_apart(client: &ProductClient) {
 
 /// A `tool` message (the API wants a `tool_call_id`) and a role of another spelling fail
 /// the import before anything is sent, naming the place and the role.
-async fn unsupported_roles_are_refused_before_sending(client: &ProductClient) {
+async fn unsupported_roles_are_refused_before_sending(client: &product::Client) {
     let target = target("roles");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("roles.jsonl");

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use memos_api::types::MemoryCollection;
-use memos_api::Client;
+use memos_api::v1::types::MemoryCollection;
+use memos_api::v1::Client;
 use memos_loader as loader;
 use memos_loader::CancellationToken;
 use memos_loader::{

@@ -200,12 +200,16 @@ fn a_changed_product_spec_makes_only_its_artefacts_stale_and_names_that_spec() {
     assert_ne!(changed, text, "plant site");
     std::fs::write(&spec, changed).unwrap();
 
-    // The product client and the README's product table, nothing of v1.
+    // The product client, its methods and the README's product table, nothing of v1.
     let stale = check(dir.path());
     let paths: Vec<&str> = stale.iter().map(|item| item.path.as_str()).collect();
     assert_eq!(
         paths,
-        [codegen::PRODUCT_CLIENT_PATH, README_PATH],
+        [
+            codegen::PRODUCT_CLIENT_PATH,
+            codegen::PRODUCT_METHODS_PATH,
+            README_PATH
+        ],
         "{}",
         codegen::report(&stale)
     );
