@@ -70,7 +70,10 @@
 //! # Errors
 //!
 //! Every method fails with [`Error`], which carries the HTTP status, the envelope's `code`
-//! and `message`, and a 422's field details, and prints them with a hint of what to do.
+//! and `message`, and a 422's field problems ([`ValidationIssue`], the same for both APIs).
+//! Its text is one line without advice, its cause only in `source()`; its predicates
+//! ([`Error::may_have_been_applied`], [`Error::safe_to_retry`], ...) tell a program what
+//! it may do next.
 //!
 //! # Retries
 //!
@@ -130,7 +133,7 @@ pub use auth::{Auth, AuthScheme, Secret};
 pub use base_url::parse_base_url;
 pub use builder::ClientBuilder;
 pub use client::Client;
-pub use error::{Error, Result};
+pub use error::{Error, Result, ValidationIssue};
 pub use memories::UnreadableNode;
 pub use product_client::{EventStream, ProductClient};
 pub use raw::types;

@@ -2,7 +2,7 @@
 //! requests without a token or with a wrong one.
 
 use super::definition::{case, Case};
-use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
+use crate::context::{fail, with_causes, CaseResult, Ctx, Stop, Verdict};
 use crate::exchange::{AuthMode, Req};
 use crate::proxy::TYPED_CLIENT_LABEL;
 
@@ -57,7 +57,8 @@ async fn configured_scheme_is_sent(ctx: &mut Ctx) -> CaseResult {
     let client = ctx.typed_client().await?;
     client.list_users().await.map_err(|e| {
         Stop::Fail(format!(
-            "memos_api::Client::list_users with the configured credential: {e}"
+            "memos_api::Client::list_users with the configured credential: {}",
+            with_causes(&e)
         ))
     })?;
     let typed = ctx
