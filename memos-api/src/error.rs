@@ -123,6 +123,19 @@ pub enum Error {
 
 impl Error {
     /// The HTTP status, when the server answered.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: memos_api::Client) -> memos_api::Result<()> {
+    /// match client.list_users().await {
+    ///     Ok(users) => println!("{} users", users.len()),
+    ///     Err(err) if matches!(err.status().map(|s| s.as_u16()), Some(401 | 403)) => {
+    ///         eprintln!("the server refused the credential: {err}");
+    ///     }
+    ///     Err(err) => return Err(err),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api { status, .. }
@@ -154,7 +167,22 @@ impl Error {
         }
     }
 
-    /// The field-level problems of a 422 answer (empty otherwise).
+    /// The field-level problems of a 422 answer (empty otherwise), the same type for both
+    /// APIs.
+    ///
+    /// ```no_run
+    /// use memos_api::product::types;
+    ///
+    /// # async fn demo(client: memos_api::ProductClient) {
+    /// let request = types::SearchRequest::builder().user_id("alice").query("Lisbon");
+    /// if let Err(err) = client.search_memories(request).await {
+    ///     for issue in err.validation_details() {
+    ///         // e.g. `body.query: String should have at least 1 character (string_too_short)`
+    ///         eprintln!("{}: {}", issue.location().join("."), issue.message());
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn validation_details(&self) -> &[ValidationIssue] {
         match self {
             Error::Api { details, .. } => details,
@@ -189,6 +217,25 @@ impl Error {
     /// reset, possibly after storing), a success answer the client could not read, and a
     /// failure reported in a success answer ([`Error::ReportedFailure`]: MemoryOS 2.0.33
     /// reports one after a filter-mode delete that deleted).
+    ///
+    /// ```no_run
+    /// use memos_api::types;
+    ///
+    /// # async fn demo(client: memos_api::Client) -> memos_api::Result<()> {
+    /// let memory = types::MemoryCreate::builder()
+    ///     .user_id("alice".to_owned())
+    ///     .mem_cube_id("notes".to_owned())
+    ///     .memory_content("I moved to Lisbon in March.".to_owned());
+    /// match client.add_memories(memory).await {
+    ///     Ok(_) => println!("stored"),
+    ///     // Sending it again could store it twice: look for it in the cube first.
+    ///     Err(err) if err.may_have_been_applied() => println!("in doubt: {err}"),
+    ///     // The server did not take it: fix the request, or send it again later.
+    ///     Err(err) => println!("not stored: {err}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn may_have_been_applied(&self) -> bool {
         match self {
             Error::InvalidRequest { .. } | Error::Config(_) => false,
@@ -217,6 +264,29 @@ impl Error {
     /// called later, which a proxy reporting a reset upstream does not send), or a
     /// connection that could not be opened. Such a request may be sent again even when it
     /// is not idempotent; the client does so itself within its [`RetryPolicy`](crate::RetryPolicy).
+    ///
+    /// A caller with a retry loop of its own, on top of the client's quick retries:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use memos_api::types;
+    ///
+    /// # async fn demo(client: memos_api::Client) -> memos_api::Result<String> {
+    /// let mut attempt = 0;
+    /// loop {
+    ///     let question = types::ChatRequest::builder().user_id("alice".to_owned()).query("Hi");
+    ///     match client.chat(question).await {
+    ///         Err(err) if err.safe_to_retry() && attempt < 5 => {
+    ///             attempt += 1;
+    ///             let wait = err.retry_after().unwrap_or(Duration::from_secs(10));
+    ///             tokio::time::sleep(wait).await;
+    ///         }
+    ///         answer => return answer,
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn safe_to_retry(&self) -> bool {
         match self {
             Error::Transport { source, .. } => source.is_connect(),
