@@ -1,5 +1,8 @@
 //! Showing text that came from a server or a file: in one bounded line, for reports, error
 //! messages and tables, and with its control characters made visible, for terminals.
+//!
+//! The one home of these rules for the client (`memos-api`, which bounds server text in its
+//! errors), the `memos` command and the conformance suite; not part of the client's API.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -8,8 +11,8 @@ use std::fmt::Write as _;
 /// become one space, and a longer text is cut and ends with `…`.
 ///
 /// ```
-/// assert_eq!(memos_api::text::one_line("a\n  b", 10), "a b");
-/// assert_eq!(memos_api::text::one_line("abcdef", 4), "abc…");
+/// assert_eq!(memos_text::one_line("a\n  b", 10), "a b");
+/// assert_eq!(memos_text::one_line("abcdef", 4), "abc…");
 /// ```
 pub fn one_line(text: &str, max: usize) -> String {
     if max == 0 {
@@ -43,7 +46,7 @@ pub fn one_line(text: &str, max: usize) -> String {
 /// one line is wanted. Text without such characters is returned as it is, without copying.
 ///
 /// ```
-/// use memos_api::text::escape_controls;
+/// use memos_text::escape_controls;
 /// assert_eq!(escape_controls("a\x1b]0;pwned\x07b"), "a\\u{1b}]0;pwned\\u{7}b");
 /// assert_eq!(escape_controls("two\nlines"), "two\nlines");
 /// ```
@@ -63,7 +66,7 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 ///
 /// ```
 /// let json = serde_json::to_string("a\u{9b}2J").unwrap();
-/// let safe = memos_api::text::escape_controls_in_json(&json);
+/// let safe = memos_text::escape_controls_in_json(&json);
 /// assert_eq!(safe, r#""a\u009b2J""#);
 /// assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "a\u{9b}2J");
 /// ```
