@@ -106,23 +106,11 @@ fn api_message(err: &memos_api::Error) -> String {
             }
             out
         }
-        _ => with_causes(err),
+        _ => memos_text::with_causes(err),
     };
     if let Some(hint) = api_hint(err) {
         out.push_str("\n  hint: ");
         out.push_str(hint);
-    }
-    out
-}
-
-/// `err`'s text followed by the text of each error in its `source()` chain.
-fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
     }
     out
 }

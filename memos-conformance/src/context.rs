@@ -742,16 +742,3 @@ impl Exchange {
         }
     }
 }
-
-/// An error's text followed by the text of each cause in its `source()` chain: the client's
-/// errors keep a transport failure's reason there, out of their own text.
-pub(crate) fn with_causes(err: &dyn std::error::Error) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    out
-}

@@ -1001,7 +1001,7 @@ async fn send_record(
             // a slower round on top, for overloads that last.
             Err(err) if attempt < retries && err.safe_to_retry() => {
                 if let Some(progress) = &progress {
-                    let error = with_causes(&err);
+                    let error = memos_text::with_causes(&err);
                     progress(&Event::Retrying {
                         location: &location,
                         error: &error,
@@ -1019,25 +1019,12 @@ async fn send_record(
                     location,
                     result: Err(FailedSend {
                         answer_lost: err.may_have_been_applied(),
-                        error: with_causes(&err),
+                        error: memos_text::with_causes(&err),
                     }),
                 }
             }
         }
     }
-}
-
-/// The client's error with the text of each cause in its `source()` chain (a transport
-/// failure's reason), as a record's failure is reported in one string.
-fn with_causes(err: &memos_api::Error) -> String {
-    let mut out = err.to_string();
-    let mut next = std::error::Error::source(err);
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    out
 }
 
 /// Imports the documents of `server_dir`, a folder on the *server*, with `doc_path`.

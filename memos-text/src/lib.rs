@@ -35,6 +35,43 @@ pub fn one_line(text: &str, max: usize) -> String {
     folded
 }
 
+/// `err`'s text followed by the text of each error in its `source()` chain, each after
+/// `: `: the whole error on one line where it must be one string (a report, a summary), as
+/// `anyhow`'s `{:#}` prints it. Each error is expected to keep its cause out of its own
+/// text, so nothing is printed twice.
+///
+/// ```
+/// use std::fmt;
+///
+/// #[derive(Debug)]
+/// struct Failed(std::io::Error);
+///
+/// impl fmt::Display for Failed {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str("list_users failed")
+///     }
+/// }
+///
+/// impl std::error::Error for Failed {
+///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let err = Failed(std::io::Error::other("connection refused"));
+/// assert_eq!(memos_text::with_causes(&err), "list_users failed: connection refused");
+/// ```
+pub fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
+
 /// `text` with every character that a terminal would act on instead of showing written as
 /// a Rust escape (`\u{1b}`), so that text from a server or a file cannot move the cursor,
 /// clear the screen, set the window title or hide what follows (ANSI CSI and OSC sequences

@@ -2,7 +2,7 @@
 //! requests without a token or with a wrong one.
 
 use super::definition::{case, Case};
-use crate::context::{fail, with_causes, CaseResult, Ctx, Stop, Verdict};
+use crate::context::{fail, CaseResult, Ctx, Stop, Verdict};
 use crate::exchange::{AuthMode, Req};
 use crate::proxy::TYPED_CLIENT_LABEL;
 
@@ -58,7 +58,7 @@ async fn configured_scheme_is_sent(ctx: &mut Ctx) -> CaseResult {
     client.list_users().await.map_err(|e| {
         Stop::Fail(format!(
             "memos_api::Client::list_users with the configured credential: {}",
-            with_causes(&e)
+            memos_text::with_causes(&e)
         ))
     })?;
     let typed = ctx

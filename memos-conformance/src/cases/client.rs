@@ -7,7 +7,7 @@ use memos_api::types;
 use serde_json::Value;
 
 use super::definition::{case, Case};
-use crate::context::{fail, with_causes, CaseResult, Ctx, Listed, Stop, Verdict, DELETE_ALL_NEEDS};
+use crate::context::{fail, CaseResult, Ctx, Listed, Stop, Verdict, DELETE_ALL_NEEDS};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -90,7 +90,12 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 fn api(op: &'static str) -> impl Fn(memos_api::Error) -> Stop {
-    move |e| Stop::Fail(format!("memos_api::Client::{op}: {}", with_causes(&e)))
+    move |e| {
+        Stop::Fail(format!(
+            "memos_api::Client::{op}: {}",
+            memos_text::with_causes(&e)
+        ))
+    }
 }
 
 async fn typed_user(ctx: &Ctx, client: &memos_api::Client, name: &str) -> Result<String, Stop> {
