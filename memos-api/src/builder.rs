@@ -20,6 +20,33 @@ use crate::retry::RetryPolicy;
 /// Builds a client; start with [`Client::builder`] (the v1 API) or
 /// [`ProductClient::builder`](crate::product::Client::builder) (the `/product` API). Both
 /// clients take the same options; `C` is the client that [`build`](Self::build) returns.
+///
+/// Building sends nothing: it checks the base URL and the credential, and fails with
+/// [`Error::Config`] when one cannot be used.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// use memos_api::{product, v1, RetryPolicy};
+///
+/// # fn main() -> memos_api::Result<()> {
+/// let v1 = v1::Client::builder("https://memos.example.com/api")
+///     .bearer_token("my-token")
+///     .timeout(Duration::from_secs(30))
+///     .retry_policy(RetryPolicy::default())
+///     .build()?;
+/// assert_eq!(v1.base_url(), "https://memos.example.com/api");
+///
+/// // The same options build a client of the /product API.
+/// let product = product::Client::builder("http://127.0.0.1:8000").build()?;
+/// # let _ = product;
+///
+/// // A base URL that is not an absolute http(s) URL is refused before anything is sent.
+/// let err = Client::builder("memos.example.com").build().unwrap_err();
+/// assert!(matches!(err, memos_api::Error::Config(_)));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct ClientBuilder<C = Client> {
     target: PhantomData<fn() -> C>,
@@ -55,13 +82,31 @@ impl<C> ClientBuilder<C> {
         }
     }
 
-    /// Sends `Authorization: Bearer <token>` with every request.
+    /// Sends `Authorization: Bearer <token>` with every request. The token never shows in
+    /// `Debug` output or errors.
+    ///
+    /// ```
+    /// let client = memos_api::v1::Client::builder("http://127.0.0.1:8000")
+    ///     .bearer_token("tok-secret-1")
+    ///     .build()?;
+    /// assert!(!format!("{client:?}").contains("tok-secret-1"));
+    /// # Ok::<(), memos_api::Error>(())
+    /// ```
     pub fn bearer_token(mut self, token: impl Into<String>) -> Self {
         self.auth = Some(Auth::Bearer(Secret::new(token)));
         self
     }
 
     /// Sends `Authorization: Token <key>` with every request (the hosted service's keys).
+    ///
+    /// ```
+    /// let client = memos_api::v1::Client::builder("https://memos.example.com")
+    ///     .api_key("mk-123")
+    ///     .build()?;
+    /// // Over https the key is never sent in clear text.
+    /// assert!(!client.credential_in_cleartext());
+    /// # Ok::<(), memos_api::Error>(())
+    /// ```
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
         self.auth = Some(Auth::Token(Secret::new(key)));
         self
@@ -77,6 +122,18 @@ impl<C> ClientBuilder<C> {
     /// answer's body (default 60 s; chat waits on the server's LLM). A try that times out
     /// before the answer's head arrives may be retried (see [`RetryPolicy`]); one whose body
     /// stalls is not, so a server that trickles or stalls a body costs one timeout.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// // Chat on a slow model: up to 5 minutes per try, but give up connecting after 3 s.
+    /// let client = memos_api::v1::Client::builder("http://127.0.0.1:8000")
+    ///     .timeout(Duration::from_secs(300))
+    ///     .connect_timeout(Duration::from_secs(3))
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), memos_api::Error>(())
+    /// ```
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
         self
@@ -95,6 +152,17 @@ impl<C> ClientBuilder<C> {
     }
 
     /// How requests are retried (default: [`RetryPolicy::default`]).
+    ///
+    /// ```
+    /// use memos_api::{v1::Client, RetryPolicy};
+    ///
+    /// // A caller with retries of its own: one try per call.
+    /// let client = Client::builder("http://127.0.0.1:8000")
+    ///     .retry_policy(RetryPolicy::none())
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), memos_api::Error>(())
+    /// ```
     pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
         self.retry = policy;
         self
@@ -105,6 +173,24 @@ impl<C> ClientBuilder<C> {
     /// [`Error::ResponseTooLarge`] as soon as it passes the cap, or at once when its
     /// `Content-Length` says so. Error answers are capped at the smaller of this and
     /// [`MAX_ERROR_BODY_BYTES`](crate::MAX_ERROR_BODY_BYTES).
+    ///
+    /// ```no_run
+    /// use memos_api::{v1::Client, Error};
+    ///
+    /// # async fn demo() -> memos_api::Result<()> {
+    /// let client = Client::builder("http://127.0.0.1:8000")
+    ///     .max_response_bytes(8 * 1024 * 1024)
+    ///     .build()?;
+    /// match client.list_memories(Some("notes"), Some("alice")).await {
+    ///     Ok(memories) => println!("{memories:?}"),
+    ///     Err(Error::ResponseTooLarge { limit, .. }) => {
+    ///         eprintln!("the cube's memories are larger than {limit} bytes: ask for less");
+    ///     }
+    ///     Err(other) => return Err(other),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn max_response_bytes(mut self, bytes: u64) -> Self {
         self.max_response_bytes = bytes;
         self
@@ -114,6 +200,15 @@ impl<C> ClientBuilder<C> {
     /// body included, so even when enabled the client follows at most 5 redirects and only
     /// within the base URL's origin (scheme, host and port); any other redirect fails with
     /// [`Error::Redirect`], naming where it pointed.
+    ///
+    /// ```
+    /// // A server behind a proxy that adds a trailing slash with a 307.
+    /// let client = memos_api::v1::Client::builder("http://127.0.0.1:8000")
+    ///     .follow_redirects(true)
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok::<(), memos_api::Error>(())
+    /// ```
     pub fn follow_redirects(mut self, follow: bool) -> Self {
         self.follow_redirects = follow;
         self

@@ -1,12 +1,13 @@
 //! The one error type of the client: every failure, from a refused connection to a
-//! validation error, with what the server said and what to do about it.
+//! validation error, with what the server said.
 
+use std::fmt;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
 use crate::text::one_line;
-use crate::v1::types::{ErrorBody, ErrorDetail, ValidationIssue};
+use crate::v1::types::{ErrorBody, ErrorDetail, LocationPart};
 
 /// The longest server message an error keeps, in characters: enough for any real message,
 /// and a hostile server cannot fill a terminal or a log with one error.
@@ -21,7 +22,14 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// Everything that can go wrong when calling MemOS.
 ///
 /// Every variant names the operation (the spec's `operationId`) that failed. The `Display`
-/// output is meant for people: what failed, what the server said, and what to try next.
+/// output is one line for people: what failed and what the server said. The underlying
+/// cause (a [`Transport`](Error::Transport) error's `reqwest::Error`) is only in
+/// [`source()`](std::error::Error::source), so that error reporters which print the chain
+/// (`anyhow`'s `{:#}`, `eyre`, `tracing`) print it once. What to do about an error depends
+/// on the program (its flags, its retries), so the text gives no advice: the predicates
+/// ([`status`](Error::status), [`may_have_been_applied`](Error::may_have_been_applied),
+/// [`safe_to_retry`](Error::safe_to_retry), ...) let a program word its own.
+///
 /// No variant ever holds the client's credentials.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -44,7 +52,7 @@ pub enum Error {
         retry_after: Option<Duration>,
     },
     /// The request never got an answer: connection refused, DNS, TLS, reset or timeout.
-    #[error("{operation}: {}: {}{}", transport_summary(.source), source_chain(.source), transport_hint(.source))]
+    #[error("{operation}: {}", transport_summary(.source))]
     Transport {
         /// The operation that failed.
         operation: &'static str,
@@ -53,7 +61,7 @@ pub enum Error {
         source: reqwest::Error,
     },
     /// The server answered a success status but the body does not match the spec.
-    #[error("{operation}: the server's answer{} does not match the API spec ({reason}); body starts with: {body_start:?}", .status.map(|s| format!(" ({s})")).unwrap_or_default())]
+    #[error("{operation}: the server's answer{} does not match the API spec ({}); body starts with: {body_start:?}", .status.map(|s| format!(" ({s})")).unwrap_or_default(), one_line(.reason, MAX_MESSAGE_CHARS))]
     InvalidResponse {
         /// The operation that failed.
         operation: &'static str,
@@ -67,7 +75,7 @@ pub enum Error {
     /// The answer's body is larger than the client accepts
     /// ([`ClientBuilder::max_response_bytes`](crate::ClientBuilder::max_response_bytes) for
     /// successes, a smaller fixed cap for error answers); the client stopped reading it.
-    #[error("{operation}: the server's answer{} is larger than {} ({limit} bytes); the client stopped reading it{}", .status.map(|s| format!(" ({s})")).unwrap_or_default(), human_bytes(*.limit), too_large_hint(*.status))]
+    #[error("{operation}: the server's answer{} is larger than {} ({limit} bytes); the client stopped reading it", .status.map(|s| format!(" ({s})")).unwrap_or_default(), human_bytes(*.limit))]
     ResponseTooLarge {
         /// The operation that failed.
         operation: &'static str,
@@ -79,7 +87,7 @@ pub enum Error {
     /// The server answered with a redirect, which the client does not follow unless told to
     /// ([`ClientBuilder::follow_redirects`](crate::ClientBuilder::follow_redirects)), or which
     /// leaves the base URL's origin.
-    #[error("{operation}: the server answered {status} redirecting to {}; the client does not follow it, because a redirect re-sends the request (body and credentials included) to wherever the server points\n  hint: check the base URL (http or https? a path prefix?); to follow redirects within the same origin, enable follow_redirects", .location.as_deref().unwrap_or("(no Location header)"))]
+    #[error("{operation}: the server answered {status} redirecting to {}; the client does not follow it, because a redirect re-sends the request (body and credentials included) to wherever the server points", .location.as_deref().unwrap_or("(no Location header)"))]
     Redirect {
         /// The operation that failed.
         operation: &'static str,
@@ -91,7 +99,7 @@ pub enum Error {
     /// The server answered with a success status but said in the body that the request
     /// failed: `/product/delete_memory` answers `200` with `data.status: "failure"` and the
     /// reason as the envelope's `message`.
-    #[error("{operation}: the server answered {status} but reported a failure{}", .message.as_deref().map(|m| format!(": {}", m.trim())).unwrap_or_default())]
+    #[error("{operation}: the server answered {status} but reported a failure{}", .message.as_deref().map(|m| format!(": {}", one_line(m, MAX_MESSAGE_CHARS))).unwrap_or_default())]
     ReportedFailure {
         /// The operation that failed.
         operation: &'static str,
@@ -101,7 +109,7 @@ pub enum Error {
         message: Option<String>,
     },
     /// The request could not be built from the given values (nothing was sent).
-    #[error("{operation}: invalid request, nothing was sent: {reason}")]
+    #[error("{operation}: invalid request, nothing was sent: {}", one_line(.reason, MAX_MESSAGE_CHARS))]
     InvalidRequest {
         /// The operation that failed.
         operation: &'static str,
@@ -120,7 +128,7 @@ pub enum Error {
         limit: StreamLimit,
     },
     /// The client could not be built (bad base URL, bad header value...).
-    #[error("invalid client configuration: {0}")]
+    #[error("invalid client configuration: {}", one_line(.0, MAX_MESSAGE_CHARS))]
     Config(String),
 }
 
@@ -138,6 +146,19 @@ pub enum StreamLimit {
 
 impl Error {
     /// The HTTP status, when the server answered.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: memos_api::v1::Client) -> memos_api::Result<()> {
+    /// match client.list_users().await {
+    ///     Ok(users) => println!("{} users", users.len()),
+    ///     Err(err) if matches!(err.status().map(|s| s.as_u16()), Some(401 | 403)) => {
+    ///         eprintln!("the server refused the credential: {err}");
+    ///     }
+    ///     Err(err) => return Err(err),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api { status, .. }
@@ -169,7 +190,22 @@ impl Error {
         }
     }
 
-    /// The field-level problems of a 422 answer (empty otherwise).
+    /// The field-level problems of a 422 answer (empty otherwise), the same type for both
+    /// APIs.
+    ///
+    /// ```no_run
+    /// use memos_api::product::types;
+    ///
+    /// # async fn demo(client: memos_api::product::Client) {
+    /// let request = types::SearchRequest::builder().user_id("alice").query("Lisbon");
+    /// if let Err(err) = client.search_memories(request).await {
+    ///     for issue in err.validation_details() {
+    ///         // e.g. `body.query: String should have at least 1 character (string_too_short)`
+    ///         eprintln!("{}: {}", issue.location().join("."), issue.message());
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn validation_details(&self) -> &[ValidationIssue] {
         match self {
             Error::Api { details, .. } => details,
@@ -206,6 +242,25 @@ impl Error {
     /// failure reported in a success answer ([`Error::ReportedFailure`]: MemoryOS 2.0.33
     /// reports one after a filter-mode delete that deleted), and a stream its caller's limit
     /// stopped ([`Error::StreamLimit`]).
+    ///
+    /// ```no_run
+    /// use memos_api::v1::types;
+    ///
+    /// # async fn demo(client: memos_api::v1::Client) -> memos_api::Result<()> {
+    /// let memory = types::MemoryCreate::builder()
+    ///     .user_id("alice".to_owned())
+    ///     .mem_cube_id("notes".to_owned())
+    ///     .memory_content("I moved to Lisbon in March.".to_owned());
+    /// match client.add_memories(memory).await {
+    ///     Ok(_) => println!("stored"),
+    ///     // Sending it again could store it twice: look for it in the cube first.
+    ///     Err(err) if err.may_have_been_applied() => println!("in doubt: {err}"),
+    ///     // The server did not take it: fix the request, or send it again later.
+    ///     Err(err) => println!("not stored: {err}"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn may_have_been_applied(&self) -> bool {
         match self {
             Error::InvalidRequest { .. } | Error::Config(_) => false,
@@ -234,6 +289,29 @@ impl Error {
     /// called later, which a proxy reporting a reset upstream does not send), or a
     /// connection that could not be opened. Such a request may be sent again even when it
     /// is not idempotent; the client does so itself within its [`RetryPolicy`](crate::RetryPolicy).
+    ///
+    /// A caller with a retry loop of its own, on top of the client's quick retries:
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    ///
+    /// use memos_api::v1::types;
+    ///
+    /// # async fn demo(client: memos_api::v1::Client) -> memos_api::Result<String> {
+    /// let mut attempt = 0;
+    /// loop {
+    ///     let question = types::ChatRequest::builder().user_id("alice".to_owned()).query("Hi");
+    ///     match client.chat(question).await {
+    ///         Err(err) if err.safe_to_retry() && attempt < 5 => {
+    ///             attempt += 1;
+    ///             let wait = err.retry_after().unwrap_or(Duration::from_secs(10));
+    ///             tokio::time::sleep(wait).await;
+    ///         }
+    ///         answer => return answer,
+    ///     }
+    /// }
+    /// # }
+    /// ```
     pub fn safe_to_retry(&self) -> bool {
         match self {
             Error::Transport { source, .. } => source.is_connect(),
@@ -310,17 +388,9 @@ impl Error {
                     clean(message);
                 }
                 for issue in details {
-                    clean(&mut issue.msg);
-                    clean(&mut issue.type_);
-                    if let Some(input) = &mut issue.input {
-                        redact_value(input, secret);
-                    }
-                    redact_map(&mut issue.ctx, secret);
-                    for part in &mut issue.loc {
-                        if let crate::v1::types::LocationPart::String(text) = part {
-                            redact_text(text, secret);
-                        }
-                    }
+                    clean(&mut issue.message);
+                    clean(&mut issue.kind);
+                    issue.location.iter_mut().for_each(clean);
                 }
             }
             Error::InvalidResponse {
@@ -359,7 +429,7 @@ impl Error {
             details: details
                 .into_iter()
                 .take(MAX_DETAILS)
-                .map(bounded_issue)
+                .map(ValidationIssue::bounded)
                 .collect(),
             retry_after: None,
         }
@@ -393,27 +463,6 @@ fn redact_text(text: &mut String, secret: &str) {
     }
 }
 
-fn redact_map(map: &mut serde_json::Map<String, serde_json::Value>, secret: &str) {
-    let entries = std::mem::take(map);
-    *map = entries
-        .into_iter()
-        .map(|(mut key, mut value)| {
-            redact_text(&mut key, secret);
-            redact_value(&mut value, secret);
-            (key, value)
-        })
-        .collect();
-}
-
-fn redact_value(value: &mut serde_json::Value, secret: &str) {
-    match value {
-        serde_json::Value::String(text) => redact_text(text, secret),
-        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_value(v, secret)),
-        serde_json::Value::Object(map) => redact_map(map, secret),
-        _ => {}
-    }
-}
-
 /// At most `max` characters of `text`, with `…` when cut (line breaks kept: a pydantic
 /// message spans lines).
 fn bounded(text: &str, max: usize) -> String {
@@ -423,31 +472,66 @@ fn bounded(text: &str, max: usize) -> String {
     }
 }
 
-/// A validation issue whose texts are bounded; the echoed input is dropped when large.
-fn bounded_issue(mut issue: ValidationIssue) -> ValidationIssue {
-    issue.msg = one_line(&issue.msg, 300);
-    issue.type_ = one_line(&issue.type_, 100);
-    issue.loc.truncate(10);
-    for part in &mut issue.loc {
-        if let crate::v1::types::LocationPart::String(text) = part {
-            *text = one_line(text, 60);
+/// One field-level problem of a 422 answer, the same for both APIs: where (the path to the
+/// field), what is wrong, and the kind of problem.
+///
+/// Its `Display` is one line, `body.messages.0.role: Input should be 'user' (enum)`. The
+/// input the server echoes back with a problem is not kept: it may be large, or hold what
+/// should not reach a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidationIssue {
+    location: Vec<String>,
+    message: String,
+    kind: String,
+}
+
+impl ValidationIssue {
+    /// The path to the field as the server gives it, one part each: where in the request
+    /// (`body`, `query`, `path`), then field names and list indexes (`["body", "messages",
+    /// "0", "role"]`).
+    pub fn location(&self) -> &[String] {
+        &self.location
+    }
+
+    /// What is wrong, in the server's words (`Field required`).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The kind of problem, as the server names it (pydantic's `type`: `missing`,
+    /// `string_type`, ...).
+    pub fn kind(&self) -> &str {
+        &self.kind
+    }
+
+    /// The issue of a generated error body, its texts bounded (each on one line).
+    fn bounded(issue: crate::v1::types::ValidationIssue) -> Self {
+        ValidationIssue {
+            location: issue
+                .loc
+                .iter()
+                .take(10)
+                .map(|part| match part {
+                    LocationPart::String(text) => one_line(text, 60),
+                    LocationPart::Integer(index) => index.to_string(),
+                })
+                .collect(),
+            message: one_line(&issue.msg, 300),
+            kind: one_line(&issue.type_, 100),
         }
     }
-    if issue
-        .input
-        .as_ref()
-        .is_some_and(|input| input.to_string().len() > MAX_MESSAGE_CHARS)
-    {
-        issue.input = None;
+}
+
+impl fmt::Display for ValidationIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: {} ({})",
+            self.location.join("."),
+            self.message,
+            self.kind
+        )
     }
-    if serde_json::Value::Object(issue.ctx.clone())
-        .to_string()
-        .len()
-        > MAX_MESSAGE_CHARS
-    {
-        issue.ctx.clear();
-    }
-    issue
 }
 
 fn human_bytes(bytes: u64) -> String {
@@ -461,19 +545,14 @@ fn human_bytes(bytes: u64) -> String {
     }
 }
 
-fn too_large_hint(status: Option<StatusCode>) -> &'static str {
-    match status {
-        Some(status) if !status.is_success() => "",
-        _ => "\n  hint: ask for less (a narrower search, one cube at a time) or raise the cap (ClientBuilder::max_response_bytes, the CLI's --max-response-size)",
-    }
-}
-
 /// The first 512 bytes of a body, lossily decoded, for error messages.
 pub(crate) fn body_start(body: &[u8]) -> String {
     let end = body.len().min(512);
     String::from_utf8_lossy(&body[..end]).into_owned()
 }
 
+/// One line: what failed, the envelope's code when it differs from the status, what the
+/// server said, and each field problem.
 fn display_api(
     operation: &str,
     status: StatusCode,
@@ -489,31 +568,12 @@ fn display_api(
     }
     if let Some(message) = message {
         out.push_str(": ");
-        out.push_str(message.trim());
+        out.push_str(&one_line(message, MAX_MESSAGE_CHARS));
     }
     for issue in details {
-        let location: Vec<String> = issue.loc.iter().map(ToString::to_string).collect();
-        out.push_str(&format!(
-            "\n  - {}: {} ({})",
-            location.join("."),
-            issue.msg,
-            issue.type_
-        ));
+        out.push_str(&format!("; {issue}"));
     }
-    out.push_str(status_hint(status));
     out
-}
-
-fn status_hint(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        401 | 403 => "\n  hint: check the token and the auth scheme (bearer or token)",
-        404 => "\n  hint: check the base URL (does it need a path such as /api?) and that ids contain no '/'",
-        405 => "\n  hint: the server does not offer this method on this path; check the base URL",
-        422 => "\n  hint: the server rejected the fields listed above; fix them and send again",
-        429 => "\n  hint: the server is rate limiting; wait and try again",
-        500..=599 => "\n  hint: the server failed while handling the request; its log has the details",
-        _ => "",
-    }
 }
 
 /// Says whether the request may have reached the server: that decides whether sending it
@@ -526,25 +586,4 @@ fn transport_summary(err: &reqwest::Error) -> &'static str {
     } else {
         "the connection broke before the answer was complete (the request may have been processed)"
     }
-}
-
-fn transport_hint(err: &reqwest::Error) -> &'static str {
-    if err.is_timeout() {
-        "\n  hint: the server did not answer in time; raise the client's timeout or check the server"
-    } else if err.is_connect() {
-        "\n  hint: is the server running at the base URL, and is the URL right?"
-    } else {
-        ""
-    }
-}
-
-fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut next = err.source();
-    while let Some(cause) = next {
-        out.push_str(": ");
-        out.push_str(&cause.to_string());
-        next = cause.source();
-    }
-    out
 }

@@ -47,10 +47,10 @@ const QUOTED_DATA_CHARS: usize = 200;
 ///
 /// use futures::StreamExt as _;
 /// use memos_api::product::types::{ChatRequest, ChatStreamEvent};
-/// use memos_api::ProductClient;
+/// use memos_api::product::Client;
 ///
 /// # async fn demo() -> memos_api::Result<()> {
-/// let client = ProductClient::new("http://127.0.0.1:8000")?;
+/// let client = Client::new("http://127.0.0.1:8000")?;
 /// let request = ChatRequest::builder().user_id("alice").query("Where do I live?");
 /// let mut events = client
 ///     .chat_stream(request)

@@ -69,7 +69,10 @@
 //! # Errors
 //!
 //! Every method fails with [`Error`], which carries the HTTP status, the envelope's `code`
-//! and `message`, and a 422's field details, and prints them with a hint of what to do.
+//! and `message`, and a 422's field problems ([`ValidationIssue`], the same for both APIs).
+//! Its text is one line without advice, its cause only in `source()`; its predicates
+//! ([`Error::may_have_been_applied`], [`Error::safe_to_retry`], ...) tell a program what
+//! it may do next.
 //!
 //! # Retries
 //!
@@ -110,7 +113,8 @@ mod product_client;
 pub mod product_events;
 mod retry;
 mod sse;
-pub mod text;
+// Server text in errors and events is bounded by the rules the CLI and the suite show it by.
+use memos_text as text;
 pub mod v1;
 
 // `crate::` because a bare `core::` would name the core library.
@@ -118,7 +122,7 @@ pub use crate::core::{DEFAULT_MAX_RESPONSE_BYTES, MAX_ERROR_BODY_BYTES};
 pub use auth::{Auth, AuthScheme, Secret};
 pub use base_url::parse_base_url;
 pub use builder::ClientBuilder;
-pub use error::{Error, Result, StreamLimit};
+pub use error::{Error, Result, StreamLimit, ValidationIssue};
 pub use event_stream::{EventStream, DEFAULT_MAX_EVENT_BYTES};
 pub use memories::UnreadableNode;
 pub use retry::RetryPolicy;

@@ -605,14 +605,7 @@ mod tests {
         assert_eq!(err.code(), Some(422));
         assert!(err.message().unwrap().contains("[body -> query]"));
         let issue = &err.validation_details()[0];
-        assert_eq!(issue.type_, "missing");
-        assert_eq!(
-            issue.loc,
-            [
-                crate::v1::types::LocationPart::String("body".into()),
-                crate::v1::types::LocationPart::String("query".into()),
-                crate::v1::types::LocationPart::Integer(0),
-            ]
-        );
+        assert_eq!(issue.kind(), "missing");
+        assert_eq!(issue.location(), ["body", "query", "0"]);
     }
 }

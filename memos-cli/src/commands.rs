@@ -1,9 +1,9 @@
 //! The everyday commands: users, cubes, memories, search and chat, each one call (or two)
 //! of the client, printed as a table or as JSON.
 
-use memos_api::text::one_line;
 use memos_api::v1::types::{self, MemoryItem, MemoryList, UserRole};
 use memos_api::v1::Client;
+use memos_text::one_line;
 use serde_json::json;
 
 use crate::cli::{CubesCommand, Global, MemoriesCommand, Role, UsersCommand};

@@ -80,33 +80,80 @@ impl From<memos_api::Error> for Failure {
     }
 }
 
-/// The client's error with hints that name this command's flags where the client's name
-/// its builder's methods.
+/// The client's error as this command's users need it: its one-line text, the cause of a
+/// transport failure, each field problem of a 422 on a line of its own, and a hint in this
+/// command's terms (the client gives none).
 fn api_message(err: &memos_api::Error) -> String {
-    let message = err.to_string();
-    let first = message.lines().next().unwrap_or_default();
-    match err {
+    let mut out = match err {
+        memos_api::Error::Api {
+            operation,
+            status,
+            code,
+            message,
+            ..
+        } => {
+            // The one-line text folds the server's message and lists the problems inline.
+            let mut out = format!("{operation} failed with HTTP {status}");
+            if let Some(code) = code.filter(|code| *code != i64::from(status.as_u16())) {
+                out.push_str(&format!(" (envelope code {code})"));
+            }
+            if let Some(message) = message {
+                out.push_str(": ");
+                out.push_str(message.trim());
+            }
+            for issue in err.validation_details() {
+                out.push_str(&format!("\n  - {issue}"));
+            }
+            out
+        }
+        _ => memos_text::with_causes(err),
+    };
+    if let Some(hint) = api_hint(err) {
+        out.push_str("\n  hint: ");
+        out.push_str(hint);
+    }
+    out
+}
+
+/// What to do about an error of the client, in terms of this command's flags.
+fn api_hint(err: &memos_api::Error) -> Option<&'static str> {
+    Some(match err {
         memos_api::Error::ResponseTooLarge { status, .. }
             if status.is_none_or(|s| s.is_success()) =>
         {
-            // The first line names the cap.
-            format!(
-                "{first}\n  hint: ask for less (one cube at a time, a narrower search) or raise \
-                 the cap with --max-response-size"
-            )
+            "ask for less (one cube at a time, a narrower search) or raise the cap with \
+             --max-response-size"
         }
-        memos_api::Error::Redirect { .. } => format!(
-            "{first}\n  hint: check --base-url (http or https? a path prefix such as /api?); \
-             memos does not follow redirects"
-        ),
+        memos_api::Error::Redirect { .. } => {
+            "check --base-url (http or https? a path prefix such as /api?); memos does not \
+             follow redirects"
+        }
         // The status alone says success: say what that means for repeating the command.
-        memos_api::Error::ReportedFailure { .. } => format!(
-            "{first}\n  hint: the request may still have been carried out in part (MemoryOS \
-             2.0.33 reports a failure after some deletes that did delete): check the cube \
-             before running the command again"
-        ),
-        _ => message,
-    }
+        memos_api::Error::ReportedFailure { .. } => {
+            "the request may still have been carried out in part (MemoryOS 2.0.33 reports a \
+             failure after some deletes that did delete): check the cube before running the \
+             command again"
+        }
+        memos_api::Error::Transport { source, .. } if source.is_timeout() => {
+            "the server did not answer in time; raise the client's timeout or check the server"
+        }
+        memos_api::Error::Transport { source, .. } if source.is_connect() => {
+            "is the server running at the base URL, and is the URL right?"
+        }
+        memos_api::Error::Api { status, .. } => match status.as_u16() {
+            401 | 403 => "check the token and the auth scheme (bearer or token)",
+            404 => {
+                "check the base URL (does it need a path such as /api?) and that ids contain \
+                 no '/'"
+            }
+            405 => "the server does not offer this method on this path; check the base URL",
+            422 => "the server rejected the fields listed above; fix them and send again",
+            429 => "the server is rate limiting; wait and try again",
+            500..=599 => "the server failed while handling the request; its log has the details",
+            _ => return None,
+        },
+        _ => return None,
+    })
 }
 
 impl From<LoadError> for Failure {
@@ -131,9 +178,15 @@ impl From<LoadError> for Failure {
 /// The loader's error as this command's users need it: its hint names flags and commands
 /// where the loader names options and functions.
 fn load_message(err: &LoadError) -> String {
+    // The client's errors in this command's words, as when the command meets them itself.
+    let message = match err {
+        LoadError::Setup { what, source, .. } => format!("{what}: {}", api_message(source)),
+        LoadError::Api(source) => api_message(source),
+        other => other.message(),
+    };
     match err.hint() {
-        Some(hint) => format!("{}\n  hint: {}", err.message(), flag_hint(&hint)),
-        None => err.message(),
+        Some(hint) => format!("{message}\n  hint: {}", flag_hint(&hint)),
+        None => message,
     }
 }
 
@@ -222,6 +275,64 @@ mod tests {
             "{}",
             failure.message
         );
+    }
+
+    #[test]
+    fn api_errors_get_this_commands_hints_and_their_field_problems_one_per_line() {
+        let body =
+            br#"{"detail":[{"type":"missing","loc":["body","query"],"msg":"Field required"}]}"#;
+        let failure = Failure::from(api_error(422, body));
+        assert_eq!(
+            failure.message,
+            "chat failed with HTTP 422 Unprocessable Entity\n  - body.query: Field required \
+             (missing)\n  hint: the server rejected the fields listed above; fix them and send \
+             again"
+        );
+        let failure = Failure::from(api_error(401, br#"{"detail":"Not authenticated"}"#));
+        assert_eq!(
+            failure.message,
+            "chat failed with HTTP 401 Unauthorized: Not authenticated\n  hint: check the \
+             token and the auth scheme (bearer or token)"
+        );
+        // A multi-line server message is kept as it is, the envelope code when it differs.
+        let body = br#"{"code":400,"message":"1 validation error\nquery\n  required"}"#;
+        let failure = Failure::from(api_error(500, body));
+        assert_eq!(
+            failure.message,
+            "chat failed with HTTP 500 Internal Server Error (envelope code 400): 1 validation \
+             error\nquery\n  required\n  hint: the server failed while handling the request; \
+             its log has the details"
+        );
+        let failure = Failure::from(api_error(418, b""));
+        assert_eq!(failure.message, "chat failed with HTTP 418 I'm a teapot");
+    }
+
+    /// An error answer as the client reports it, read from a real response.
+    fn api_error(status: u16, body: &'static [u8]) -> memos_api::Error {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let server = runtime.block_on(async {
+            let router = axum::Router::new().fallback(move || async move {
+                (
+                    axum::http::StatusCode::from_u16(status).unwrap(),
+                    [("content-type", "application/json")],
+                    body,
+                )
+            });
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            tokio::spawn(async move { axum::serve(listener, router).await });
+            addr
+        });
+        let client = memos_api::v1::Client::builder(format!("http://{server}"))
+            .retry_policy(memos_api::RetryPolicy::none())
+            .build()
+            .unwrap();
+        runtime
+            .block_on(client.chat(memos_api::v1::types::ChatRequest::builder().query("q")))
+            .unwrap_err()
     }
 
     fn reqwest_status(code: u16) -> reqwest::StatusCode {

@@ -8,7 +8,7 @@
 use std::io::{IsTerminal, Write};
 
 use comfy_table::{presets, ContentArrangement, Table};
-use memos_api::text::{escape_controls, escape_controls_in_json};
+use memos_text::{escape_controls, escape_controls_in_json};
 use serde::Serialize;
 
 /// Prints a value as pretty JSON on stdout.

@@ -8,7 +8,7 @@ use memos_api::product;
 use memos_api::product::types::{
     ChatRequest, CubeMemories, DeleteMemoryRequest, MemoryItem, SearchRequest,
 };
-use memos_api::text::one_line;
+use memos_text::one_line;
 use serde_json::json;
 
 use crate::commands::{done, memory_table_of, MemoryRow};

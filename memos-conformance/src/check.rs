@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use memos_api::text::one_line;
+use memos_text::one_line;
 
 use crate::exchange::{ReceivedResponse, SentRequest};
 use crate::spec::Operation;

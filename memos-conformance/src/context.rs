@@ -390,7 +390,7 @@ impl Ctx {
              refused because another cube holds its storage (\"{}\"). Cubes registered from one directory \
              share its storage, so the suite registered nothing there, added and deleted nothing, and ran \
              no further cases. Pass an empty scratch directory as --cube-path",
-            memos_api::text::one_line(message, 300)
+            memos_text::one_line(message, 300)
         );
         self.run.stop_for_storage(&stop);
         fail(stop)

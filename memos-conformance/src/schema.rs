@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use memos_api::text::one_line;
+use memos_text::one_line;
 use serde_json::{json, Map, Value};
 
 /// How many validation errors are reported per body.

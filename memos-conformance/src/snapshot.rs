@@ -162,10 +162,7 @@ impl SnapRequest {
         }
         if let Some(bytes) = body_bytes(&self.body, &self.body_text) {
             out.push(' ');
-            out.push_str(&memos_api::text::one_line(
-                &String::from_utf8_lossy(&bytes),
-                160,
-            ));
+            out.push_str(&memos_text::one_line(&String::from_utf8_lossy(&bytes), 160));
         }
         out
     }

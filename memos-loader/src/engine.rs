@@ -191,6 +191,28 @@ impl std::fmt::Debug for ValidatedImport {
 ///
 /// With invalid records and without `skip_invalid`, fails with
 /// [`LoadError::InvalidInput`], naming each record's file, line and reason.
+///
+/// Needs no server: a program can check its input before it has a client, and send it
+/// later with [`ValidatedImport::send`].
+///
+/// ```
+/// use memos_loader::{validate_source, ContentOptions, Input, LoadError, LoadOptions, Source};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), LoadError> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let log = dir.path().join("build.log");
+/// std::fs::write(&log, "compiling\nlinking\nbuild failed: missing symbol\n").unwrap();
+///
+/// let source = Source::Content {
+///     inputs: vec![Input::Path(log)],
+///     options: ContentOptions { per_line: true, ..ContentOptions::default() },
+/// };
+/// let validated = validate_source(&source, &LoadOptions::default()).await?;
+/// assert_eq!(validated.dry_run_summary().records_read, 3);
+/// # Ok(())
+/// # }
+/// ```
 pub async fn validate_source(
     source: &Source,
     options: &LoadOptions,
@@ -422,6 +444,32 @@ const LATE_ADD_GRACE: Duration = Duration::from_secs(3);
 /// The user and cube must exist ([`ensure_user`](crate::ensure_user),
 /// [`ensure_cube`](crate::ensure_cube)). Failed records do not make this return an error:
 /// they are counted in the [`Summary`] (see [`Summary::is_complete`]).
+///
+/// ```no_run
+/// use memos_loader::{import, Input, LoadError, LoadOptions, MessageOptions, Source, Target};
+///
+/// # async fn demo() -> Result<(), LoadError> {
+/// // The /product API: no user or cube to set up, the first add creates the cube.
+/// let client = memos_api::product::Client::builder("http://127.0.0.1:8000").build()?;
+/// let source = Source::Messages {
+///     inputs: vec![Input::Path("sessions.jsonl".into())],
+///     options: MessageOptions::default(),
+/// };
+/// let target = Target { user_id: "alice".into(), cube_id: "alice-notes".into() };
+/// let options = LoadOptions {
+///     // Run again after a crash: nothing is lost, nothing is stored twice.
+///     checkpoint: Some("sessions.checkpoint".into()),
+///     ..LoadOptions::default()
+/// };
+/// let summary = import(&client, &target, &source, &options).await?;
+/// if !summary.is_complete() {
+///     for failed in &summary.failures {
+///         eprintln!("{}: {}", failed.location, failed.error);
+///     }
+/// }
+/// # Ok(())
+/// # }
+/// ```
 pub async fn import(
     server: impl Into<Server>,
     target: &Target,
@@ -965,7 +1013,7 @@ async fn send_record(
             // a slower round on top, for overloads that last.
             Err(err) if attempt < retries && err.safe_to_retry() => {
                 if let Some(progress) = &progress {
-                    let error = err.to_string();
+                    let error = memos_text::with_causes(&err);
                     progress(&Event::Retrying {
                         location: &location,
                         error: &error,
@@ -983,7 +1031,7 @@ async fn send_record(
                     location,
                     result: Err(FailedSend {
                         answer_lost: err.may_have_been_applied(),
-                        error: err.to_string(),
+                        error: memos_text::with_causes(&err),
                     }),
                 }
             }

@@ -31,6 +31,8 @@ struct Args {
     // Not `env = "MEMOS_REFSERVER_VENV"`: with `--api product` that would point the product
     // install at the v1 venv, and rebuild it with the product's lock. Each API's default
     // reads its own variable (memos_refserver::ensure_venv_for).
+    // The doc comment is the --help text, where `<workspace>` is a placeholder, not HTML.
+    #[allow(rustdoc::invalid_html_tags)]
     #[arg(long)]
     venv: Option<PathBuf>,
 

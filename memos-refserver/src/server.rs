@@ -131,6 +131,26 @@ impl ReferenceServer {
     ///
     /// The returned value holds no handle to the caller's tokio runtime, so it may be
     /// used from any runtime or thread. Build your own HTTP client per runtime.
+    ///
+    /// Needs Python 3 (the first start installs the venv from the checked-in lock, which
+    /// takes minutes; later starts reuse it).
+    ///
+    /// ```no_run
+    /// use memos_refserver::{Api, ReferenceServer, StartOptions};
+    ///
+    /// # async fn demo() -> Result<(), memos_refserver::Error> {
+    /// // The /product API of MemoryOS 2.0.33, on a free port of 127.0.0.1.
+    /// let server = ReferenceServer::start(StartOptions {
+    ///     api: Api::Product,
+    ///     ..StartOptions::default()
+    /// })
+    /// .await?;
+    /// println!("serving at {}", server.base_url());
+    /// // ... send requests to server.base_url() ...
+    /// server.stop();
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn start(options: StartOptions) -> Result<ReferenceServer, Error> {
         let started = Instant::now();
 

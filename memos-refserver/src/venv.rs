@@ -9,7 +9,7 @@
 //! change what the tests run against.
 //!
 //! The installer only uses a path that does not exist or is an empty directory, and marks
-//! it as its own before anything else goes in (see [`ownership`]); anything else, `$HOME`
+//! it as its own before anything else goes in (the `ownership` module); anything else, `$HOME`
 //! or `/` included, is refused untouched. A completion marker records the lock's hash: a
 //! venv whose marker matches is reused as is (no Python is even run); an owned venv
 //! without it (an interrupted install) or with another lock is deleted and rebuilt.

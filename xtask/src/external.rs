@@ -212,6 +212,6 @@ fn same_scalar(a: &Value, b: &Value) -> bool {
 fn shown(value: Option<&Value>) -> String {
     match value {
         None => "(absent)".to_owned(),
-        Some(value) => memos_api::text::one_line(&value.to_string(), 60),
+        Some(value) => memos_text::one_line(&value.to_string(), 60),
     }
 }

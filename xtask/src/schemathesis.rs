@@ -15,8 +15,8 @@ use std::process::Command;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use memos_api::text::one_line;
 use memos_refserver::{Api, ReferenceServer};
+use memos_text::one_line;
 use serde::Deserialize;
 
 use crate::pins::SCHEMATHESIS;

@@ -79,7 +79,7 @@ async fn the_cap_is_configurable_and_named_in_the_error() {
         text.contains("list_users") && text.contains("1 MiB"),
         "{text}"
     );
-    assert!(text.contains("max_response_bytes"), "{text}");
+    assert!(!text.contains('\n'), "{text}");
 }
 
 #[tokio::test]
@@ -305,7 +305,7 @@ async fn a_same_origin_redirect_is_followed_only_when_asked() {
 }
 
 #[tokio::test]
-async fn unauthorized_and_forbidden_are_api_errors_with_a_hint() {
+async fn unauthorized_and_forbidden_are_api_errors() {
     for status in [StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN] {
         let body = br#"{"detail":"Not authenticated"}"#.to_vec();
         let server = serve_fixed(status, "application/json", body).await;
@@ -316,7 +316,10 @@ async fn unauthorized_and_forbidden_are_api_errors_with_a_hint() {
             .unwrap();
         let err = list_users(&client).await;
         assert_eq!(err.status(), Some(status));
-        assert!(err.to_string().contains("check the token"), "{err}");
+        assert_eq!(
+            err.to_string(),
+            format!("list_users failed with HTTP {status}: Not authenticated")
+        );
         assert!(!err.may_have_been_applied() && !err.safe_to_retry());
         assert_eq!(server.hits(), 1);
     }

@@ -246,7 +246,7 @@ async fn a_422_envelope_keeps_its_message_and_field_details() {
     assert!(err.message().unwrap().contains("[body -> query]"), "{err}");
     let details = err.validation_details();
     assert_eq!(details.len(), 1);
-    assert_eq!(details[0].msg, "Field required");
+    assert_eq!(details[0].message(), "Field required");
     assert!(
         err.to_string().contains("body.query: Field required"),
         "{err}"

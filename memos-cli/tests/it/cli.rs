@@ -118,10 +118,19 @@ fn a_missing_file_exits_4() {
 fn an_unreachable_server_exits_6_with_a_hint() {
     let output = run(&dead_url(), &["users", "list"], None);
     expect_code(&output, 6);
+    let stderr = text(&output.stderr);
     assert!(
-        text(&output.stderr).contains("is the server running"),
-        "{}",
-        text(&output.stderr)
+        stderr.contains("could not reach the MemOS server: error sending request")
+            && stderr.ends_with(
+                "\n  hint: is the server running at the base URL, and is the URL right?\n"
+            ),
+        "{stderr}"
+    );
+    // The cause is shown, and once.
+    assert_eq!(
+        stderr.matches("error sending request").count(),
+        1,
+        "{stderr}"
     );
 }
 

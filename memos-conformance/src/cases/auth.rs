@@ -57,7 +57,8 @@ async fn configured_scheme_is_sent(ctx: &mut Ctx) -> CaseResult {
     let client = ctx.typed_client().await?;
     client.list_users().await.map_err(|e| {
         Stop::Fail(format!(
-            "memos_api::Client::list_users with the configured credential: {e}"
+            "memos_api::Client::list_users with the configured credential: {}",
+            memos_text::with_causes(&e)
         ))
     })?;
     let typed = ctx

@@ -90,7 +90,12 @@ pub(super) fn cases() -> Vec<Case> {
 }
 
 fn api(op: &'static str) -> impl Fn(memos_api::Error) -> Stop {
-    move |e| Stop::Fail(format!("memos_api::Client::{op}: {e}"))
+    move |e| {
+        Stop::Fail(format!(
+            "memos_api::Client::{op}: {}",
+            memos_text::with_causes(&e)
+        ))
+    }
 }
 
 async fn typed_user(ctx: &Ctx, client: &memos_api::v1::Client, name: &str) -> Result<String, Stop> {

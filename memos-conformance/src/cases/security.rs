@@ -253,7 +253,7 @@ async fn errors_leak_internals(ctx: &mut Ctx) -> CaseResult {
             "{} answered {} with {:?}; it shows {}",
             ex.name(),
             ex.status().unwrap_or_default(),
-            memos_api::text::one_line(&message, 160),
+            memos_text::one_line(&message, 160),
             found.join(", ")
         ),
     )

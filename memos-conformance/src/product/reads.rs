@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::{add_text, expect_envelope_success, expect_validation_error, get, post};
 use crate::cases::{case, Case};
 use crate::context::{fail, CaseResult, Ctx, Verdict};
-use memos_api::text::one_line;
+use memos_text::one_line;
 
 pub(super) fn cases() -> Vec<Case> {
     vec![

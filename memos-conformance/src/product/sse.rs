@@ -25,7 +25,7 @@ pub(crate) fn frames(body: &str) -> Vec<Frame> {
     if !rest.trim().is_empty() {
         frames.push(Err(format!(
             "the stream ends inside a frame (no empty line after {:?})",
-            memos_api::text::one_line(rest, 80)
+            memos_text::one_line(rest, 80)
         )));
     }
     frames
@@ -39,7 +39,7 @@ fn frame(block: &str) -> Frame {
             None => {
                 return Err(format!(
                     "a line that is not `data: ...`: {:?}",
-                    memos_api::text::one_line(line, 80)
+                    memos_text::one_line(line, 80)
                 ))
             }
         }
@@ -49,7 +49,7 @@ fn frame(block: &str) -> Frame {
     serde_json::from_str(&text).map_err(|e| {
         format!(
             "a frame whose data is not JSON ({e}): {:?}",
-            memos_api::text::one_line(&text, 80)
+            memos_text::one_line(&text, 80)
         )
     })
 }

@@ -23,7 +23,7 @@ impl Report {
             // they are; the JSON is printed on terminals too.
             Format::Json => {
                 let json = serde_json::to_string_pretty(self).unwrap_or_default();
-                memos_api::text::escape_controls_in_json(&json).into_owned() + "\n"
+                memos_text::escape_controls_in_json(&json).into_owned() + "\n"
             }
             Format::Junit => junit::render(self),
         }

@@ -9,8 +9,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use memos_api::text::{escape_controls, one_line};
 use memos_api::AuthScheme;
+use memos_text::{escape_controls, one_line};
 
 use super::model::{CaseReport, Finding, Mode, Report};
 use super::outcome::Outcome;

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use memos_api::text::one_line;
+use memos_text::one_line;
 
 use crate::backend::Backend;
 use crate::cases::Case;

@@ -57,6 +57,30 @@ pub fn select_for(api: Api, patterns: &[String]) -> Vec<Case> {
 
 /// Runs the suite: the server-version case first, which tells the API (unless `--api`
 /// did), then the selected cases of that API, checked against its spec.
+///
+/// ```no_run
+/// use std::time::Duration;
+///
+/// use memos_conformance::{run, Format, RunOptions};
+///
+/// # async fn demo() {
+/// // The cases of two operations against a live server, 30 s at most per case.
+/// let options = RunOptions {
+///     patterns: vec!["list_users.*".into(), "search_memories.*".into()],
+///     case_timeout: Duration::from_secs(30),
+///     ..RunOptions::live("http://127.0.0.1:8000")
+/// };
+/// let output = run(options).await;
+/// print!("{}", output.report.render(Format::Text));
+/// if output.report.summary.failed > 0 {
+///     std::process::exit(1);
+/// }
+///
+/// // Without a server: the embedded mock replays what the reference server answered.
+/// let mock = run(RunOptions::mock()).await;
+/// assert_eq!(mock.report.summary.failed, 0);
+/// # }
+/// ```
 pub async fn run(options: RunOptions) -> RunOutput {
     let started = Instant::now();
     let deadline = started + options.run_timeout;

@@ -4,7 +4,7 @@ use crate::api::ApiFiles;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use memos_api::text::one_line;
+use memos_text::one_line;
 use serde_json::json;
 
 use super::finding::{Class, Finding};

@@ -2,7 +2,7 @@
 //! reject. Each is an error in redocly's `recommended` ruleset, named in brackets:
 //!
 //! * a schema with `nullable` has a `type` beside it [nullable-type-sibling]; `type` is one
-//!   string of the six 3.0 types [struct];
+//!   string of the six 3.0 types \[struct\];
 //! * every `enum` value fits the schema's `type` (null only when `nullable`)
 //!   [no-enum-type-mismatch];
 //! * `items` only on arrays, `properties` only on objects [no-schema-type-mismatch];

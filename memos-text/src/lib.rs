@@ -1,5 +1,8 @@
 //! Showing text that came from a server or a file: in one bounded line, for reports, error
 //! messages and tables, and with its control characters made visible, for terminals.
+//!
+//! The one home of these rules for the client (`memos-api`, which bounds server text in its
+//! errors), the `memos` command and the conformance suite; not part of the client's API.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -8,8 +11,8 @@ use std::fmt::Write as _;
 /// become one space, and a longer text is cut and ends with `…`.
 ///
 /// ```
-/// assert_eq!(memos_api::text::one_line("a\n  b", 10), "a b");
-/// assert_eq!(memos_api::text::one_line("abcdef", 4), "abc…");
+/// assert_eq!(memos_text::one_line("a\n  b", 10), "a b");
+/// assert_eq!(memos_text::one_line("abcdef", 4), "abc…");
 /// ```
 pub fn one_line(text: &str, max: usize) -> String {
     if max == 0 {
@@ -32,6 +35,43 @@ pub fn one_line(text: &str, max: usize) -> String {
     folded
 }
 
+/// `err`'s text followed by the text of each error in its `source()` chain, each after
+/// `: `: the whole error on one line where it must be one string (a report, a summary), as
+/// `anyhow`'s `{:#}` prints it. Each error is expected to keep its cause out of its own
+/// text, so nothing is printed twice.
+///
+/// ```
+/// use std::fmt;
+///
+/// #[derive(Debug)]
+/// struct Failed(std::io::Error);
+///
+/// impl fmt::Display for Failed {
+///     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+///         f.write_str("list_users failed")
+///     }
+/// }
+///
+/// impl std::error::Error for Failed {
+///     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+///         Some(&self.0)
+///     }
+/// }
+///
+/// let err = Failed(std::io::Error::other("connection refused"));
+/// assert_eq!(memos_text::with_causes(&err), "list_users failed: connection refused");
+/// ```
+pub fn with_causes(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut next = err.source();
+    while let Some(cause) = next {
+        out.push_str(": ");
+        out.push_str(&cause.to_string());
+        next = cause.source();
+    }
+    out
+}
+
 /// `text` with every character that a terminal would act on instead of showing written as
 /// a Rust escape (`\u{1b}`), so that text from a server or a file cannot move the cursor,
 /// clear the screen, set the window title or hide what follows (ANSI CSI and OSC sequences
@@ -43,7 +83,7 @@ pub fn one_line(text: &str, max: usize) -> String {
 /// one line is wanted. Text without such characters is returned as it is, without copying.
 ///
 /// ```
-/// use memos_api::text::escape_controls;
+/// use memos_text::escape_controls;
 /// assert_eq!(escape_controls("a\x1b]0;pwned\x07b"), "a\\u{1b}]0;pwned\\u{7}b");
 /// assert_eq!(escape_controls("two\nlines"), "two\nlines");
 /// ```
@@ -63,7 +103,7 @@ pub fn escape_controls(text: &str) -> Cow<'_, str> {
 ///
 /// ```
 /// let json = serde_json::to_string("a\u{9b}2J").unwrap();
-/// let safe = memos_api::text::escape_controls_in_json(&json);
+/// let safe = memos_text::escape_controls_in_json(&json);
 /// assert_eq!(safe, r#""a\u009b2J""#);
 /// assert_eq!(serde_json::from_str::<String>(&safe).unwrap(), "a\u{9b}2J");
 /// ```
