@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::retry::RetryPolicy;
 
 /// Builds a client; start with [`Client::builder`] (the v1 API) or
-/// [`ProductClient::builder`](crate::product::Client::builder) (the `/product` API). Both
+/// [`product::Client::builder`](crate::product::Client::builder) (the `/product` API). Both
 /// clients take the same options; `C` is the client that [`build`](Self::build) returns.
 ///
 /// Building sends nothing: it checks the base URL and the credential, and fails with
@@ -30,19 +30,19 @@ use crate::retry::RetryPolicy;
 /// use memos_api::{product, v1, RetryPolicy};
 ///
 /// # fn main() -> memos_api::Result<()> {
-/// let v1 = v1::Client::builder("https://memos.example.com/api")
+/// let client = v1::Client::builder("https://memos.example.com/api")
 ///     .bearer_token("my-token")
 ///     .timeout(Duration::from_secs(30))
 ///     .retry_policy(RetryPolicy::default())
 ///     .build()?;
-/// assert_eq!(v1.base_url(), "https://memos.example.com/api");
+/// assert_eq!(client.base_url(), "https://memos.example.com/api");
 ///
 /// // The same options build a client of the /product API.
 /// let product = product::Client::builder("http://127.0.0.1:8000").build()?;
 /// # let _ = product;
 ///
 /// // A base URL that is not an absolute http(s) URL is refused before anything is sent.
-/// let err = Client::builder("memos.example.com").build().unwrap_err();
+/// let err = v1::Client::builder("memos.example.com").build().unwrap_err();
 /// assert!(matches!(err, memos_api::Error::Config(_)));
 /// # Ok(())
 /// # }
@@ -215,14 +215,14 @@ impl<C> ClientBuilder<C> {
     }
 
     /// Sets the longest wait for the next bytes of an event stream (`None`: the
-    /// [`timeout`](Self::timeout)); only [`ProductClient`](crate::product::Client) has streams.
+    /// [`timeout`](Self::timeout)); only [`product::Client`](crate::product::Client) has streams.
     pub(crate) fn set_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
         self.idle_timeout = timeout;
         self
     }
 
     /// Sets the cap on one event of an event stream; only
-    /// [`ProductClient`](crate::ProductClient) has streams.
+    /// [`product::Client`](crate::product::Client) has streams.
     pub(crate) fn set_max_event_bytes(mut self, bytes: u64) -> Self {
         self.max_event_bytes = bytes;
         self
