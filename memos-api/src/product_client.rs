@@ -388,7 +388,9 @@ impl ProductClient {
     }
 
     /// `POST /product/add`: stores memories; the items stored, with their ids. Never
-    /// retried once the server may have received it.
+    /// retried once the server may have received it. With `is_feedback` the server answers
+    /// the feedback's result instead of memories, which this leaves out (send feedback with
+    /// `feedback_memories` to read it).
     pub async fn add_memories<B>(&self, request: B) -> Result<Vec<types::AddedMemory>>
     where
         B: TryInto<types::AddRequest>,
@@ -399,7 +401,16 @@ impl ProductClient {
             raw.json.add_memories().body(request.clone()).send().boxed()
         })
         .await
-        .map(|envelope| envelope.data)
+        .map(|envelope| {
+            envelope
+                .data
+                .into_iter()
+                .filter_map(|item| match item {
+                    types::AddResult::AddedMemory(memory) => Some(memory),
+                    types::AddResult::FeedbackResult(_) => None,
+                })
+                .collect()
+        })
     }
 
     /// `POST /product/get_memory`: every memory of a cube, in buckets by kind.
@@ -777,10 +788,7 @@ impl ProductClient {
 
     /// `POST /product/feedback`: feedback on an answer; records of what it changed. Never
     /// retried once the server may have received it.
-    pub async fn feedback_memories<B>(
-        &self,
-        request: B,
-    ) -> Result<Vec<types::FeedbackResponseDataItem>>
+    pub async fn feedback_memories<B>(&self, request: B) -> Result<Vec<types::FeedbackResult>>
     where
         B: TryInto<types::FeedbackRequest>,
         B::Error: fmt::Display,
