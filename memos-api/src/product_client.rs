@@ -450,7 +450,7 @@ impl ProductClient {
         Ok(buckets
             .text_mem
             .into_iter()
-            .filter(|entry| entry.cube_id == cube_id)
+            .filter(|entry| entry.cube_id.as_deref() == Some(cube_id))
             .collect())
     }
 
