@@ -327,7 +327,7 @@ impl Client {
         Ok(buckets
             .text_mem
             .into_iter()
-            .filter(|entry| entry.cube_id == cube_id)
+            .filter(|entry| entry.cube_id.as_deref() == Some(cube_id))
             .collect())
     }
 

@@ -62,7 +62,8 @@ async fn list(
 fn rows(buckets: &[CubeMemories]) -> impl Iterator<Item = MemoryRow<'_>> {
     buckets.iter().flat_map(|bucket| {
         bucket.memories.iter().map(|m| MemoryRow {
-            cube: &bucket.cube_id,
+            // `get_text_memories` lists only the asked cube's buckets, never a null cube.
+            cube: bucket.cube_id.as_deref().unwrap_or_default(),
             id: &m.id,
             memory: &m.memory,
             source: m.metadata.source.as_deref(),
@@ -183,7 +184,7 @@ pub async fn memories_delete(
     let text_mem = list(client, &cube, None).await?;
     let ids: Vec<String> = text_mem
         .iter()
-        .filter(|bucket| bucket.cube_id == cube)
+        .filter(|bucket| bucket.cube_id.as_deref() == Some(&*cube))
         .flat_map(|bucket| bucket.memories.iter().map(|m| m.id.clone()))
         .collect();
     let mut deleted = 0;

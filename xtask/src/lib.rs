@@ -6,6 +6,7 @@ pub mod api;
 pub mod check;
 pub mod codegen;
 pub mod drift;
+pub mod exercise;
 pub mod external;
 pub mod lint;
 pub mod pins;

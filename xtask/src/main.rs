@@ -1,5 +1,6 @@
 //! `cargo xtask codegen [--check]`, `cargo xtask drift`, `cargo xtask check`,
-//! `cargo xtask lint-external`, `cargo xtask schemathesis`, `cargo xtask pin [--check]`.
+//! `cargo xtask lint-external`, `cargo xtask schemathesis`, `cargo xtask exercise`,
+//! `cargo xtask pin [--check]`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,7 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use xtask::api::Api;
-use xtask::{check, codegen, drift, external, pins, schemathesis};
+use xtask::{check, codegen, drift, exercise, external, pins, schemathesis};
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +53,14 @@ enum Command {
     /// Drive the reference server from the spec with schemathesis (fixed seed); fail on any
     /// finding that is not a server defect the spec names.
     Schemathesis(schemathesis::Args),
+    /// Start the reference server and send every optional field and mode of each operation;
+    /// fail on any request the server accepts that the spec rejects, any answer outside the
+    /// spec, and any body the typed client cannot decode.
+    Exercise {
+        /// Which API to exercise (only `product` has an exercise).
+        #[arg(long, default_value = "product", value_parser = parse_api)]
+        api: Api,
+    },
     /// Regenerate the hashed pip locks of every Python environment (needs the network).
     Pin {
         /// Write nothing and use no network; fail if a lock does not fit the Rust constants.
@@ -136,6 +145,11 @@ fn run(cli: Cli) -> anyhow::Result<bool> {
                 Format::Json => out(&format!("{}\n", drift::render_json(&report))),
             }
             Ok(report.ok())
+        }
+        Command::Exercise { api } => {
+            let summary = exercise::run(&root, api)?;
+            out(&summary.render());
+            Ok(summary.ok())
         }
         Command::Pin { check: true } => {
             let problems = pins::check(&root)?;

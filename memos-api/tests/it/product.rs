@@ -62,7 +62,7 @@ async fn search_answers_typed_buckets() {
         .into_inner();
     mock.assert_async().await;
     let cube = &answer.data.text_mem[0];
-    assert_eq!(cube.cube_id, "alice-notes");
+    assert_eq!(cube.cube_id.as_deref(), Some("alice-notes"));
     assert_eq!(cube.memories[0].memory, "user: I moved to Lisbon in March.");
     assert_eq!(cube.memories[0].metadata.relativity, Some(0.82));
 }

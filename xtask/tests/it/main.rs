@@ -7,6 +7,7 @@ mod check;
 mod codegen;
 mod drift;
 mod drift_product;
+mod exercise;
 mod external;
 mod fresh;
 mod lint;
