@@ -1,6 +1,9 @@
 //! Generates the clients from `openapi/memos.yaml` (v1) and `openapi/memos-product.yaml`
 //! (the `/product` API) with progenitor into `OUT_DIR`.
 //!
+//! It reads them through this package's own `openapi/`, a symlink to the workspace's, so
+//! that a packed `.crate` carries the specs and builds on its own.
+//!
 //! The generated code is never edited by hand; `cargo xtask codegen` writes the same output
 //! (from the same `memos-codegen` function) to checked-in copies for review.
 
@@ -13,7 +16,7 @@ fn main() {
         (memos_codegen::SPEC_PATH, "generated.rs"),
         (memos_codegen::PRODUCT_SPEC_PATH, "generated_product.rs"),
     ] {
-        let spec_path = memos_codegen::path_from(crate_dir, spec);
+        let spec_path = crate_dir.join(spec);
         println!("cargo:rerun-if-changed={}", spec_path.display());
         generate(&spec_path, &Path::new(&out_dir).join(output));
     }
