@@ -8,6 +8,7 @@ pub mod codegen;
 pub mod drift;
 pub mod external;
 pub mod lint;
+pub mod package;
 pub mod pins;
 pub mod schemathesis;
 pub mod util;
