@@ -932,7 +932,7 @@ mod tests {
 
     /// The operation ids of `openapi/memos-product.yaml`, in its order.
     fn spec_operations() -> Vec<String> {
-        let spec = include_str!("../../openapi/memos-product.yaml");
+        let spec = include_str!("../openapi/memos-product.yaml");
         spec.lines()
             .filter_map(|line| line.trim().strip_prefix("operationId:"))
             .map(|id| id.trim().to_owned())
