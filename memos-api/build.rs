@@ -2,6 +2,9 @@
 //! (the `/product` API) with progenitor into `OUT_DIR`, and the methods and retry rules of
 //! the hand-written clients around them.
 //!
+//! It reads them through this package's own `openapi/`, a symlink to the workspace's, so
+//! that a packed `.crate` carries the specs and builds on its own.
+//!
 //! The generated code is never edited by hand; `cargo xtask codegen` writes the same output
 //! (from the same `memos-codegen` function) to checked-in copies for review.
 
@@ -23,7 +26,7 @@ fn main() {
             "generated_product_methods.rs",
         ),
     ] {
-        let spec_path = memos_codegen::path_from(crate_dir, spec);
+        let spec_path = crate_dir.join(spec);
         println!("cargo:rerun-if-changed={}", spec_path.display());
         generate(
             &spec_path,

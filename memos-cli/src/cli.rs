@@ -199,6 +199,15 @@ Examples:
         #[arg(long)]
         cube: Option<String>,
     },
+    /// Print the completion script of a shell.
+    #[command(after_help = "Examples:
+  memos completions bash > ~/.local/share/bash-completion/completions/memos
+  memos completions zsh > ~/.zfunc/_memos      # with fpath+=(~/.zfunc) before compinit
+  memos completions fish > ~/.config/fish/completions/memos.fish")]
+    Completions {
+        /// The shell: bash, zsh, fish, powershell or elvish.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Subcommand)]

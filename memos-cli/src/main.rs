@@ -131,6 +131,7 @@ async fn run_v1(command: Command, global: &Global) -> Result<i32, Failure> {
             }
             commands::chat(message, user, &client(global)?, global).await
         }
+        Command::Completions { shell } => Ok(completions(shell)),
     }
 }
 
@@ -166,5 +167,13 @@ async fn run_product(command: Command, global: &Global) -> Result<i32, Failure> 
             user,
             cube,
         } => product::chat(message, user, cube, &product_client(global)?, global).await,
+        Command::Completions { shell } => Ok(completions(shell)),
     }
+}
+
+/// `memos completions SHELL`: the same on either API.
+fn completions(shell: clap_complete::Shell) -> i32 {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    clap_complete::generate(shell, &mut command, "memos", &mut std::io::stdout());
+    exit::OK
 }

@@ -8,27 +8,18 @@
 mod methods;
 
 use std::error::Error;
-use std::path::{Path, PathBuf};
 
 pub use methods::{RETRY_EXTENSION, WRAPPER_EXTENSION};
 
 type BoxError = Box<dyn Error + Send + Sync>;
 
-/// The spec, relative to the workspace root.
+/// The spec, relative to the workspace root and to `memos-api`'s package root (whose
+/// `openapi/` is a symlink to the workspace's, so the spec travels inside its package).
 pub const SPEC_PATH: &str = "openapi/memos.yaml";
 
-/// The spec of the `/product` API (MemoryOS 2.0.33), relative to the workspace root.
+/// The spec of the `/product` API (MemoryOS 2.0.33), relative to the same roots as
+/// [`SPEC_PATH`].
 pub const PRODUCT_SPEC_PATH: &str = "openapi/memos-product.yaml";
-
-/// The path of the spec, from a crate directory one level below the workspace root.
-pub fn spec_path_from(crate_dir: &Path) -> PathBuf {
-    path_from(crate_dir, SPEC_PATH)
-}
-
-/// The path of `relative` (to the workspace root), from a crate directory one level below it.
-pub fn path_from(crate_dir: &Path, relative: &str) -> PathBuf {
-    crate_dir.join("..").join(relative)
-}
 
 /// Parses the spec text (OpenAPI 3.0 YAML).
 pub fn parse_spec(text: &str) -> Result<openapiv3::OpenAPI, BoxError> {

@@ -32,6 +32,18 @@
 
 #![warn(missing_docs)]
 
+// `cli.rs` is compiled here and into the binary, and names this library the same way in both.
+extern crate self as memos_conformance;
+
+// Only the binary reads the parsed fields; here the module only describes the command.
+#[allow(dead_code)]
+mod cli;
+
+/// The `memos-conformance` command line (its clap definition), for its man page and completions.
+pub fn command() -> clap::Command {
+    <cli::Args as clap::CommandFactory>::command()
+}
+
 mod api;
 mod backend;
 mod backend_probe;

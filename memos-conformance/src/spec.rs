@@ -11,10 +11,11 @@ use crate::schema::{self, CompiledSchema};
 
 use crate::api::Api;
 
-/// `openapi/memos.yaml`, the source of truth for the v1 API.
-pub const SPEC_YAML: &str = include_str!("../../openapi/memos.yaml");
+/// `openapi/memos.yaml`, the source of truth for the v1 API (through this package's
+/// `openapi/`, a symlink to the workspace's, so that the packed crate carries it).
+pub const SPEC_YAML: &str = include_str!("../openapi/memos.yaml");
 /// `openapi/memos-product.yaml`, the source of truth for the `/product` API.
-pub const PRODUCT_SPEC_YAML: &str = include_str!("../../openapi/memos-product.yaml");
+pub const PRODUCT_SPEC_YAML: &str = include_str!("../openapi/memos-product.yaml");
 
 /// One operation of the spec.
 #[derive(Debug)]

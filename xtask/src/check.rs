@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 use crate::api::{Api, ApiFiles};
-use crate::{codegen, drift, lint, pins};
+use crate::{codegen, drift, lint, package, pins};
 
 /// One step's outcome.
 #[derive(Debug)]
@@ -35,6 +35,9 @@ pub fn run(root: &Path) -> Vec<Step> {
         step("product drift against its reference document", || {
             drift_step_of(root, Api::Product)
         }),
+        step("packages carry the workspace's specs and LICENSE", || {
+            package_step(root)
+        }),
     ]
 }
 
@@ -56,6 +59,15 @@ fn codegen_step(root: &Path) -> anyhow::Result<(bool, String)> {
         (true, String::new())
     } else {
         (false, codegen::report(&stale))
+    })
+}
+
+fn package_step(root: &Path) -> anyhow::Result<(bool, String)> {
+    let mismatches = package::check(root)?;
+    Ok(if mismatches.is_empty() {
+        (true, String::new())
+    } else {
+        (false, package::report(&mismatches))
     })
 }
 

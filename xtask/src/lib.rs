@@ -9,6 +9,7 @@ pub mod drift;
 pub mod exercise;
 pub mod external;
 pub mod lint;
+pub mod package;
 pub mod pins;
 pub mod schemathesis;
 pub mod util;

@@ -45,7 +45,8 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
-    /// Everything CI checks beyond tests: codegen --check, spec lint, pending snapshots, drift.
+    /// Everything CI checks beyond tests: codegen --check, spec lint, pending snapshots, drift,
+    /// pip locks, the files each package carries.
     Check,
     /// The spec read by other tools, pinned: redocly's recommended lint (0 errors) and PyYAML
     /// (loads it, to the same document as serde_yaml_ng). Needs npx and python3.

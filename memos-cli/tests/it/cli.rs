@@ -44,6 +44,60 @@ fn help_shows_commands_examples_and_exit_codes() {
 }
 
 #[test]
+fn completions_bash_completes_every_command_and_option() {
+    let output = common::memos()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    expect_code(&output, 0);
+    let script = text(&output.stdout);
+    assert!(script.contains("complete -F _memos"), "{script}");
+    for needle in [
+        "load",
+        "users",
+        "cubes",
+        "memories",
+        "search",
+        "chat",
+        "completions",
+        "memos__subcmd__load__subcmd__messages",
+        "--base-url",
+        "--resume",
+    ] {
+        assert!(script.contains(needle), "{needle} missing from:\n{script}");
+    }
+}
+
+#[test]
+fn completions_exist_for_every_shell_and_not_for_others() {
+    for (shell, marker) in [
+        ("zsh", "#compdef memos"),
+        ("fish", "complete -c memos"),
+        ("powershell", "Register-ArgumentCompleter"),
+        ("elvish", "edit:completion:arg-completer[memos]"),
+    ] {
+        let output = common::memos()
+            .args(["completions", shell])
+            .output()
+            .unwrap();
+        expect_code(&output, 0);
+        let script = text(&output.stdout);
+        assert!(script.contains(marker), "{shell}: {marker} missing");
+        assert!(script.contains("memories"), "{shell}: no subcommands");
+    }
+    let output = common::memos()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    expect_code(&output, 2);
+    let error = text(&output.stderr);
+    assert!(
+        error.contains("possible values: bash, elvish, fish, powershell, zsh"),
+        "{error}"
+    );
+}
+
+#[test]
 fn usage_errors_exit_2() {
     let output = common::memos()
         .args(["load", "messages", "x.jsonl"])

@@ -259,3 +259,28 @@ fn the_text_report_names_the_api() {
         "{stdout}"
     );
 }
+
+#[test]
+fn completions_print_a_script_with_every_option_and_run_nothing() {
+    let out = bin()
+        .args(["--completions", "bash"])
+        .output()
+        .expect("run the binary");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("complete -F _memos__conformance"),
+        "{stdout}"
+    );
+    for option in ["--base-url", "--mock", "--cube-path", "--completions"] {
+        assert!(stdout.contains(option), "{option} missing from:\n{stdout}");
+    }
+    assert!(!stdout.contains("embedded mock"), "the suite ran: {stdout}");
+
+    // Alone or not at all: with other options it is a usage error.
+    let out = bin()
+        .args(["--completions", "bash", "--list"])
+        .output()
+        .expect("run the binary");
+    assert_eq!(out.status.code(), Some(2));
+}

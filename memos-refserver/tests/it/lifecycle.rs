@@ -176,3 +176,25 @@ async fn binary_stops_cleanly_on_sigterm_and_its_server_dies_on_sigkill() {
     // No cleanup ran in the killed binary; a later start() would sweep its temp dir.
     let _ = std::fs::remove_dir_all(&bin.temp_root);
 }
+
+#[test]
+fn completions_print_a_script_and_start_nothing() {
+    let out = Command::new(env!("CARGO_BIN_EXE_memos-reference-server"))
+        .args(["--completions", "fish"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running memos-reference-server");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    for needle in [
+        "complete -c memos-reference-server",
+        "backend",
+        "install-only",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing from:\n{stdout}");
+    }
+    assert!(
+        !stdout.contains("MEMOS_READY"),
+        "a server started: {stdout}"
+    );
+}

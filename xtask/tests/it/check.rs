@@ -33,7 +33,7 @@ fn pending_snapshots_are_found_outside_target() {
 }
 
 /// A tree with both specs, the README, both allow-lists and reference documents, the pip
-/// locks, and fresh artefacts.
+/// locks, the LICENSE, the files each package carries (as copies), and fresh artefacts.
 fn fresh_tree() -> TempDir {
     let dir = TempDir::new().unwrap();
     let locks: Vec<&str> = xtask::pins::ALL.iter().map(|spec| spec.lock.path).collect();
@@ -48,13 +48,40 @@ fn fresh_tree() -> TempDir {
                 xtask::api::Api::Product.spec_path(),
                 xtask::api::Api::Product.allowlist_path(),
                 xtask::api::Api::Product.reference_doc(),
+                xtask::package::LICENSE_PATH,
             ][..],
             &locks,
         ]
         .concat(),
     );
+    link_packages(dir.path());
     xtask::codegen::write(dir.path()).unwrap();
     dir
+}
+
+/// Each package's `openapi/` and `LICENSE` as in the repository: symlinks to the workspace's.
+#[cfg(unix)]
+fn link_packages(root: &std::path::Path) {
+    let link = |target: &str, at: std::path::PathBuf| {
+        std::fs::create_dir_all(at.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, at).unwrap();
+    };
+    for package in xtask::package::SPEC_PACKAGES {
+        link("../openapi", root.join(package).join("openapi"));
+    }
+    for package in xtask::package::PACKAGES {
+        link("../LICENSE", root.join(package).join("LICENSE"));
+    }
+}
+
+/// Without symlinks, copies (which a change to the workspace file leaves behind).
+#[cfg(not(unix))]
+fn link_packages(root: &std::path::Path) {
+    for (path, source, _) in xtask::package::carried() {
+        let to = root.join(path);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(root.join(source), to).unwrap();
+    }
 }
 
 #[test]
@@ -62,7 +89,7 @@ fn a_fresh_tree_passes_every_step() {
     let dir = fresh_tree();
     let steps = check::run(dir.path());
     assert!(steps.iter().all(|s| s.ok), "{steps:#?}");
-    assert_eq!(steps.len(), 7, "{steps:#?}");
+    assert_eq!(steps.len(), 8, "{steps:#?}");
 }
 
 #[test]
@@ -100,6 +127,7 @@ fn every_step_runs_even_when_the_first_fails() {
             ("pip locks fit the pinned requirements", true),
             ("product spec lint", true),
             ("product drift against its reference document", true),
+            ("packages carry the workspace's specs and LICENSE", true),
         ]
     );
     assert!(steps[0].output.contains("cargo xtask codegen"));
@@ -155,4 +183,38 @@ fn a_broken_product_spec_fails_its_lint_and_leaves_the_v1_steps_alone() {
         lint.output
     );
     assert!(lint.output.contains("exist_mem_cube_id"), "{}", lint.output);
+}
+
+#[test]
+fn a_package_spec_that_differs_fails_the_package_step_with_the_fix() {
+    let dir = fresh_tree();
+    // The link replaced by a directory holding another spec.
+    let copy = dir.path().join("memos-conformance/openapi");
+    std::fs::remove_file(&copy).unwrap_or_else(|_| std::fs::remove_dir_all(&copy).unwrap());
+    std::fs::create_dir(&copy).unwrap();
+    for spec in ["memos.yaml", "memos-product.yaml"] {
+        std::fs::copy(dir.path().join("openapi").join(spec), copy.join(spec)).unwrap();
+    }
+    std::fs::write(copy.join("memos-product.yaml"), "openapi: 3.0.3\n").unwrap();
+    std::fs::remove_file(dir.path().join("memos-cli/LICENSE")).unwrap();
+
+    let steps = check::run(dir.path());
+    let failed: Vec<_> = steps.iter().filter(|s| !s.ok).collect();
+    assert_eq!(failed.len(), 1, "{steps:#?}");
+    let output = &failed[0].output;
+    assert!(failed[0].name.starts_with("packages carry"), "{steps:#?}");
+    assert!(
+        output.contains(
+            "memos-conformance/openapi/memos-product.yaml differs from openapi/memos-product.yaml"
+        ),
+        "{output}"
+    );
+    assert!(
+        output.contains(
+            "fix: rm -rf memos-conformance/openapi && ln -s ../openapi memos-conformance/openapi"
+        ),
+        "{output}"
+    );
+    assert!(output.contains("memos-cli/LICENSE is missing"), "{output}");
+    assert!(!output.contains("memos-api/"), "{output}");
 }
