@@ -31,7 +31,8 @@
 //!
 //! // The cube's text memories, and a search.
 //! for cube in client.get_text_memories("alice-notes", Some("alice")).await? {
-//!     println!("{}: {} memories", cube.cube_id, cube.memories.len());
+//!     let cube_id = cube.cube_id.as_deref().unwrap_or("(no cube id)");
+//!     println!("{cube_id}: {} memories", cube.memories.len());
 //! }
 //! let found = client
 //!     .search_memories(

@@ -143,7 +143,12 @@ impl From<types::ValidationIssue> for crate::v1::types::ValidationIssue {
 ///             .async_mode(types::AddRequestAsyncMode::Sync),
 ///     )
 ///     .await?;
-/// println!("stored {}", added[0].memory_id);
+/// for item in &added {
+///     // A feedback-mode add (`is_feedback`) answers the feedback's result instead.
+///     if let types::AddResult::AddedMemory(memory) = item {
+///         println!("stored {}", memory.memory_id);
+///     }
+/// }
 ///
 /// let mut events = client
 ///     .chat_stream(types::ChatRequest::builder().user_id("alice").query("Where do I live?"))
