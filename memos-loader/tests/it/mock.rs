@@ -251,7 +251,9 @@ async fn a_refused_connection_is_not_a_lost_answer() {
     .await;
     assert_eq!((summary.failed, summary.answer_lost), (2, 0));
     assert!(
-        summary.failures[0].error.contains("is the server running"),
+        summary.failures[0]
+            .error
+            .contains("could not reach the MemOS server"),
         "{}",
         summary.failures[0].error
     );
