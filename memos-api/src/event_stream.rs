@@ -28,7 +28,7 @@ const QUOTED_DATA_CHARS: usize = 200;
 
 /// A `Stream` of the typed events of one stream operation: the chat streams (events of
 /// `ChatStreamEvent`) and `scheduler_wait_stream` (`SchedulerProgressEvent`) of
-/// [`ProductClient`](crate::ProductClient), and the `events()` of the generated builders
+/// [`product::Client`](crate::product::Client), and the `events()` of the generated builders
 /// (see [`product_events`](crate::product_events)).
 ///
 /// It ends after the last event, or after its first error: a broken or stalled connection

@@ -49,9 +49,10 @@
 //!
 //! In each, `Client` is the layer users call: one method per operation, named after the
 //! spec's `operationId` and returning the envelope's `data` (generated from the spec with
-//! the operation's retry rule, `x-memos-retry`; only the exceptions are written by hand); `types` holds the request and
-//! response types generated from the spec, every struct with a `builder()`; `raw` is the
-//! whole generated client, for callers that need response headers or want no retries.
+//! the operation's retry rule, `x-memos-retry`; only the exceptions are written by hand);
+//! `types` holds the request and response types generated from the spec, every struct with
+//! a `builder()`; `raw` is the whole generated client, for callers that need response
+//! headers or want no retries.
 //!
 //! What the APIs share is at the crate root: [`ClientBuilder`] (both clients are built by
 //! the same options), credentials ([`Auth`], [`AuthScheme`], [`Secret`]), timeouts, retries
@@ -88,7 +89,11 @@
 //!
 //! An answer's body is read up to [`DEFAULT_MAX_RESPONSE_BYTES`] (64 MiB, configurable with
 //! [`ClientBuilder::max_response_bytes`]; error answers up to [`MAX_ERROR_BODY_BYTES`]), and
-//! the timeout covers each try up to the body's last byte. Redirects are not followed unless
+//! the timeout covers each try up to the body's last byte. An event stream is read event by
+//! event instead, each event (and the bytes between two events) up to
+//! [`DEFAULT_MAX_EVENT_BYTES`] (4 MiB, [`ClientBuilder::max_event_bytes`]); a stream as a
+//! whole ends only at the limits its caller sets ([`EventStream::deadline`],
+//! [`EventStream::max_events`]). Redirects are not followed unless
 //! [`ClientBuilder::follow_redirects`] asks for it, and then only within the base URL's
 //! origin. A credential echoed by the server is redacted from errors;
 //! [`v1::Client::credential_in_cleartext`] says when it would cross the network unencrypted.

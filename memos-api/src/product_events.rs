@@ -5,7 +5,7 @@
 //! reads the body as an [`EventStream`] of the spec's event types: [`ChatStreamEvent`] for
 //! the three chat streams, [`SchedulerProgressEvent`] for `scheduler_wait_stream`. Each
 //! event is capped at [`DEFAULT_MAX_EVENT_BYTES`];
-//! [`ProductClient`](crate::ProductClient) reads the same streams with its own caps.
+//! [`product::Client`](crate::product::Client) reads the same streams with its own caps.
 //!
 //! ```no_run
 //! use futures::StreamExt as _;
