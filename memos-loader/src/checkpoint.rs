@@ -465,6 +465,15 @@ fn describe_holder(note: &str) -> String {
 mod tests {
     use super::*;
 
+    /// The target every test's checkpoint is for.
+    fn target() -> TargetRecord {
+        TargetRecord {
+            base_url: "http://127.0.0.1:1".into(),
+            user_id: "u".into(),
+            cube_id: "c".into(),
+        }
+    }
+
     fn expected<'a>(target: &'a TargetRecord) -> Expected<'a> {
         Expected {
             kind: "content",
@@ -499,11 +508,7 @@ mod tests {
     fn round_trip_and_mismatch() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck.json");
-        let target = TargetRecord {
-            base_url: "http://127.0.0.1:1".into(),
-            user_id: "u".into(),
-            cube_id: "c".into(),
-        };
+        let target = target();
         let mut ck = Checkpoint::open(&path, expected(&target)).unwrap();
         assert!(!ck.resumed);
         ck.acked.insert(0);
@@ -552,11 +557,7 @@ mod tests {
     fn a_checkpoint_of_one_api_is_refused_by_the_other_and_old_ones_are_v1() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck.json");
-        let target = TargetRecord {
-            base_url: "http://127.0.0.1:1".into(),
-            user_id: "u".into(),
-            cube_id: "c".into(),
-        };
+        let target = target();
         let mut ck = Checkpoint::open(&path, expected(&target)).unwrap();
         ck.data.import_id = Some("imp".into());
         Checkpoint::save_blocking(&path, &ck.snapshot().unwrap()).unwrap();
@@ -591,11 +592,7 @@ mod tests {
     fn runs_are_saved_and_an_older_loaders_file_knows_none() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ck.json");
-        let target = TargetRecord {
-            base_url: "http://127.0.0.1:1".into(),
-            user_id: "u".into(),
-            cube_id: "c".into(),
-        };
+        let target = target();
         let mut product = expected(&target);
         product.api = "product";
         let mut ck = Checkpoint::open(&path, product).unwrap();
